@@ -1,0 +1,62 @@
+"""flowintegrations: typed, validated request/reply adapters for a Kafka-driven process engine."""
+
+from flowintegrations.app import App
+from flowintegrations.client import EngineClient, Reply
+from flowintegrations.context import Context
+from flowintegrations.errors import (
+    CatalogError,
+    CodecError,
+    DeliveryError,
+    FlowIntegrationsError,
+    FlowIntegrationsWarning,
+    HandlerRegistrationError,
+    RequestTimeoutError,
+    TopicNotFoundError,
+    TransportBrokenError,
+    TransportClosedError,
+    TransportError,
+    ValidationError,
+)
+from flowintegrations.model import (
+    Catalog,
+    DataModel,
+    Enumeration,
+    Header,
+    Integration,
+    Property,
+    PropertyType,
+    Scenario,
+    TopicBinding,
+)
+from flowintegrations.retry import Retry
+from flowintegrations.validation import Violation
+
+__all__ = [
+    "App",
+    "Catalog",
+    "CatalogError",
+    "CodecError",
+    "Context",
+    "DataModel",
+    "DeliveryError",
+    "EngineClient",
+    "Enumeration",
+    "FlowIntegrationsError",
+    "FlowIntegrationsWarning",
+    "HandlerRegistrationError",
+    "Header",
+    "Integration",
+    "Property",
+    "PropertyType",
+    "Reply",
+    "RequestTimeoutError",
+    "Retry",
+    "Scenario",
+    "TopicBinding",
+    "TopicNotFoundError",
+    "TransportBrokenError",
+    "TransportClosedError",
+    "TransportError",
+    "ValidationError",
+    "Violation",
+]

@@ -1,0 +1,261 @@
+"""The ``flowintegrations`` command.
+
+``check CATALOG``
+    Load a catalog file, report every problem with its JSON path (exit 1), and warn when
+    an in topic would not match the engine's receive pattern. Exit 0 when clean.
+``schema CATALOG INTEGRATION SCENARIO [--direction out|in]``
+    Print the JSON Schema of a scenario's request (``out``, the default) or reply (``in``).
+``demo``
+    Run the example notifications adapter and an engine client against it, end to end.
+``run MODULE:APP`` / ``list MODULE:APP``
+    Run an adapter; list its handlers and topics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from flowintegrations.app import App
+from flowintegrations.errors import CatalogError, FlowIntegrationsError
+from flowintegrations.model import Catalog
+from flowintegrations.transport import KafkaTransport
+from flowintegrations.validation import scenario_validators, to_json_schema
+
+__all__ = ["BOOTSTRAP_VAR", "DEFAULT_ENGINE_PATTERN", "engine_pattern_warnings", "load_app", "main"]
+
+log = logging.getLogger("flowintegrations.cli")
+
+BOOTSTRAP_VAR = "FLOWINTEGRATIONS_KAFKA_BOOTSTRAP"
+"""Environment variable with Kafka bootstrap servers, for ``run`` and ``demo``."""
+
+DEFAULT_ENGINE_PATTERN = "ai.flowx.{env}.engine.receive.*"
+"""The topic pattern the engine listens on for replies; ``{env}`` is the environment."""
+
+
+def _example_catalog() -> str:
+    """The example catalog: packaged with a wheel, or the repository's ``examples/``."""
+    from flowintegrations.demo import example_path  # noqa: PLC0415
+
+    return str(example_path("catalog.json"))
+
+
+EXAMPLE_CATALOG = _example_catalog()
+
+
+def _pattern_regex(pattern: str, environment: str | None) -> re.Pattern[str]:
+    env = re.escape(environment) if environment else r"[A-Za-z0-9_-]+"
+    parts = [re.escape(part).replace(r"\*", ".*") for part in pattern.split("{env}")]
+    return re.compile(env.join(parts))
+
+
+def engine_pattern_warnings(
+    catalog: Catalog, pattern: str = DEFAULT_ENGINE_PATTERN
+) -> Iterator[str]:
+    """A warning, with its JSON path, for every in topic the engine's pattern would not match.
+
+    ``{env}`` in ``pattern`` stands for the binding's environment (any single name for the
+    default binding); ``*`` matches anything.
+    """
+    for i, integration in enumerate(catalog.integrations):
+        for s, scenario in enumerate(integration.scenarios):
+            for t, binding in enumerate(scenario.topics):
+                if binding.in_topic is None:
+                    continue
+                if not _pattern_regex(pattern, binding.environment).fullmatch(binding.in_topic):
+                    path = f"$.integrations[{i}].scenarios[{s}].topics[{t}].in"
+                    yield (
+                        f"{path}: in topic {binding.in_topic!r} does not match the engine's "
+                        f"receive pattern {pattern!r}; the engine will not read these replies"
+                    )
+
+
+def _check(args: argparse.Namespace) -> int:
+    try:
+        catalog = Catalog.load(args.catalog)
+    except CatalogError as exc:
+        print(f"{args.catalog}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    warnings = list(engine_pattern_warnings(catalog, args.engine_pattern))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    scenarios = sum(len(i.scenarios) for i in catalog.integrations)
+    print(
+        f"{args.catalog}: ok ({len(catalog.integrations)} integrations, {scenarios} scenarios, "
+        f"{len(warnings)} warnings)"
+    )
+    return 1 if warnings and args.strict else 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    catalog = Catalog.load(args.catalog)
+    integration = catalog.integration(args.integration)
+    scenario = integration.scenario(args.scenario)
+    model = scenario.output_model if args.direction == "out" else scenario.input_model
+    enumerations = {e.name: e.values for e in integration.enumerations}
+    schema = to_json_schema(model, integration.definitions, enumerations)
+    print(json.dumps(schema, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    catalog = Catalog.load(args.catalog)
+    for integration in catalog.integrations:
+        print(f"{integration.name} ({integration.identifier})")
+        for scenario in integration.scenarios:
+            request, reply = scenario_validators(integration, scenario)
+            print(f"  {scenario.name} ({scenario.identifier})")
+            for binding in scenario.topics:
+                env = binding.environment or "every environment"
+                print(f"    [{env}] out {binding.out_topic}")
+                print(f"    [{env}] in  {binding.in_topic}")
+            for label, validator in (("request", request), ("reply", reply)):
+                names = ", ".join(p.name for p in validator.model.properties) or "(anything)"
+                print(f"    {label}: {names}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from flowintegrations.demo import main as demo_main  # noqa: PLC0415 - heavy, on demand
+
+    bootstrap = args.bootstrap or os.environ.get(BOOTSTRAP_VAR)
+    return demo_main(bootstrap)
+
+
+def load_app(spec: str, *, environment: str | None = None) -> App:
+    """The :class:`~flowintegrations.App` named by ``module:attribute`` or ``file.py:attribute``.
+
+    ``attribute`` may also be a function that takes a transport (or nothing) and returns an
+    app. Raises :class:`~flowintegrations.FlowIntegrationsError` naming what is missing.
+    """
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        msg = f"expected MODULE:APP (e.g. my_adapter:app), got {spec!r}"
+        raise FlowIntegrationsError(msg)
+    if module_name.endswith(".py") or "/" in module_name:
+        path = Path(module_name).resolve()
+        sys.path.insert(0, str(path.parent))
+        module_spec = importlib.util.spec_from_file_location(path.stem, path)
+        if module_spec is None or module_spec.loader is None:
+            msg = f"cannot import {module_name!r}"
+            raise FlowIntegrationsError(msg)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[path.stem] = module
+        module_spec.loader.exec_module(module)
+    else:
+        sys.path.insert(0, os.getcwd())
+        module = importlib.import_module(module_name)
+    try:
+        found = getattr(module, attribute)
+    except AttributeError:
+        msg = f"module {module_name!r} has no attribute {attribute!r}"
+        raise FlowIntegrationsError(msg) from None
+    if not isinstance(found, App):
+        msg = f"{spec!r} is a {type(found).__name__}, not an App"
+        raise FlowIntegrationsError(msg)
+    if environment is not None:
+        found.environment = environment
+    return found
+
+
+def _run(args: argparse.Namespace) -> int:
+    app = load_app(args.app, environment=args.env)
+    bootstrap = args.bootstrap or os.environ.get(BOOTSTRAP_VAR)
+    if bootstrap:
+        app.use_transport(KafkaTransport(bootstrap, create_topics=args.create_topics))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    where = f"Kafka at {bootstrap}" if bootstrap else "the in-memory transport"
+    log.info("starting %r on %s", app, where)
+    app.run()
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    app = load_app(args.app, environment=args.env)
+    env = app.environment or "(default)"
+    for integration, scenario, out_topic, in_topic in app.routes():
+        print(
+            f"{integration.identifier}\t{scenario.identifier}\tenv={env}\t"
+            f"out={out_topic}\tin={in_topic or '-'}"
+        )
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowintegrations", description="Validated adapters for a Kafka process engine."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check", help="check a catalog file")
+    check.add_argument("catalog", help="path to the catalog JSON file")
+    check.add_argument(
+        "--engine-pattern",
+        default=DEFAULT_ENGINE_PATTERN,
+        help="topic pattern the engine reads replies from (default: %(default)s)",
+    )
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    check.set_defaults(func=_check)
+
+    schema = commands.add_parser("schema", help="print a scenario's JSON Schema")
+    schema.add_argument("catalog")
+    schema.add_argument("integration", help="integration identifier")
+    schema.add_argument("scenario", help="scenario identifier")
+    schema.add_argument(
+        "--direction",
+        choices=("out", "in"),
+        default="out",
+        help="out: the request the engine sends (default); in: the reply it reads",
+    )
+    schema.set_defaults(func=_schema)
+
+    summary = commands.add_parser("summary", help="summarise a catalog's scenarios and topics")
+    summary.add_argument("catalog", nargs="?", default=EXAMPLE_CATALOG)
+    summary.set_defaults(func=_summary)
+
+    demo = commands.add_parser("demo", help="run the example adapter end to end")
+    demo.add_argument("--bootstrap", help="Kafka bootstrap servers (default: in memory)")
+    demo.set_defaults(func=_demo)
+
+    run = commands.add_parser("run", help="run an adapter until SIGTERM/SIGINT")
+    run.add_argument("app", metavar="MODULE:APP", help="e.g. my_adapter:app or path/to/file.py:app")
+    run.add_argument("--env", help="environment (default: $FLOWINTEGRATIONS_ENV)")
+    run.add_argument(
+        "--bootstrap",
+        help="Kafka bootstrap servers (default: $FLOWINTEGRATIONS_KAFKA_BOOTSTRAP, else in memory)",
+    )
+    run.add_argument(
+        "--create-topics", action="store_true", help="create missing topics (development)"
+    )
+    run.set_defaults(func=_run)
+
+    listing = commands.add_parser("list", help="list an adapter's handlers and topics")
+    listing.add_argument("app", metavar="MODULE:APP")
+    listing.add_argument("--env", help="environment (default: $FLOWINTEGRATIONS_ENV)")
+    listing.set_defaults(func=_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        status: int = args.func(args)
+    except FlowIntegrationsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

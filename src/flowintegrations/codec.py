@@ -1,0 +1,68 @@
+"""Message bytes <-> JSON values, strictly: UTF-8 only, no NaN/Infinity, bounded size.
+
+The engine speaks JSON on both topics. Decoding is where hostile bytes first meet the
+library, so everything that can go wrong becomes a :class:`~flowintegrations.errors.CodecError`
+with a sentence that says what and where (byte/line/column), never a crash.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flowintegrations.errors import CodecError
+
+__all__ = ["DEFAULT_MAX_BYTES", "JsonCodec"]
+
+DEFAULT_MAX_BYTES = 1024 * 1024
+"""Kafka's default ``message.max.bytes``: a value larger than this is refused on decode."""
+
+
+def _reject_constant(name: str) -> Any:
+    msg = f"{name} is not valid JSON"
+    raise ValueError(msg)
+
+
+class JsonCodec:
+    """Decode and encode message values as UTF-8 JSON.
+
+    ``max_bytes`` bounds what is decoded; nesting deeper than the interpreter's recursion
+    limit is refused rather than crashing the loop.
+    """
+
+    __slots__ = ("_decoder", "_encoder", "max_bytes")
+
+    def __init__(self, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._decoder = json.JSONDecoder(parse_constant=_reject_constant)
+        self._encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+    def decode(self, data: bytes) -> Any:
+        """The JSON value in ``data``; raises :class:`CodecError` saying what is wrong."""
+        if len(data) > self.max_bytes:
+            msg = f"value is {len(data)} bytes, more than the {self.max_bytes} allowed"
+            raise CodecError(msg)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            msg = f"value is not UTF-8: invalid byte at position {exc.start}"
+            raise CodecError(msg) from None
+        try:
+            return self._decoder.decode(text)
+        except json.JSONDecodeError as exc:
+            msg = f"value is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+            raise CodecError(msg) from None
+        except ValueError as exc:
+            msg = f"value is not JSON: {exc}"
+            raise CodecError(msg) from None
+        except RecursionError:
+            msg = "value is nested too deeply"
+            raise CodecError(msg) from None
+
+    def encode(self, value: Any) -> bytes:
+        """``value`` as compact UTF-8 JSON; raises :class:`CodecError` for non-JSON values."""
+        try:
+            return self._encoder.encode(value).encode("utf-8")
+        except (TypeError, ValueError, RecursionError) as exc:
+            msg = f"cannot encode the value as JSON: {exc}"
+            raise CodecError(msg) from None

@@ -1,0 +1,163 @@
+"""The exception hierarchy of flowintegrations.
+
+Every exception the library raises on purpose derives from :class:`FlowIntegrationsError`.
+Leaves also derive from the builtin a caller would naturally catch (``ValueError`` for bad
+data, ``LookupError`` for a missing name, ``TimeoutError`` for a timeout), so code that knows
+nothing about this library still does the right thing.
+
+Messages say where, what and why. They never contain secrets: header values marked secret,
+SASL passwords and tokens are redacted before an error is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flowintegrations.validation.violations import Violation
+
+__all__ = [
+    "CatalogError",
+    "CatalogProblem",
+    "CodecError",
+    "DeliveryError",
+    "FlowIntegrationsError",
+    "FlowIntegrationsWarning",
+    "HandlerRegistrationError",
+    "RequestTimeoutError",
+    "TopicNotFoundError",
+    "TransportBrokenError",
+    "TransportClosedError",
+    "TransportError",
+    "ValidationError",
+]
+
+
+class FlowIntegrationsError(Exception):
+    """Root of every error this library raises on purpose."""
+
+
+class FlowIntegrationsWarning(UserWarning):
+    """Root of every warning this library emits."""
+
+
+class CatalogProblem:
+    """One structural problem in a catalog or model: where (a JSON path) and what.
+
+    Kept as a plain value so that :class:`CatalogError` can report every problem of a
+    catalog file at once.
+    """
+
+    __slots__ = ("message", "path", "value")
+
+    def __init__(self, path: str, message: str, value: object = None) -> None:
+        self.path = path
+        self.message = message
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"CatalogProblem(path={self.path!r}, message={self.message!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CatalogProblem):
+            return NotImplemented
+        return (self.path, self.message) == (other.path, other.message)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.message))
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class CatalogError(FlowIntegrationsError, ValueError):
+    """A catalog, integration, scenario or data model is structurally wrong.
+
+    ``problems`` lists every problem found, each with the JSON path of the offending
+    element (``$.integrations[0].scenarios[1].topics[0].out``) and a sentence naming the
+    offending value.
+    """
+
+    def __init__(self, problems: Iterable[CatalogProblem] | str, path: str = "$") -> None:
+        if isinstance(problems, str):
+            problems = (CatalogProblem(path, problems),)
+        self.problems: tuple[CatalogProblem, ...] = tuple(problems)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if len(self.problems) == 1:
+            return str(self.problems[0])
+        lines = [f"{len(self.problems)} problems:"]
+        lines.extend(f"  {problem}" for problem in self.problems)
+        return "\n".join(lines)
+
+    def prefixed(self, prefix: str) -> CatalogError:
+        """Return the same error with every path re-rooted under ``prefix``.
+
+        ``$.name`` under ``$.integrations[2]`` becomes ``$.integrations[2].name``.
+        """
+        return CatalogError(
+            CatalogProblem(prefix + p.path[1:], p.message, p.value) for p in self.problems
+        )
+
+
+class ValidationError(FlowIntegrationsError, ValueError):
+    """A payload or a set of headers does not match its model.
+
+    ``violations`` holds *every* violation found, each with a JSON path, the rule broken,
+    a sentence and the offending value.
+    """
+
+    def __init__(self, violations: Iterable[Violation], *, subject: str = "payload") -> None:
+        self.violations: tuple[Violation, ...] = tuple(violations)
+        self.subject = subject
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        count = len(self.violations)
+        noun = "violation" if count == 1 else "violations"
+        lines = [f"invalid {self.subject} ({count} {noun}):"]
+        lines.extend(f"  {v.path}: {v.message}" for v in self.violations)
+        return "\n".join(lines)
+
+
+class CodecError(FlowIntegrationsError, ValueError):
+    """Message bytes could not be turned into a JSON value (or a value into bytes)."""
+
+
+class HandlerRegistrationError(FlowIntegrationsError, ValueError):
+    """A handler cannot be registered (unknown scenario, registered twice, bad signature)."""
+
+
+class RequestTimeoutError(FlowIntegrationsError, TimeoutError):
+    """No reply arrived for a request within its timeout."""
+
+
+class TransportError(FlowIntegrationsError):
+    """Root of the errors a transport raises.
+
+    Backend exceptions (confluent-kafka's, for instance) never cross the transport's API:
+    they are translated into a subclass of this one, with the original kept as
+    ``__cause__``.
+    """
+
+
+class TransportClosedError(TransportError, RuntimeError):
+    """The transport (or subscription) was used after it was stopped by its owner."""
+
+
+class TransportBrokenError(TransportError, ConnectionError):
+    """The transport can no longer work (broker unreachable, fatal client error)."""
+
+
+class TopicNotFoundError(TransportError, LookupError):
+    """One or more topics the transport must use do not exist; ``topics`` names them."""
+
+    def __init__(self, topics: Iterable[str]) -> None:
+        self.topics: tuple[str, ...] = tuple(sorted(topics))
+        super().__init__(f"topics do not exist: {', '.join(self.topics)}")
+
+
+class DeliveryError(TransportError):
+    """The broker did not acknowledge a record (it was not, or may not have been, written)."""

@@ -1,0 +1,329 @@
+"""Integrations and their scenarios: Scenario, Enumeration, Integration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from flowintegrations.errors import CatalogError, CatalogProblem
+from flowintegrations.model.datamodel import (
+    DataModel,
+    FrozenDict,
+    Property,
+    PropertyType,
+    _duplicates,
+    _to_tuple,
+    json_path_step,
+)
+from flowintegrations.model.headers import DEFAULT_HEADERS, Header
+from flowintegrations.model.topics import TopicBinding
+
+__all__ = ["Definitions", "Enumeration", "Integration", "Scenario", "iter_properties"]
+
+Definitions = Mapping[str, DataModel]
+"""Named data models that OBJECT_REF and ARRAY_REF properties refer to."""
+
+
+def _non_empty(what: str, key: str) -> Any:
+    def check(instance: object, attribute: object, value: object) -> None:
+        if not isinstance(value, str) or not value:
+            raise CatalogError(f"{what} must be a non-empty string, got {value!r}", key)
+
+    return check
+
+
+def iter_properties(
+    properties: tuple[Property, ...], path: str = "$.properties"
+) -> Iterator[tuple[Property, str]]:
+    """Every property, nested ones included, with its path (``$.properties[0].properties[1]``)."""
+    for index, prop in enumerate(properties):
+        here = f"{path}[{index}]"
+        yield prop, here
+        yield from iter_properties(prop.properties, f"{here}.properties")
+
+
+@attrs.frozen(cache_hash=True)
+class Scenario:
+    """One exchange the engine has with an adapter (generate OTP, send e-mail, ...).
+
+    ``output_model`` is what the engine sends on the out topic (the adapter's request);
+    ``input_model`` is what the engine reads on the in topic (the adapter's reply).
+    ``error_reply=True`` answers a failed request with ``{"error": "<message>"}`` instead of
+    leaving the process waiting, so the input model must allow that payload.
+    """
+
+    name: str = attrs.field(validator=_non_empty("a scenario name", "$.name"))
+    identifier: str = attrs.field(validator=_non_empty("a scenario identifier", "$.identifier"))
+    topics: tuple[TopicBinding, ...] = attrs.field(default=(), kw_only=True, converter=_to_tuple)
+    input_model: DataModel = attrs.field(factory=DataModel, kw_only=True)
+    output_model: DataModel = attrs.field(factory=DataModel, kw_only=True)
+    headers: tuple[Header, ...] = attrs.field(
+        default=DEFAULT_HEADERS, kw_only=True, converter=_to_tuple
+    )
+    error_reply: bool = attrs.field(default=False, kw_only=True)
+    description: str = attrs.field(default="", kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        problems = list(self._structure_problems())
+        if problems:
+            raise CatalogError(problems)
+
+    def _structure_problems(self) -> Iterator[CatalogProblem]:
+        environments = [binding.environment for binding in self.topics]
+        for problem in _duplicates(
+            environments, "$.topics", "binding for environment", ".environment"
+        ):
+            label = "every environment (None)" if problem.value is None else repr(problem.value)
+            yield CatalogProblem(
+                problem.path,
+                f"two topic bindings for {label} in scenario {self.identifier!r}",
+                problem.value,
+            )
+        yield from _duplicates([h.name for h in self.headers], "$.headers", "header", ".name")
+        if self.error_reply:
+            yield from self._error_reply_problems()
+
+    def _error_reply_problems(self) -> Iterator[CatalogProblem]:
+        model = self.input_model
+        for index, prop in enumerate(model.properties):
+            if prop.name == "error" and prop.type is not PropertyType.STRING:
+                yield CatalogProblem(
+                    f"$.inputModel.properties[{index}].type",
+                    "with errorReply the input model's 'error' property must be a STRING",
+                    prop.type.value,
+                )
+            elif prop.name != "error" and prop.mandatory:
+                yield CatalogProblem(
+                    f"$.inputModel.properties[{index}].mandatory",
+                    f"with errorReply an error reply {{'error': ...}} must be valid, "
+                    f"but {prop.name!r} is mandatory",
+                    prop.name,
+                )
+        declared = any(p.name == "error" for p in model.properties)
+        if not declared and not model.additional_properties:
+            yield CatalogProblem(
+                "$.inputModel.additionalProperties",
+                "with errorReply the input model must declare an 'error' STRING property "
+                "or allow additional properties",
+                False,
+            )
+
+    @property
+    def environments(self) -> tuple[str | None, ...]:
+        """The environments this scenario has bindings for (``None`` = the default)."""
+        return tuple(binding.environment for binding in self.topics)
+
+    def binding(self, environment: str | None) -> TopicBinding:
+        """The topics for ``environment``: its own binding, else the default (``None``) one.
+
+        Raises :class:`~flowintegrations.CatalogError` naming the scenario and the
+        environments it has when neither exists.
+        """
+        default = None
+        for binding in self.topics:
+            if binding.environment == environment:
+                return binding
+            if binding.environment is None:
+                default = binding
+        if default is not None:
+            return default
+        have = ", ".join(repr(e) if e else "default" for e in self.environments) or "none"
+        raise CatalogError(
+            f"scenario {self.identifier!r} has no topics for environment {environment!r} "
+            f"(it has: {have})",
+            "$.topics",
+        )
+
+    @property
+    def secret_headers(self) -> frozenset[str]:
+        """Names of the headers marked secret."""
+        return frozenset(h.name for h in self.headers if h.secret)
+
+
+@attrs.frozen(cache_hash=True)
+class Enumeration:
+    """A named set of values that ENUM properties can refer to by ``enumeration=name``."""
+
+    name: str = attrs.field(validator=_non_empty("an enumeration name", "$.name"))
+    values: tuple[str, ...] = attrs.field(converter=_to_tuple)
+    description: str = attrs.field(default="", kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        problems = [
+            CatalogProblem(f"$.values[{i}]", f"enumeration values are strings, got {v!r}", v)
+            for i, v in enumerate(self.values)
+            if not isinstance(v, str)
+        ]
+        if not self.values:
+            problems.append(
+                CatalogProblem("$.values", f"enumeration {self.name!r} has no values", [])
+            )
+        problems.extend(_duplicates(self.values, "$.values", "enumeration value"))
+        if problems:
+            raise CatalogError(problems)
+
+
+def _to_definitions(value: Mapping[str, DataModel]) -> FrozenDict:
+    if isinstance(value, FrozenDict):
+        return value
+    if not isinstance(value, Mapping):
+        raise CatalogError(
+            f"definitions must be a mapping of name to DataModel, got {value!r}", "$.definitions"
+        )
+    return FrozenDict(value)
+
+
+@attrs.frozen(cache_hash=True)
+class Integration:
+    """A component the engine talks to (a plugin, an adapter) and its scenarios.
+
+    ``definitions`` are named data models for OBJECT_REF / ARRAY_REF properties;
+    ``enumerations`` are named value sets for ENUM properties; ``system_name`` is the source
+    system whose enumeration values the integration uses.
+    """
+
+    name: str = attrs.field(validator=_non_empty("an integration name", "$.name"))
+    identifier: str = attrs.field(validator=_non_empty("an integration identifier", "$.identifier"))
+    system_name: str | None = attrs.field(default=None, kw_only=True)
+    scenarios: tuple[Scenario, ...] = attrs.field(default=(), kw_only=True, converter=_to_tuple)
+    definitions: FrozenDict = attrs.field(
+        factory=FrozenDict, kw_only=True, converter=_to_definitions
+    )
+    enumerations: tuple[Enumeration, ...] = attrs.field(
+        default=(), kw_only=True, converter=_to_tuple
+    )
+    description: str = attrs.field(default="", kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        problems = list(self._structure_problems())
+        if problems:
+            raise CatalogError(problems)
+
+    def scenario(self, identifier: str) -> Scenario:
+        """The scenario called ``identifier``; raises :class:`~flowintegrations.CatalogError`."""
+        for scenario in self.scenarios:
+            if scenario.identifier == identifier:
+                return scenario
+        known = ", ".join(repr(s.identifier) for s in self.scenarios) or "none"
+        raise CatalogError(
+            f"integration {self.identifier!r} has no scenario {identifier!r} (it has: {known})",
+            "$.scenarios",
+        )
+
+    def enumeration(self, name: str) -> Enumeration:
+        """The enumeration called ``name``; raises ``KeyError`` if there is none."""
+        for enumeration in self.enumerations:
+            if enumeration.name == name:
+                return enumeration
+        raise KeyError(name)
+
+    def enum_values(self, prop: Property) -> tuple[str, ...]:
+        """The allowed values of an ENUM property (or ARRAY of ENUM), resolving enumerations."""
+        if prop.enumeration is not None:
+            return self.enumeration(prop.enumeration).values
+        return prop.enum
+
+    # Cross-reference checks ---------------------------------------------------------------
+
+    def _structure_problems(self) -> Iterator[CatalogProblem]:
+        if self.system_name is not None and (
+            not isinstance(self.system_name, str) or not self.system_name
+        ):
+            yield CatalogProblem(
+                "$.systemName",
+                f"a system name is a non-empty string or absent, got {self.system_name!r}",
+                self.system_name,
+            )
+        yield from _duplicates(
+            [s.identifier for s in self.scenarios],
+            "$.scenarios",
+            "scenario identifier",
+            ".identifier",
+        )
+        yield from _duplicates(
+            [e.name for e in self.enumerations], "$.enumerations", "enumeration name", ".name"
+        )
+        enumerations = {e.name for e in self.enumerations}
+        for name, model in self.definitions.items():
+            where = f"$.definitions{json_path_step(name)}"
+            if not isinstance(name, str) or not name:
+                yield CatalogProblem(
+                    "$.definitions",
+                    f"a definition name must be a non-empty string, got {name!r}",
+                    name,
+                )
+            if not isinstance(model, DataModel):
+                yield CatalogProblem(
+                    where, f"a definition must be a DataModel, got {model!r}", model
+                )
+                continue
+            yield from self._model_problems(model, where, enumerations)
+        for index, scenario in enumerate(self.scenarios):
+            for key, model in (
+                ("inputModel", scenario.input_model),
+                ("outputModel", scenario.output_model),
+            ):
+                yield from self._model_problems(model, f"$.scenarios[{index}].{key}", enumerations)
+        yield from self._cycle_problems()
+
+    def _model_problems(
+        self, model: DataModel, where: str, enumerations: set[str]
+    ) -> Iterator[CatalogProblem]:
+        for prop, path in iter_properties(model.properties, f"{where}.properties"):
+            if prop.ref is not None and prop.ref not in self.definitions:
+                known = ", ".join(repr(d) for d in self.definitions) or "none"
+                yield CatalogProblem(
+                    f"{path}.ref",
+                    f"reference {prop.ref!r} of property {prop.name!r} does not resolve "
+                    f"(definitions: {known})",
+                    prop.ref,
+                )
+            if prop.enumeration is not None and prop.enumeration not in enumerations:
+                known = ", ".join(repr(e) for e in sorted(enumerations)) or "none"
+                yield CatalogProblem(
+                    f"{path}.enumeration",
+                    f"enumeration {prop.enumeration!r} of property {prop.name!r} does not "
+                    f"resolve (enumerations: {known})",
+                    prop.enumeration,
+                )
+
+    def _cycle_problems(self) -> Iterator[CatalogProblem]:
+        edges = {
+            name: sorted(
+                {
+                    p.ref
+                    for p, _ in iter_properties(model.properties)
+                    if p.ref is not None and p.ref in self.definitions
+                }
+            )
+            for name, model in self.definitions.items()
+            if isinstance(model, DataModel)
+        }
+        reported: set[frozenset[str]] = set()
+        for start in edges:
+            cycle = _find_cycle(start, edges)
+            if cycle is not None and frozenset(cycle) not in reported:
+                reported.add(frozenset(cycle))
+                chain = " -> ".join(repr(n) for n in [*cycle, cycle[0]])
+                yield CatalogProblem(
+                    f"$.definitions{json_path_step(cycle[0])}",
+                    f"definitions refer to each other in a cycle: {chain}",
+                    cycle[0],
+                )
+
+
+def _find_cycle(start: str, edges: Mapping[str, list[str]]) -> list[str] | None:
+    """The cycle through ``start`` as a list of names, or ``None`` (iterative DFS)."""
+    stack: list[tuple[str, list[str]]] = [(start, [start])]
+    seen: set[str] = set()
+    while stack:
+        node, trail = stack.pop()
+        for nxt in edges.get(node, ()):
+            if nxt == start:
+                return trail
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, [*trail, nxt]))
+    return None

@@ -1,0 +1,470 @@
+"""A conformance checker for :class:`~flowintegrations.transport.Transport` implementations.
+
+Any transport, ours or a third party's, can prove that it honours the contract of
+:mod:`flowintegrations.transport.base`::
+
+    from flowintegrations.testing import check_transport
+
+    def test_my_transport_conforms():
+        check_transport(lambda: MyTransport("broker:9092"))
+
+``factory`` returns a fresh, *unstarted* transport each time it is called (it may also be
+a coroutine function); every transport it returns must talk to the same cluster, since
+some checks write with one and read with another. The checker starts and stops the
+transports itself and uses fresh, uniquely named topics and groups for every check (created
+with :meth:`~flowintegrations.transport.Transport.create_topics`), so it can run against a
+shared cluster. A check that fails raises :class:`ConformanceError` (an
+``AssertionError``) naming the check and what went wrong.
+
+The checks are in :data:`CHECKS` (name -> coroutine function), so a test suite can run them
+one by one, e.g. with ``pytest.mark.parametrize("name", sorted(CHECKS))`` and
+``check_transport(factory, only=[name])``. This module does not need pytest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from flowintegrations.errors import TransportClosedError
+from flowintegrations.transport.base import (
+    Headers,
+    Record,
+    Subscription,
+    TopicPartition,
+    Transport,
+)
+
+__all__ = [
+    "CHECKS",
+    "ConformanceError",
+    "TransportFactory",
+    "check_transport",
+    "check_transport_async",
+]
+
+TransportFactory = Callable[[], "Transport | Awaitable[Transport]"]
+"""Returns a fresh, unstarted transport (plain function or coroutine function)."""
+
+
+class ConformanceError(AssertionError):
+    """A transport broke its contract: the message names the check and what went wrong."""
+
+
+class _Run:
+    """What one check works with: the factory, fresh names, a deadline, transports to stop."""
+
+    def __init__(self, name: str, factory: TransportFactory, timeout: float) -> None:
+        self.name = name
+        self.factory = factory
+        self.timeout = timeout
+        self.transports: list[Transport] = []
+        self.token = uuid.uuid4().hex[:12]
+
+    def fail(self, message: str) -> ConformanceError:
+        return ConformanceError(f"transport check {self.name!r} failed: {message}")
+
+    def expect(self, expected: object, actual: object, what: str) -> None:
+        if expected != actual:
+            msg = f"{what}: expected {expected!r}, got {actual!r}"
+            raise self.fail(msg)
+
+    def topic(self, suffix: str = "t") -> str:
+        return f"conformance.{self.name}.{self.token}.{suffix}"
+
+    def group(self, suffix: str = "g") -> str:
+        return f"conformance.{self.name}.{self.token}.{suffix}"
+
+    async def transport(self) -> Transport:
+        made = self.factory()
+        transport = await made if inspect.isawaitable(made) else made
+        self.transports.append(transport)
+        await transport.start()
+        return transport
+
+    async def topic_with(self, transport: Transport, partitions: int, suffix: str = "t") -> str:
+        name = self.topic(suffix)
+        await transport.create_topics([name], partitions=partitions)
+        return name
+
+    async def read(self, subscription: Subscription, count: int, what: str) -> list[Record]:
+        """Read until ``count`` records arrived; fail if they do not within the timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        got: list[Record] = []
+        while len(got) < count:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                msg = f"{what}: expected {count} records within {self.timeout} s, got {len(got)}"
+                raise self.fail(msg)
+            got += await subscription.getmany(
+                max_records=count - len(got), timeout=min(remaining, 1.0)
+            )
+        return got
+
+    async def nothing_more(self, subscription: Subscription, what: str) -> None:
+        """Fail if ``subscription`` returns any record within a short grace period."""
+        extra = await subscription.getmany(timeout=min(1.0, self.timeout))
+        if extra:
+            msg = f"{what}: expected no more records, got {[_where(r) for r in extra]}"
+            raise self.fail(msg)
+
+    async def close(self) -> None:
+        for transport in reversed(self.transports):
+            await transport.stop()
+
+
+def _where(record: Record) -> str:
+    return f"{record.topic}[{record.partition}]@{record.offset}"
+
+
+async def _send_all(transport: Transport, records: Iterable[Record]) -> list[Record]:
+    """Produce every record with all of them in flight, then await the acknowledgements."""
+    futures = [await transport.produce(record) for record in records]
+    return list(await asyncio.gather(*futures))
+
+
+# The checks -----------------------------------------------------------------------------------
+
+ODD_HEADERS: Headers = (
+    ("processInstanceId", b"1001"),
+    ("binary", b"\xff\xfe\x00\x80"),
+    ("dup", b"first"),
+    ("dup", b"second"),
+    ("empty", b""),
+    ("dup", b"third"),
+)
+
+
+async def _check_round_trip(run: _Run) -> None:
+    """Keys, values and headers come back byte for byte; send() says where a record went."""
+    transport = await run.transport()
+    topic = await run.topic_with(transport, 1)
+    sent = [
+        Record(topic, key=b"key-1", value=b'{"a": 1}', headers=ODD_HEADERS),
+        Record(topic, key=None, value=b"no key"),
+        Record(topic, key=b"\x00\xff binary key", value=b"\x00\x01\xfe\xff", headers=()),
+        Record(topic, key=b"k", value=b"", headers=(("only", b"x"),)),
+    ]
+    written = [await transport.send(record) for record in sent]
+    for record, acknowledged in zip(sent, written, strict=True):
+        run.expect(record.topic, acknowledged.topic, "send() result topic")
+        run.expect(record.value, acknowledged.value, "send() result value")
+        if acknowledged.partition is None or acknowledged.offset is None:
+            msg = f"send() must return the record with partition and offset, got {acknowledged!r}"
+            raise run.fail(msg)
+    offsets = [r.offset for r in written]
+    run.expect(sorted(offsets), offsets, "offsets of records sent one after another")  # type: ignore[type-var]
+    subscription = await transport.subscribe([topic], group_id=run.group())
+    received = await run.read(subscription, len(sent), "reading back what was sent")
+    for before, after, acknowledged in zip(sent, received, written, strict=True):
+        run.expect(before.key, after.key, f"key of {_where(after)}")
+        run.expect(before.value, after.value, f"value of {_where(after)}")
+        run.expect(before.headers, after.headers, f"headers of {_where(after)}")
+        run.expect(topic, after.topic, "topic of a consumed record")
+        run.expect(
+            (acknowledged.partition, acknowledged.offset),
+            (after.partition, after.offset),
+            "partition and offset of a consumed record vs. its send() result",
+        )
+        if after.timestamp is None:
+            msg = f"consumed record {_where(after)} has no timestamp"
+            raise run.fail(msg)
+
+
+async def _check_partition_order(run: _Run) -> None:
+    """Many records in flight over two partitions: each partition reads back in send order."""
+    transport = await run.transport()
+    topic = await run.topic_with(transport, 2)
+    keys = [b"k%d" % (i % 7) for i in range(200)]
+    records = [Record(topic, key=key, value=b"%d" % i) for i, key in enumerate(keys)]
+    written = await _send_all(transport, records)
+    await transport.flush()
+    by_key: dict[bytes | None, set[int | None]] = {}
+    for record in written:
+        by_key.setdefault(record.key, set()).add(record.partition)
+    spread = {key: parts for key, parts in by_key.items() if len(parts) != 1}
+    run.expect({}, spread, "partitions of records with the same key")
+    subscription = await transport.subscribe([topic], group_id=run.group())
+    received = await run.read(subscription, len(records), "reading 200 records back")
+    for partition in (0, 1):
+        sent_values = [r.value for r in written if r.partition == partition]
+        got_values = [r.value for r in received if r.partition == partition]
+        run.expect(sent_values, got_values, f"values of partition {partition}, in order")
+        got_offsets = [r.offset for r in received if r.partition == partition]
+        run.expect(
+            sorted(got_offsets),  # type: ignore[type-var]
+            got_offsets,
+            f"offsets of partition {partition}",
+        )
+    for key in set(keys):
+        sent_order = [r.value for r in records if r.key == key]
+        got_order = [r.value for r in received if r.key == key]
+        run.expect(sent_order, got_order, f"order of records with key {key!r}")
+
+
+async def _check_commit_then_restart_resumes(run: _Run) -> None:
+    """A new member of the group starts right after the offset the previous one committed."""
+    transport = await run.transport()
+    topic = await run.topic_with(transport, 1)
+    await _send_all(transport, [Record(topic, value=b"%d" % i) for i in range(10)])
+    group = run.group()
+    first = await transport.subscribe([topic], group_id=group)
+    received = await run.read(first, 10, "first member reading")
+    await first.commit({TopicPartition(topic, 0): received[6].offset + 1})  # type: ignore[operator]
+    await first.close()
+    second = await transport.subscribe([topic], group_id=group)
+    resumed = await run.read(second, 3, "second member reading after the commit")
+    run.expect(
+        [b"7", b"8", b"9"],
+        [r.value for r in resumed],
+        "records after the committed offset",
+    )
+    await run.nothing_more(second, "second member after the commit")
+
+
+async def _check_no_commit_redelivers(run: _Run) -> None:
+    """Records a member read but did not commit are delivered again to the next member."""
+    transport = await run.transport()
+    topic = await run.topic_with(transport, 1)
+    await _send_all(transport, [Record(topic, value=b"%d" % i) for i in range(5)])
+    group = run.group()
+    first = await transport.subscribe([topic], group_id=group)
+    await run.read(first, 5, "first member reading")
+    await first.close()
+    second = await transport.subscribe([topic], group_id=group)
+    again = await run.read(second, 5, "second member reading uncommitted records again")
+    run.expect([b"0", b"1", b"2", b"3", b"4"], [r.value for r in again], "redelivered records")
+
+
+class _Journal:
+    """Replays what a rebalance listener was told into the assignment it implies."""
+
+    def __init__(self) -> None:
+        self.assignment: set[TopicPartition] = set()
+        self.events: list[tuple[str, frozenset[TopicPartition]]] = []
+
+    async def on_partitions_revoked(self, partitions: frozenset[TopicPartition]) -> None:
+        self.events.append(("revoked", partitions))
+        self.assignment -= partitions
+
+    async def on_partitions_assigned(self, partitions: frozenset[TopicPartition]) -> None:
+        self.events.append(("assigned", partitions))
+        self.assignment |= partitions
+
+
+async def _poll_until(
+    run: _Run,
+    members: list[Subscription],
+    done: Callable[[], bool],
+    what: str,
+    got: list[list[Record]] | None = None,
+) -> list[list[Record]]:
+    """Poll every member concurrently (as a group needs) until ``done()``; return their records.
+
+    Records are appended to ``got`` (one list per member) as they arrive.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + run.timeout
+    if got is None:
+        got = [[] for _ in members]
+    while not done():
+        if loop.time() > deadline:
+            msg = f"{what}: not done within {run.timeout} s"
+            raise run.fail(msg)
+        batches = await asyncio.gather(*(m.getmany(timeout=0.2) for m in members))
+        for index, batch in enumerate(batches):
+            got[index] += batch
+    return got
+
+
+async def _check_group_shares_partitions(run: _Run) -> None:
+    """Two members of one group split the partitions and each record goes to one of them."""
+    transport = await run.transport()
+    topic = await run.topic_with(transport, 2)
+    everything = {TopicPartition(topic, 0), TopicPartition(topic, 1)}
+    group = run.group()
+    journals = [_Journal(), _Journal()]
+    members = [
+        await transport.subscribe([topic], group_id=group, listener=journal) for journal in journals
+    ]
+    await _poll_until(
+        run,
+        members,
+        lambda: all(m.assignment() for m in members),
+        "both members getting partitions",
+    )
+    for index, (member, journal) in enumerate(zip(members, journals, strict=True)):
+        run.expect(
+            member.assignment(),
+            frozenset(journal.assignment),
+            f"member {index}'s assignment vs. what its listener was told ({journal.events})",
+        )
+    first, second = (m.assignment() for m in members)
+    run.expect(frozenset(), first & second, "partitions held by both members")
+    run.expect(frozenset(everything), first | second, "partitions held by the group")
+    sent = await _send_all(transport, [Record(topic, value=b"%d" % i) for i in range(40)])
+    received: list[list[Record]] = [[], []]
+
+    def all_read() -> bool:
+        return sum(len(batch) for batch in received) >= len(sent)
+
+    for index, batch in enumerate(
+        await _poll_until(run, members, all_read, "reading 40 records with two members", received)
+    ):
+        received[index] = batch
+    for index, member in enumerate(members):
+        foreign = [
+            _where(r) for r in received[index] if r.topic_partition not in member.assignment()
+        ]
+        run.expect([], foreign, f"records member {index} got from partitions it does not hold")
+    values = sorted(r.value for batch in received for r in batch)
+    run.expect(sorted(r.value for r in sent), values, "records read by the group")
+
+
+async def _check_groups_are_independent(run: _Run) -> None:
+    """Two groups reading one topic each get every record."""
+    transport = await run.transport()
+    topic = await run.topic_with(transport, 2)
+    sent = await _send_all(transport, [Record(topic, value=b"%d" % i) for i in range(20)])
+    for suffix in ("one", "two"):
+        member = await transport.subscribe([topic], group_id=run.group(suffix))
+        got = await run.read(member, len(sent), f"group {suffix!r} reading")
+        run.expect(
+            sorted(r.value for r in sent),
+            sorted(r.value for r in got),
+            f"records read by group {suffix!r}",
+        )
+
+
+async def _check_two_transports_share_the_cluster(run: _Run) -> None:
+    """What one transport sends, a member on another transport from the factory reads."""
+    producer = await run.transport()
+    topic = await run.topic_with(producer, 1)
+    consumer = await run.transport()
+    await producer.send(Record(topic, key=b"k", value=b"across"))
+    member = await consumer.subscribe([topic], group_id=run.group())
+    got = await run.read(member, 1, "reading from a second transport")
+    run.expect([b"across"], [r.value for r in got], "records read from a second transport")
+
+
+async def _check_stop_is_idempotent(run: _Run) -> None:
+    """stop() twice is fine; start() after stop() raises TransportClosedError."""
+    transport = await run.transport()
+    await transport.stop()
+    await transport.stop()
+    await _expect_closed(run, "start() after stop()", transport.start())
+
+
+async def _check_use_after_stop_raises_closed(run: _Run) -> None:
+    """After stop(), sending, producing, subscribing and reading raise TransportClosedError."""
+    transport = await run.transport()
+    topic = await run.topic_with(transport, 1)
+    member = await transport.subscribe([topic], group_id=run.group())
+    await transport.stop()
+    record = Record(topic, value=b"late")
+    await _expect_closed(run, "send() after stop()", transport.send(record))
+    await _expect_closed(run, "produce() after stop()", transport.produce(record))
+    await _expect_closed(run, "ensure_topics() after stop()", transport.ensure_topics([topic]))
+    await _expect_closed(
+        run, "subscribe() after stop()", transport.subscribe([topic], group_id=run.group("x"))
+    )
+    await _expect_closed(run, "getmany() after stop()", member.getmany(timeout=0))
+    await member.close()
+
+
+async def _check_closed_subscription_raises_closed(run: _Run) -> None:
+    """close() is idempotent; getmany() and commit() on a closed subscription raise closed."""
+    transport = await run.transport()
+    topic = await run.topic_with(transport, 1)
+    member = await transport.subscribe([topic], group_id=run.group())
+    await member.close()
+    await member.close()
+    await _expect_closed(run, "getmany() after close()", member.getmany(timeout=0))
+    await _expect_closed(
+        run, "commit() after close()", member.commit({TopicPartition(topic, 0): 0})
+    )
+    await transport.send(Record(topic, value=b"still works"))
+
+
+async def _expect_closed(run: _Run, what: str, call: Awaitable[Any]) -> None:
+    try:
+        await call
+    except TransportClosedError:
+        return
+    except Exception as exc:
+        msg = f"{what} must raise TransportClosedError, raised {type(exc).__name__}: {exc}"
+        raise run.fail(msg) from exc
+    msg = f"{what} must raise TransportClosedError, but returned"
+    raise run.fail(msg)
+
+
+CHECKS: dict[str, Callable[[_Run], Awaitable[None]]] = {
+    "round_trip": _check_round_trip,
+    "partition_order": _check_partition_order,
+    "commit_then_restart_resumes": _check_commit_then_restart_resumes,
+    "no_commit_redelivers": _check_no_commit_redelivers,
+    "group_shares_partitions": _check_group_shares_partitions,
+    "groups_are_independent": _check_groups_are_independent,
+    "two_transports_share_the_cluster": _check_two_transports_share_the_cluster,
+    "stop_is_idempotent": _check_stop_is_idempotent,
+    "use_after_stop_raises_closed": _check_use_after_stop_raises_closed,
+    "closed_subscription_raises_closed": _check_closed_subscription_raises_closed,
+}
+"""Every check, by name, in the order :func:`check_transport` runs them."""
+
+
+async def check_transport_async(
+    factory: TransportFactory,
+    *,
+    only: Iterable[str] | None = None,
+    timeout: float = 30.0,
+) -> None:
+    """Run the checks (all, or those named in ``only``) inside a running event loop.
+
+    ``timeout`` bounds each wait for records. Raises :class:`ConformanceError` listing every
+    check that failed, and ``KeyError`` for a name not in :data:`CHECKS`.
+    """
+    names = list(CHECKS) if only is None else list(only)
+    unknown = [name for name in names if name not in CHECKS]
+    if unknown:
+        msg = f"unknown checks: {', '.join(unknown)} (known: {', '.join(CHECKS)})"
+        raise KeyError(msg)
+    failures: list[ConformanceError] = []
+    for name in names:
+        run = _Run(name, factory, timeout)
+        try:
+            await CHECKS[name](run)
+        except ConformanceError as exc:
+            failures.append(exc)
+        except Exception as exc:  # noqa: BLE001 (any other error is a failure of this check)
+            error = run.fail(f"raised {type(exc).__name__}: {exc}")
+            error.__cause__ = exc
+            failures.append(error)
+        finally:
+            await run.close()
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        lines = [f"{len(failures)} transport checks failed:"]
+        lines.extend(f"  {failure}" for failure in failures)
+        error = ConformanceError("\n".join(lines))
+        error.__cause__ = failures[0]
+        raise error
+
+
+def check_transport(
+    factory: TransportFactory,
+    *,
+    only: Iterable[str] | None = None,
+    timeout: float = 30.0,
+) -> None:
+    """Check that the transports ``factory`` makes honour the Transport contract.
+
+    Runs :func:`check_transport_async` in a new event loop (so call it from synchronous
+    code, such as a plain test function). See the module docstring.
+    """
+    asyncio.run(check_transport_async(factory, only=only, timeout=timeout))

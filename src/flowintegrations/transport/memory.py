@@ -1,0 +1,689 @@
+"""A real, in-process transport: topics, partitions, consumer groups, committed offsets.
+
+:class:`InMemoryTransport` behaves like a small Kafka cluster living in one process. It is
+what :class:`~flowintegrations.App` runs on when no transport is given, and what
+:class:`~flowintegrations.testing.TestClient` drives:
+
+* a topic has N partitions; a record goes to the partition it names, else to
+  ``crc32(key) % N`` (librdkafka's ``consistent`` partitioner) when it has a key, else to
+  the next partition in turn (round robin, so the placement is deterministic);
+* every partition is an append-only log with offsets from 0 and a timestamp per record
+  (the record's own, else the transport's clock);
+* a consumer group spreads the partitions of its topics over its members (Kafka's *range*
+  assignment, members in join order); when a member joins or leaves, the partitions that
+  move are first revoked from their old owner — inside its next
+  :meth:`~InMemorySubscription.getmany`, through its listener, so it can still commit —
+  and only then assigned to their new owner, which resumes from the committed offset;
+* a member that closes, or :meth:`~InMemorySubscription.crash` es, leaves at once without
+  callbacks: everything it did not commit is delivered again to the next owner.
+
+Transports made with the same :class:`InMemoryBroker` share its topics and groups, as
+clients of one cluster do. Everything is deterministic and inspectable
+(:meth:`InMemoryTransport.records`, :meth:`~InMemoryTransport.committed`,
+:meth:`~InMemoryTransport.topics`, ...). The
+transport is not thread-safe, with one exception: records produced on one event loop wake
+a subscription waiting on another one, and the inspection helpers may be called from any
+thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import zlib
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+
+from flowintegrations.errors import (
+    DeliveryError,
+    TopicNotFoundError,
+    TransportClosedError,
+    TransportError,
+)
+from flowintegrations.transport.base import RebalanceListener, Record, TopicPartition
+
+__all__ = ["InMemoryBroker", "InMemorySubscription", "InMemoryTransport"]
+
+_NEW, _RUNNING, _STOPPED = "new", "running", "stopped"
+
+
+def _set_if_pending(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class _Topic:
+    __slots__ = ("log", "name", "next_partition", "partitions")
+
+    def __init__(self, name: str, partitions: int) -> None:
+        self.name = name
+        self.partitions: list[list[Record]] = [[] for _ in range(partitions)]
+        self.log: list[Record] = []  # every record, in the order written
+        self.next_partition = 0
+
+
+class _Group:
+    """A consumer group: members in join order, committed offsets, partition ownership."""
+
+    __slots__ = ("committed", "group_id", "members", "owner", "wanted_by")
+
+    def __init__(self, group_id: str) -> None:
+        self.group_id = group_id
+        self.members: list[InMemorySubscription] = []
+        self.committed: dict[TopicPartition, int] = {}
+        # Who holds each partition now, and who should hold it after the rebalance. They
+        # differ while the old owner has not yet run its revoke callback.
+        self.owner: dict[TopicPartition, InMemorySubscription] = {}
+        self.wanted_by: dict[TopicPartition, InMemorySubscription] = {}
+
+
+class InMemoryBroker:
+    """The shared state of an in-memory cluster: topics, their records, consumer groups.
+
+    Several :class:`InMemoryTransport` instances created with the same ``broker`` see the
+    same topics and groups, as several clients of one Kafka cluster would (an adapter and
+    the engine-side client, or a transport restarted in a test). ``partitions`` is the
+    partition count of topics created without one; with ``auto_create_topics=False``
+    missing topics are errors, as on a locked-down cluster. ``clock`` returns seconds since
+    the epoch and stamps records sent without a timestamp.
+    """
+
+    def __init__(
+        self,
+        *,
+        partitions: int = 1,
+        auto_create_topics: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if partitions < 1:
+            msg = f"partitions must be at least 1, not {partitions}"
+            raise ValueError(msg)
+        self.default_partitions = partitions
+        self.auto_create_topics = auto_create_topics
+        self.clock = clock
+        self._topics: dict[str, _Topic] = {}
+        self._groups: dict[str, _Group] = {}
+        # The members that own each partition (one per group): they are woken on new data.
+        self._readers: dict[TopicPartition, list[InMemorySubscription]] = {}
+        self._member_ids = itertools.count(1)
+
+    def __repr__(self) -> str:
+        return (
+            f"InMemoryBroker(topics={len(self._topics)}, records={self.count()}, "
+            f"groups={len(self._groups)})"
+        )
+
+    # Topics ----------------------------------------------------------------------------------
+
+    def create_topic(self, name: str, *, partitions: int | None = None) -> None:
+        """Create topic ``name`` (default partition count unless given); keep an existing one."""
+        if name not in self._topics:
+            self._create_topic(name, partitions or self.default_partitions)
+
+    def missing(self, topics: Iterable[str]) -> list[str]:
+        """The names in ``topics`` that are not topics (yet)."""
+        return [name for name in topics if name not in self._topics]
+
+    def _create_topic(self, name: str, partitions: int) -> _Topic:
+        if not name:
+            msg = "a topic name cannot be empty"
+            raise ValueError(msg)
+        if partitions < 1:
+            msg = f"partitions must be at least 1, not {partitions}"
+            raise ValueError(msg)
+        topic = self._topics[name] = _Topic(name, partitions)
+        for group in self._groups.values():
+            if any(name in member.topics for member in group.members):
+                self._rebalance(group)
+        return topic
+
+    def _topic_for(self, name: str) -> _Topic:
+        topic = self._topics.get(name)
+        if topic is None:
+            if not self.auto_create_topics:
+                raise TopicNotFoundError((name,))
+            topic = self._create_topic(name, self.default_partitions)
+        return topic
+
+    # Writing ---------------------------------------------------------------------------------
+
+    def write(self, record: Record) -> Record:
+        """Append ``record`` to its partition now; return it as written.
+
+        Raises ``DeliveryError`` for a missing topic (without auto-create) or partition.
+        """
+        # Typed callers cannot get this wrong; untyped ones get the error Kafka would give.
+        value: object = record.value
+        key: object = record.key
+        if not isinstance(value, bytes) or not (key is None or isinstance(key, bytes)):
+            msg = "a record's value must be bytes and its key bytes or None"
+            raise TypeError(msg)
+        try:
+            topic = self._topic_for(record.topic)
+        except TopicNotFoundError as exc:
+            msg = f"cannot deliver to topic {record.topic!r}: it does not exist"
+            raise DeliveryError(msg) from exc
+        count = len(topic.partitions)
+        partition = record.partition
+        if partition is None:
+            if record.key is not None:
+                partition = zlib.crc32(record.key) % count
+            else:
+                partition = topic.next_partition
+                topic.next_partition = (partition + 1) % count
+        elif not 0 <= partition < count:
+            msg = f"cannot deliver to {record.topic!r}[{partition}]: it has {count} partitions"
+            raise DeliveryError(msg)
+        log = topic.partitions[partition]
+        timestamp = record.timestamp
+        if timestamp is None:
+            timestamp = int(self.clock() * 1000)
+        written = Record(
+            record.topic,
+            record.key,
+            record.value,
+            record.headers,
+            partition,
+            len(log),
+            timestamp,
+        )
+        log.append(written)
+        topic.log.append(written)
+        readers = self._readers.get(TopicPartition(record.topic, partition))
+        if readers:
+            for member in readers:
+                member._wake()
+        return written
+
+    # Groups ----------------------------------------------------------------------------------
+
+    def _join(
+        self,
+        transport: InMemoryTransport,
+        topics: Sequence[str],
+        group_id: str,
+        listener: RebalanceListener | None,
+    ) -> InMemorySubscription:
+        missing = self.missing(topics)
+        if missing and not self.auto_create_topics:
+            raise TopicNotFoundError(missing)
+        for name in missing:
+            self._create_topic(name, self.default_partitions)
+        group = self._groups.get(group_id)
+        if group is None:
+            group = self._groups[group_id] = _Group(group_id)
+        member = InMemorySubscription(
+            transport, group, tuple(dict.fromkeys(topics)), listener, next(self._member_ids)
+        )
+        group.members.append(member)
+        self._rebalance(group)
+        return member
+
+    def _rebalance(self, group: _Group) -> None:
+        """Recompute the wanted assignment (range, per topic) and tell members that changed."""
+        wanted: dict[InMemorySubscription, set[TopicPartition]] = {m: set() for m in group.members}
+        wanted_by: dict[TopicPartition, InMemorySubscription] = {}
+        names = sorted({name for member in group.members for name in member.topics})
+        for name in names:
+            topic = self._topics.get(name)
+            if topic is None:
+                continue
+            readers = [member for member in group.members if name in member.topics]
+            count = len(topic.partitions)
+            share, extra = divmod(count, len(readers))
+            start = 0
+            for index, member in enumerate(readers):
+                size = share + (1 if index < extra else 0)
+                for partition in range(start, start + size):
+                    tp = TopicPartition(name, partition)
+                    wanted[member].add(tp)
+                    wanted_by[tp] = member
+                start += size
+        group.wanted_by = wanted_by
+        for member, tps in wanted.items():
+            target = frozenset(tps)
+            if target != member._target:
+                member._target = target
+                member._wake()
+
+    def _release(self, group: _Group, tps: Iterable[TopicPartition]) -> None:
+        """Partitions left their owner: take them off its hands, wake whoever wants them."""
+        for tp in tps:
+            member = group.owner.pop(tp, None)
+            readers = self._readers.get(tp)
+            if readers is not None and member is not None and member in readers:
+                readers.remove(member)
+            heir = group.wanted_by.get(tp)
+            if heir is not None:
+                heir._wake()
+
+    def _take(self, group: _Group, member: InMemorySubscription, tp: TopicPartition) -> None:
+        group.owner[tp] = member
+        self._readers.setdefault(tp, []).append(member)
+
+    def _leave(self, member: InMemorySubscription, owned: Iterable[TopicPartition]) -> None:
+        group = member._group
+        group.members.remove(member)
+        self._rebalance(group)
+        self._release(group, owned)
+
+    # Inspection (for tests) ------------------------------------------------------------------
+
+    def topics(self) -> list[str]:
+        """The names of every topic, sorted."""
+        return sorted(self._topics)
+
+    def partitions(self, topic: str) -> int:
+        """The partition count of ``topic``; raises ``TopicNotFoundError`` if it is missing."""
+        found = self._topics.get(topic)
+        if found is None:
+            raise TopicNotFoundError((topic,))
+        return len(found.partitions)
+
+    def records(self, topic: str, *, partition: int | None = None) -> list[Record]:
+        """The records of ``topic`` in the order they were written (empty if it is missing).
+
+        Within a partition that is offset order. ``partition`` selects one partition.
+        """
+        found = self._topics.get(topic)
+        if found is None:
+            return []
+        if partition is None:
+            return list(found.log)
+        return list(found.partitions[partition])
+
+    def count(self, topic: str | None = None) -> int:
+        """How many records ``topic`` holds (every topic's when ``topic`` is ``None``)."""
+        if topic is None:
+            return sum(len(found.log) for found in self._topics.values())
+        found = self._topics.get(topic)
+        return 0 if found is None else len(found.log)
+
+    def end_offsets(self, topic: str) -> dict[TopicPartition, int]:
+        """For each partition of ``topic``, the offset the next record will get."""
+        found = self._topics.get(topic)
+        if found is None:
+            raise TopicNotFoundError((topic,))
+        return {TopicPartition(topic, p): len(log) for p, log in enumerate(found.partitions)}
+
+    def committed(self, group_id: str) -> dict[TopicPartition, int]:
+        """The offsets group ``group_id`` committed (empty for an unknown group)."""
+        group = self._groups.get(group_id)
+        return {} if group is None else dict(sorted(group.committed.items()))
+
+    def groups(self) -> list[str]:
+        """The ids of every consumer group that ever had a member, sorted."""
+        return sorted(self._groups)
+
+
+class InMemoryTransport:
+    """A :class:`~flowintegrations.transport.Transport` that keeps everything in memory.
+
+    Without ``broker`` the transport has a cluster of its own, made with ``partitions``,
+    ``auto_create_topics`` and ``clock`` (see :class:`InMemoryBroker`); pass ``broker`` to
+    share one with other transports (the other options must then be left out). The
+    inspection helpers (:meth:`records`, :meth:`committed`, ...) describe the broker and
+    keep working after :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        *,
+        partitions: int | None = None,
+        auto_create_topics: bool | None = None,
+        clock: Callable[[], float] | None = None,
+        broker: InMemoryBroker | None = None,
+    ) -> None:
+        if broker is None:
+            broker = InMemoryBroker(
+                partitions=1 if partitions is None else partitions,
+                auto_create_topics=True if auto_create_topics is None else auto_create_topics,
+                clock=time.time if clock is None else clock,
+            )
+        elif (partitions, auto_create_topics, clock) != (None, None, None):
+            msg = "partitions, auto_create_topics and clock belong to the InMemoryBroker passed"
+            raise TypeError(msg)
+        self.broker = broker
+        self._state = _NEW
+        self._subscriptions: list[InMemorySubscription] = []
+
+    def __repr__(self) -> str:
+        broker = self.broker
+        return (
+            f"InMemoryTransport(state={self._state}, topics={len(broker.topics())}, "
+            f"records={broker.count()}, groups={len(broker.groups())})"
+        )
+
+    # Lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start; idempotent while running. Raises ``TransportClosedError`` after :meth:`stop`."""
+        if self._state == _STOPPED:
+            msg = "the transport was stopped and cannot be started again"
+            raise TransportClosedError(msg)
+        self._state = _RUNNING
+
+    async def stop(self) -> None:
+        """Close this transport's subscriptions (no callbacks, no commit). Idempotent.
+
+        The broker keeps the records and committed offsets, for inspection or for other
+        transports.
+        """
+        if self._state == _STOPPED:
+            return
+        self._state = _STOPPED
+        for member in list(self._subscriptions):
+            member._leave()
+
+    def _check_running(self) -> None:
+        if self._state != _RUNNING:
+            if self._state == _STOPPED:
+                msg = "the transport was stopped"
+                raise TransportClosedError(msg)
+            msg = "the transport is not started: await transport.start() first"
+            raise TransportError(msg)
+
+    # Topics ----------------------------------------------------------------------------------
+
+    async def ensure_topics(self, topics: Collection[str]) -> None:
+        """Create missing topics, or raise ``TopicNotFoundError`` naming them if not allowed."""
+        self._check_running()
+        missing = self.broker.missing(topics)
+        if missing and not self.broker.auto_create_topics:
+            raise TopicNotFoundError(missing)
+        for name in missing:
+            self.broker.create_topic(name)
+
+    async def create_topics(self, topics: Collection[str], *, partitions: int = 1) -> None:
+        """Create each topic in ``topics`` with ``partitions`` partitions; keep existing ones."""
+        self._check_running()
+        for name in topics:
+            self.broker.create_topic(name, partitions=partitions)
+
+    def create_topic(self, name: str, *, partitions: int | None = None) -> None:
+        """Create topic ``name`` now (synchronously; for test setup). Existing topics stay."""
+        self.broker.create_topic(name, partitions=partitions)
+
+    # Producing -------------------------------------------------------------------------------
+
+    async def produce(self, record: Record) -> asyncio.Future[Record]:
+        """Write ``record`` now; return a future already resolved to the record as written."""
+        self._check_running()
+        future: asyncio.Future[Record] = asyncio.get_running_loop().create_future()
+        try:
+            future.set_result(self.broker.write(record))
+        except DeliveryError as exc:
+            future.set_exception(exc)
+        return future
+
+    async def send(self, record: Record) -> Record:
+        """Write ``record`` and return it as written (``partition``, ``offset`` set)."""
+        self._check_running()
+        return self.broker.write(record)
+
+    async def flush(self, timeout: float | None = None) -> None:
+        """Return at once: every record is acknowledged when it is written."""
+        self._check_running()
+
+    # Consuming -------------------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        topics: Sequence[str],
+        *,
+        group_id: str,
+        listener: RebalanceListener | None = None,
+    ) -> InMemorySubscription:
+        """Join group ``group_id`` as a new member reading ``topics``.
+
+        Missing topics are created (or ``TopicNotFoundError`` raised without
+        ``auto_create_topics``). The member's partitions are assigned inside its first
+        :meth:`~InMemorySubscription.getmany`.
+        """
+        self._check_running()
+        if not topics:
+            msg = "subscribe to at least one topic"
+            raise ValueError(msg)
+        if not group_id:
+            msg = "group_id cannot be empty"
+            raise ValueError(msg)
+        member = self.broker._join(self, topics, group_id, listener)
+        self._subscriptions.append(member)
+        return member
+
+    def _forget(self, member: InMemorySubscription) -> None:
+        if member in self._subscriptions:
+            self._subscriptions.remove(member)
+
+    # Inspection (for tests) ------------------------------------------------------------------
+
+    def topics(self) -> list[str]:
+        """The names of every topic, sorted."""
+        return self.broker.topics()
+
+    def partitions(self, topic: str) -> int:
+        """The partition count of ``topic``; raises ``TopicNotFoundError`` if it is missing."""
+        return self.broker.partitions(topic)
+
+    def records(self, topic: str, *, partition: int | None = None) -> list[Record]:
+        """The records of ``topic`` in the order written (see :meth:`InMemoryBroker.records`)."""
+        return self.broker.records(topic, partition=partition)
+
+    def count(self, topic: str | None = None) -> int:
+        """How many records ``topic`` holds (every topic's when ``topic`` is ``None``)."""
+        return self.broker.count(topic)
+
+    def end_offsets(self, topic: str) -> dict[TopicPartition, int]:
+        """For each partition of ``topic``, the offset the next record will get."""
+        return self.broker.end_offsets(topic)
+
+    def committed(self, group_id: str) -> dict[TopicPartition, int]:
+        """The offsets group ``group_id`` committed (empty for an unknown group)."""
+        return self.broker.committed(group_id)
+
+    def groups(self) -> list[str]:
+        """The ids of every consumer group that ever had a member, sorted."""
+        return self.broker.groups()
+
+
+class InMemorySubscription:
+    """One member of an in-memory consumer group (see :class:`InMemoryTransport`).
+
+    Implements :class:`~flowintegrations.transport.Subscription`; :meth:`crash` is an
+    extra for tests.
+    """
+
+    def __init__(
+        self,
+        transport: InMemoryTransport,
+        group: _Group,
+        topics: tuple[str, ...],
+        listener: RebalanceListener | None,
+        number: int,
+    ) -> None:
+        self._transport = transport
+        self._broker = transport.broker
+        self._group = group
+        self.topics = topics
+        self.member_id = f"{group.group_id}-member-{number}"
+        self._listener = listener
+        self._target: frozenset[TopicPartition] = frozenset()
+        self._owned: set[TopicPartition] = set()
+        self._positions: dict[TopicPartition, int] = {}
+        self._paused: set[TopicPartition] = set()
+        self._waiter: asyncio.Future[None] | None = None
+        self._closed = False
+        self._rotation = 0
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return (
+            f"InMemorySubscription(member_id={self.member_id!r}, topics={list(self.topics)!r}, "
+            f"assigned={len(self._owned)}, {state})"
+        )
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group this member belongs to."""
+        return self._group.group_id
+
+    def assignment(self) -> frozenset[TopicPartition]:
+        """The partitions this member holds now."""
+        return frozenset(self._owned)
+
+    def paused(self) -> frozenset[TopicPartition]:
+        """The partitions paused by :meth:`pause` (and still assigned)."""
+        return frozenset(self._paused)
+
+    def position(self, tp: TopicPartition) -> int | None:
+        """The offset of the next record :meth:`getmany` returns for ``tp`` (if assigned)."""
+        return self._positions.get(tp)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            msg = f"subscription {self.member_id!r} is closed"
+            raise TransportClosedError(msg)
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        loop = waiter.get_loop()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            waiter.set_result(None)
+        else:
+            loop.call_soon_threadsafe(_set_if_pending, waiter)
+
+    async def _sync_assignment(self) -> None:
+        """Run the rebalance this member owes: revoke what moved away, then take what is free."""
+        group = self._group
+        broker = self._broker
+        revoked = frozenset(self._owned - self._target)
+        if revoked:
+            try:
+                if self._listener is not None:
+                    await self._listener.on_partitions_revoked(revoked)
+            finally:
+                for tp in revoked:
+                    self._owned.discard(tp)
+                    self._positions.pop(tp, None)
+                    self._paused.discard(tp)
+                broker._release(group, revoked)
+        if self._closed:
+            return
+        free = [tp for tp in self._target - self._owned if tp not in group.owner]
+        if free:
+            for tp in free:
+                self._owned.add(tp)
+                self._positions[tp] = group.committed.get(tp, 0)
+                broker._take(group, self, tp)
+            if self._listener is not None:
+                await self._listener.on_partitions_assigned(frozenset(free))
+
+    def _collect(self, max_records: int) -> list[Record]:
+        owned = sorted(self._owned - self._paused) if self._paused else sorted(self._owned)
+        if not owned:
+            return []
+        # Start one partition further each call, so a long backlog cannot starve the rest.
+        start = self._rotation % len(owned)
+        self._rotation += 1
+        batch: list[Record] = []
+        topics = self._broker._topics
+        for tp in owned[start:] + owned[:start]:
+            log = topics[tp.topic].partitions[tp.partition]
+            position = self._positions[tp]
+            if position < len(log):
+                end = min(len(log), position + max_records - len(batch))
+                batch.extend(log[position:end])
+                self._positions[tp] = end
+                if len(batch) >= max_records:
+                    break
+        return batch
+
+    async def getmany(self, *, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
+        """Return up to ``max_records`` records, waiting up to ``timeout`` seconds for some.
+
+        Rebalance callbacks run first. Raises ``TransportClosedError`` once closed.
+        """
+        self._check_open()
+        if max_records < 1:
+            msg = f"max_records must be at least 1, not {max_records}"
+            raise ValueError(msg)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(timeout, 0.0)
+        while True:
+            if self._target != self._owned:
+                await self._sync_assignment()
+                self._check_open()
+            batch = self._collect(max_records)
+            if batch:
+                return batch
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return batch
+            waiter = self._waiter = loop.create_future()
+            timer = loop.call_later(remaining, _set_if_pending, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+            self._check_open()
+
+    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Record ``offsets`` as the group's committed offsets.
+
+        Raises ``TransportError`` for a partition this member does not hold (on Kafka such
+        a commit would race the partition's new owner) or a negative offset.
+        """
+        self._check_open()
+        foreign = sorted(tp for tp in offsets if tp not in self._owned)
+        if foreign:
+            names = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in foreign)
+            msg = f"cannot commit partitions not assigned to {self.member_id!r}: {names}"
+            raise TransportError(msg)
+        for tp, offset in offsets.items():
+            if offset < 0:
+                msg = f"cannot commit a negative offset ({offset}) for {tp.topic}[{tp.partition}]"
+                raise TransportError(msg)
+        self._group.committed.update(offsets)
+
+    def pause(self, partitions: Iterable[TopicPartition]) -> None:
+        """Stop returning records of ``partitions`` (those assigned) until :meth:`resume`."""
+        self._check_open()
+        self._paused.update(tp for tp in partitions if tp in self._owned)
+
+    def resume(self, partitions: Iterable[TopicPartition]) -> None:
+        """Return records of ``partitions`` again, from where reading left off."""
+        self._check_open()
+        self._paused.difference_update(partitions)
+        self._wake()
+
+    async def close(self) -> None:
+        """Leave the group at once, without callbacks and without committing. Idempotent."""
+        self._leave()
+
+    def crash(self) -> None:
+        """Vanish from the group as a crashed process would (a test hook).
+
+        Like :meth:`close`: no callbacks, no commit; the other members get the partitions
+        and everything not committed is delivered again.
+        """
+        self._leave()
+
+    def _leave(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        owned = list(self._owned)
+        self._owned.clear()
+        self._positions.clear()
+        self._paused.clear()
+        self._target = frozenset()
+        self._broker._leave(self, owned)
+        self._transport._forget(self)
+        self._wake()

@@ -1,0 +1,24 @@
+"""The validation engine: data model -> JSON Schema -> compiled validator, and header checks."""
+
+from flowintegrations.validation.headers import REDACTED, decode_headers
+from flowintegrations.validation.schema import (
+    DRAFT_07,
+    Enumerations,
+    to_json_schema,
+    validation_schema,
+)
+from flowintegrations.validation.validator import Validator, scenario_validators, validator_for
+from flowintegrations.validation.violations import Violation
+
+__all__ = [
+    "DRAFT_07",
+    "REDACTED",
+    "Enumerations",
+    "Validator",
+    "Violation",
+    "decode_headers",
+    "scenario_validators",
+    "to_json_schema",
+    "validation_schema",
+    "validator_for",
+]

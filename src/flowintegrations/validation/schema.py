@@ -1,0 +1,135 @@
+"""DataModel -> JSON Schema (draft-07), a pure function.
+
+Two flavours come from one walk: the *document* (:func:`to_json_schema`) that people and
+tools read, with descriptions, examples and definitions under their own names; and the
+*validation schema* (:func:`validation_schema`) that is compiled, with no annotations and
+definitions renamed ``d0``, ``d1``... so that nothing a catalog author wrote ever has to be
+escaped into a ``$ref``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from flowintegrations.model import DataModel, Property, PropertyType
+
+__all__ = ["DRAFT_07", "Enumerations", "to_json_schema", "validation_schema"]
+
+DRAFT_07 = "http://json-schema.org/draft-07/schema#"
+
+Enumerations = Mapping[str, tuple[str, ...]]
+"""Enumeration name -> its values, for ENUM properties that name an enumeration."""
+
+_SCALARS = {
+    PropertyType.STRING: "string",
+    PropertyType.NUMBER: "number",
+    PropertyType.BOOLEAN: "boolean",
+}
+
+
+class _Builder:
+    def __init__(
+        self,
+        definitions: Mapping[str, DataModel] | None,
+        enumerations: Enumerations | None,
+        *,
+        annotate: bool,
+    ) -> None:
+        self.definitions = dict(definitions or {})
+        self.enumerations = enumerations or {}
+        self.annotate = annotate
+        if annotate:
+            self.ref_names = {name: _pointer(name) for name in self.definitions}
+        else:
+            self.ref_names = {name: f"d{i}" for i, name in enumerate(self.definitions)}
+
+    def document(self, model: DataModel) -> dict[str, Any]:
+        schema: dict[str, Any] = {"$schema": DRAFT_07}
+        schema.update(self.object(model.properties, model.additional_properties))
+        if self.definitions:
+            # The document keeps the plain names as keys (refs are their encoded
+            # pointers); the validation schema uses the generated ones.
+            schema["definitions"] = {
+                name if self.annotate else self.ref_names[name]: self.object(
+                    m.properties, m.additional_properties
+                )
+                for name, m in self.definitions.items()
+            }
+        return schema
+
+    def object(self, properties: tuple[Property, ...], additional: bool) -> dict[str, Any]:
+        # Nested OBJECTs follow the additional_properties of the model they belong to.
+        schema: dict[str, Any] = {
+            "type": "object",
+            "properties": {p.name: self.property(p, additional) for p in properties},
+        }
+        required = [p.name for p in properties if p.mandatory]
+        if required:
+            schema["required"] = required
+        schema["additionalProperties"] = additional
+        return schema
+
+    def property(self, prop: Property, additional: bool) -> dict[str, Any]:
+        if prop.type is PropertyType.ARRAY:
+            schema = {"type": "array", "items": self.element(prop, additional)}
+        elif prop.type is PropertyType.ARRAY_REF:
+            schema = {"type": "array", "items": self.ref(prop)}
+        else:
+            schema = self.element(prop, additional)
+        if self.annotate:
+            if prop.description:
+                schema["description"] = prop.description
+            if prop.example is not None:
+                schema["examples"] = [prop.example]
+        return schema
+
+    def element(self, prop: Property, additional: bool) -> dict[str, Any]:
+        kind = prop.element_type
+        if kind in _SCALARS:
+            return {"type": _SCALARS[kind]}
+        if kind is PropertyType.ENUM:
+            values = prop.enum
+            if prop.enumeration is not None:
+                values = self.enumerations.get(prop.enumeration, ())
+            return {"type": "string", "enum": list(values)}
+        if kind is PropertyType.OBJECT_REF:
+            return self.ref(prop)
+        return self.object(prop.properties, additional)
+
+    def ref(self, prop: Property) -> dict[str, Any]:
+        assert prop.ref is not None  # guaranteed by Property's structure checks
+        try:
+            return {"$ref": f"#/definitions/{self.ref_names[prop.ref]}"}
+        except KeyError:
+            msg = f"reference {prop.ref!r} of property {prop.name!r} does not resolve"
+            raise LookupError(msg) from None
+
+
+def _pointer(name: str) -> str:
+    """``name`` as one JSON-pointer step inside a URI fragment (RFC 6901 and RFC 3986)."""
+    return quote(name.replace("~", "~0").replace("/", "~1"), safe="")
+
+
+def to_json_schema(
+    model: DataModel,
+    definitions: Mapping[str, DataModel] | None = None,
+    enumerations: Enumerations | None = None,
+) -> dict[str, Any]:
+    """``model`` as a JSON Schema document, with descriptions, examples and definitions.
+
+    Raises ``LookupError`` when a reference does not resolve in ``definitions``.
+    """
+    builder = _Builder(definitions, enumerations, annotate=True)
+    return builder.document(model)
+
+
+def validation_schema(
+    model: DataModel,
+    definitions: Mapping[str, DataModel] | None = None,
+    enumerations: Enumerations | None = None,
+) -> dict[str, Any]:
+    """The schema that is compiled: no annotations, definitions renamed ``d0``, ``d1``..."""
+    builder = _Builder(definitions, enumerations, annotate=False)
+    return builder.document(model)
