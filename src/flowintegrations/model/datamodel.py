@@ -335,6 +335,11 @@ class DataModel:
 
     def __attrs_post_init__(self) -> None:
         problems = list(_property_list_problems(self.properties, "$.properties"))
+        if not problems and not self.additional_properties:
+            # Each property checked its example alone; only the model knows that unknown
+            # keys are not allowed.
+            context = _ExampleContext(additional=False)
+            problems.extend(_model_example_problems(self.properties, "$.properties", context))
         if problems:
             raise CatalogError(problems)
 
@@ -345,17 +350,36 @@ class DataModel:
                 return prop
         raise KeyError(name)
 
-    def json_schema(self, definitions: Definitions | None = None) -> dict[str, Any]:
-        """This model as a JSON Schema (draft-07) document, with descriptions and examples."""
+    def json_schema(
+        self,
+        definitions: Definitions | None = None,
+        *,
+        enumerations: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> dict[str, Any]:
+        """This model as a JSON Schema (draft-07) document, with descriptions and examples.
+
+        ``definitions`` resolve OBJECT_REF / ARRAY_REF properties and ``enumerations``
+        (name -> values) the ENUM properties that name an enumeration; a name that does
+        not resolve raises ``LookupError``.
+        """
         from flowintegrations.validation.schema import to_json_schema  # noqa: PLC0415
 
-        return to_json_schema(self, definitions)
+        return to_json_schema(self, definitions, enumerations)
 
-    def validate(self, payload: JSONValue, *, definitions: Definitions | None = None) -> None:
-        """Check ``payload``; raise :class:`~flowintegrations.ValidationError` on violations."""
+    def validate(
+        self,
+        payload: JSONValue,
+        *,
+        definitions: Definitions | None = None,
+        enumerations: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        """Check ``payload``; raise :class:`~flowintegrations.ValidationError` on violations.
+
+        ``definitions`` and ``enumerations`` resolve names as in :meth:`json_schema`.
+        """
         from flowintegrations.validation.validator import validator_for  # noqa: PLC0415
 
-        validator_for(self, definitions).validate(payload)
+        validator_for(self, definitions, enumerations).validate(payload)
 
 
 def _property_list_problems(
@@ -381,16 +405,35 @@ def _duplicates(
         if first != index:
             yield CatalogProblem(
                 f"{path}[{index}]{key}",
-                f"duplicate {what} {value!r} (first at {path}[{first}])",
+                f"duplicate {what} {value!r} (first at index {first})",
                 value,
             )
 
 
-def _example_problems(prop: Property, value: JSONValue, path: str) -> Iterator[tuple[str, str]]:
-    """Check an example against its property without the validation engine (structure only).
+@attrs.frozen
+class _ExampleContext:
+    """What an example check knows beyond the property itself.
 
-    References and named enumerations cannot be resolved from a lone property; they are
-    checked for shape only here and fully by the integration.
+    ``None`` means "not known here": a lone property does not know whether its model allows
+    additional properties, nor the integration's definitions and enumerations. The model
+    and the integration check examples again with what they know.
+    """
+
+    additional: bool | None = None
+    definitions: Mapping[str, DataModel] | None = None
+    enumerations: Mapping[str, tuple[str, ...]] | None = None
+
+
+_LONE = _ExampleContext()
+
+
+def _example_problems(
+    prop: Property, value: JSONValue, path: str, context: _ExampleContext = _LONE
+) -> Iterator[tuple[str, str]]:
+    """Check an example against its property without the validation engine.
+
+    What ``context`` does not know (references, named enumerations, additional properties)
+    is checked for shape only.
     """
     kind = prop.type
     if kind is PropertyType.ARRAY or kind is PropertyType.ARRAY_REF:
@@ -398,12 +441,14 @@ def _example_problems(prop: Property, value: JSONValue, path: str) -> Iterator[t
             yield path, f"expected an array, got {_json_kind(value)}"
             return
         for index, item in enumerate(value):
-            yield from _element_problems(prop, item, f"{path}[{index}]")
+            yield from _element_problems(prop, item, f"{path}[{index}]", context)
         return
-    yield from _element_problems(prop, value, path)
+    yield from _element_problems(prop, value, path, context)
 
 
-def _element_problems(prop: Property, value: JSONValue, path: str) -> Iterator[tuple[str, str]]:
+def _element_problems(
+    prop: Property, value: JSONValue, path: str, context: _ExampleContext
+) -> Iterator[tuple[str, str]]:
     kind = prop.element_type
     if kind is PropertyType.STRING:
         if not isinstance(value, str):
@@ -415,22 +460,65 @@ def _element_problems(prop: Property, value: JSONValue, path: str) -> Iterator[t
         if not isinstance(value, bool):
             yield path, f"expected a boolean, got {_json_kind(value)}"
     elif kind is PropertyType.ENUM:
+        values = _enum_values(prop, context)
         if not isinstance(value, str):
             yield path, f"expected one of the enum values, got {_json_kind(value)}"
-        elif prop.enum and value not in prop.enum:
-            yield path, f"{value!r} is not one of {list(prop.enum)!r}"
-    elif kind is PropertyType.OBJECT_REF:
-        if not isinstance(value, dict):
-            yield path, f"expected an object, got {_json_kind(value)}"
+        elif values is not None and value not in values:
+            yield path, f"{value!r} is not one of {list(values)!r}"
     elif not isinstance(value, dict):
         yield path, f"expected an object, got {_json_kind(value)}"
+    elif kind is PropertyType.OBJECT_REF:
+        definitions = context.definitions
+        model = None if definitions is None else definitions.get(prop.ref or "")
+        if isinstance(model, DataModel):
+            inner = attrs.evolve(context, additional=model.additional_properties)
+            yield from _object_problems(model.properties, value, path, inner)
     else:
-        for child in prop.properties:
-            child_path = f"{path}{json_path_step(child.name)}"
-            if child.name in value:
-                yield from _example_problems(child, value[child.name], child_path)
-            elif child.mandatory:
-                yield child_path, "a mandatory property is missing"
+        yield from _object_problems(prop.properties, value, path, context)
+
+
+def _enum_values(prop: Property, context: _ExampleContext) -> tuple[str, ...] | None:
+    if prop.enum:
+        return prop.enum
+    if context.enumerations is None or prop.enumeration is None:
+        return None
+    return context.enumerations.get(prop.enumeration)
+
+
+def _object_problems(
+    properties: tuple[Property, ...],
+    value: dict[str, JSONValue],
+    path: str,
+    context: _ExampleContext,
+) -> Iterator[tuple[str, str]]:
+    for child in properties:
+        child_path = f"{path}{json_path_step(child.name)}"
+        if child.name in value:
+            yield from _example_problems(child, value[child.name], child_path, context)
+        elif child.mandatory:
+            yield child_path, "a mandatory property is missing"
+    if context.additional is False:
+        names = {child.name for child in properties}
+        for key in value:
+            if key not in names:
+                yield (
+                    f"{path}{json_path_step(str(key))}",
+                    "not a property of the model, which allows no additional properties",
+                )
+
+
+def _model_example_problems(
+    properties: tuple[Property, ...], path: str, context: _ExampleContext
+) -> Iterator[CatalogProblem]:
+    """The problems of every example in ``properties`` (nested ones too), in ``context``."""
+    for index, prop in enumerate(properties):
+        here = f"{path}[{index}]"
+        if prop.example is not None:
+            for where, message in _example_problems(prop, prop.example, f"{here}.example", context):
+                yield CatalogProblem(
+                    where, f"example does not match property {prop.name!r}: {message}", prop.example
+                )
+        yield from _model_example_problems(prop.properties, f"{here}.properties", context)
 
 
 def _json_kind(value: JSONValue) -> str:

@@ -14,6 +14,8 @@ from flowintegrations.model.datamodel import (
     Property,
     PropertyType,
     _duplicates,
+    _ExampleContext,
+    _model_example_problems,
     _to_tuple,
     json_path_step,
 )
@@ -246,6 +248,7 @@ class Integration:
             [e.name for e in self.enumerations], "$.enumerations", "enumeration name", ".name"
         )
         enumerations = {e.name for e in self.enumerations}
+        values = {e.name: e.values for e in self.enumerations}
         for name, model in self.definitions.items():
             where = f"$.definitions{json_path_step(name)}"
             if not isinstance(name, str) or not name:
@@ -259,18 +262,25 @@ class Integration:
                     where, f"a definition must be a DataModel, got {model!r}", model
                 )
                 continue
-            yield from self._model_problems(model, where, enumerations)
+            yield from self._model_problems(model, where, enumerations, values)
         for index, scenario in enumerate(self.scenarios):
             for key, model in (
                 ("inputModel", scenario.input_model),
                 ("outputModel", scenario.output_model),
             ):
-                yield from self._model_problems(model, f"$.scenarios[{index}].{key}", enumerations)
+                yield from self._model_problems(
+                    model, f"$.scenarios[{index}].{key}", enumerations, values
+                )
         yield from self._cycle_problems()
 
     def _model_problems(
-        self, model: DataModel, where: str, enumerations: set[str]
+        self,
+        model: DataModel,
+        where: str,
+        enumerations: set[str],
+        values: Mapping[str, tuple[str, ...]],
     ) -> Iterator[CatalogProblem]:
+        unresolved = False
         for prop, path in iter_properties(model.properties, f"{where}.properties"):
             if prop.ref is not None and prop.ref not in self.definitions:
                 known = ", ".join(repr(d) for d in self.definitions) or "none"
@@ -280,6 +290,7 @@ class Integration:
                     f"(definitions: {known})",
                     prop.ref,
                 )
+                unresolved = True
             if prop.enumeration is not None and prop.enumeration not in enumerations:
                 known = ", ".join(repr(e) for e in sorted(enumerations)) or "none"
                 yield CatalogProblem(
@@ -288,6 +299,16 @@ class Integration:
                     f"resolve (enumerations: {known})",
                     prop.enumeration,
                 )
+                unresolved = True
+        if not unresolved:
+            # Properties checked their examples alone; references and named enumerations
+            # resolve only here.
+            context = _ExampleContext(
+                additional=model.additional_properties,
+                definitions=self.definitions,
+                enumerations=values,
+            )
+            yield from _model_example_problems(model.properties, f"{where}.properties", context)
 
     def _cycle_problems(self) -> Iterator[CatalogProblem]:
         edges = {

@@ -8,7 +8,7 @@ path, all of them at once where the structure allows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -126,6 +126,17 @@ def _structure_definitions(value: Any, _: Any) -> FrozenDict:
     return FrozenDict(result)
 
 
+def _objects_only(structure: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``structure``, refusing anything but a JSON object with a sentence cattrs lacks."""
+
+    def structure_object(value: Any, type_: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise CatalogError(f"expected an object, got {_describe(value)}")
+        return structure(value, type_)
+
+    return structure_object
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     conv.register_structure_hook(str, _strict(str))
@@ -145,7 +156,9 @@ def _make_converter() -> cattrs.Converter:
             field.name: override(rename=renames.get(field.name), omit_if_default=True)
             for field in attrs.fields(cls)
         }
-        conv.register_structure_hook(cls, make_dict_structure_fn(cls, conv, **overrides))
+        conv.register_structure_hook(
+            cls, _objects_only(make_dict_structure_fn(cls, conv, **overrides))
+        )
         conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, **overrides))
     return conv
 

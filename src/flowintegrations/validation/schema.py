@@ -92,7 +92,15 @@ class _Builder:
         if kind is PropertyType.ENUM:
             values = prop.enum
             if prop.enumeration is not None:
-                values = self.enumerations.get(prop.enumeration, ())
+                try:
+                    values = tuple(self.enumerations[prop.enumeration])
+                except KeyError:
+                    known = ", ".join(repr(e) for e in self.enumerations) or "none"
+                    msg = (
+                        f"enumeration {prop.enumeration!r} of property {prop.name!r} does not "
+                        f"resolve (enumerations: {known})"
+                    )
+                    raise LookupError(msg) from None
             return {"type": "string", "enum": list(values)}
         if kind is PropertyType.OBJECT_REF:
             return self.ref(prop)
@@ -103,7 +111,11 @@ class _Builder:
         try:
             return {"$ref": f"#/definitions/{self.ref_names[prop.ref]}"}
         except KeyError:
-            msg = f"reference {prop.ref!r} of property {prop.name!r} does not resolve"
+            known = ", ".join(repr(d) for d in self.definitions) or "none"
+            msg = (
+                f"reference {prop.ref!r} of property {prop.name!r} does not resolve "
+                f"(definitions: {known})"
+            )
             raise LookupError(msg) from None
 
 
@@ -119,7 +131,8 @@ def to_json_schema(
 ) -> dict[str, Any]:
     """``model`` as a JSON Schema document, with descriptions, examples and definitions.
 
-    Raises ``LookupError`` when a reference does not resolve in ``definitions``.
+    Raises ``LookupError`` when a reference does not resolve in ``definitions`` or an
+    enumeration name in ``enumerations``.
     """
     builder = _Builder(definitions, enumerations, annotate=True)
     return builder.document(model)
