@@ -60,15 +60,15 @@ class Catalog:
     def load(cls, source: str | os.PathLike[str] | Mapping[str, Any]) -> Catalog:
         """Load a catalog from a file path, a JSON string or an already parsed mapping.
 
-        A ``str`` whose first non-blank character is ``{`` is JSON text; any other ``str``
-        is a path. Raises :class:`~flowintegrations.CatalogError` whose ``problems`` name the
-        JSON path of every problem found. Loading never executes anything the file says.
+        A ``str`` whose first non-blank character is ``{`` or ``[`` is JSON text; any other
+        ``str`` is a path. Raises :class:`~flowintegrations.CatalogError` whose ``problems``
+        name the JSON path of every problem found. Loading never executes anything the file says.
         """
         from flowintegrations.model.wire import structure_catalog  # noqa: PLC0415
 
         if isinstance(source, Mapping):
             return structure_catalog(source)
-        if isinstance(source, str) and source.lstrip().startswith("{"):
+        if isinstance(source, str) and source.lstrip().startswith(("{", "[")):
             return structure_catalog(parse_json(source, "<string>"))
         path = Path(source)
         try:

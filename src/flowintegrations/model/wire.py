@@ -167,6 +167,9 @@ converter = _make_converter()
 """The one converter between model classes and catalog-file JSON."""
 
 
+_READABLE_VERSIONS = "version 1" if FORMAT_VERSION == 1 else f"versions 1 to {FORMAT_VERSION}"
+
+
 def structure_catalog(data: Any) -> Catalog:
     """Build a :class:`Catalog` from parsed catalog JSON, or raise one :class:`CatalogError`."""
     if not isinstance(data, Mapping):
@@ -177,8 +180,8 @@ def structure_catalog(data: Any) -> Catalog:
         problems.append(
             CatalogProblem(
                 "$.formatVersion",
-                f"unsupported catalog format version {version!r} (this library reads 1 to "
-                f"{FORMAT_VERSION})",
+                f"unsupported catalog format version {version!r} (this library reads "
+                f"{_READABLE_VERSIONS})",
                 version,
             )
         )
