@@ -1,0 +1,582 @@
+"""Hypothesis strategies generated from data models, for adapter tests and property tests.
+
+``payloads(model)`` draws payloads that validate against ``model``; ``invalid_payloads(model)``
+draws payloads that break it in exactly one place, each with the violation it must produce;
+``headers(scenario)`` draws header sets a scenario accepts. ``data_models``, ``integrations``
+and ``catalogs`` draw valid structures, for testing code that works on *any* model::
+
+    from hypothesis import given
+    from flowintegrations.testing.strategies import payloads
+
+    @given(payloads(OTP.output_model))
+    def test_handler_accepts_every_valid_request(payload):
+        assert handle(payload) is not None
+
+Hypothesis is a test dependency: import this module from tests only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import attrs
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from flowintegrations.model import (
+    DEFAULT_HEADERS,
+    Catalog,
+    DataModel,
+    Enumeration,
+    Header,
+    Integration,
+    JSONValue,
+    Property,
+    PropertyType,
+    Scenario,
+    TopicBinding,
+    json_path_step,
+)
+
+__all__ = [
+    "ENGINE_HEADERS",
+    "ExpectedViolation",
+    "catalogs",
+    "data_models",
+    "headers",
+    "integrations",
+    "invalid_payloads",
+    "payloads",
+]
+
+T = TypeVar("T")
+
+ENGINE_HEADERS = (
+    "processInstanceId",
+    "processInstanceUuid",
+    "destinationId",
+    "callbacksForAction",
+    "Fx-AppId",
+)
+"""Headers the engine puts on its requests; :func:`headers` may add the optional ones."""
+
+_MAX_ITEMS = 3
+_MAX_EXTRA_KEYS = 2
+
+# Payload values must survive a UTF-8 encoding: no lone surrogates.
+_CHARACTERS = st.characters(exclude_categories=["Cs"])
+_TEXT = st.text(_CHARACTERS, max_size=12)
+_NUMBERS = st.one_of(
+    st.integers(min_value=-(2**53), max_value=2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+_SCALARS = st.one_of(st.none(), st.booleans(), _NUMBERS, _TEXT)
+_JSON: SearchStrategy[JSONValue] = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=_MAX_ITEMS),
+        st.dictionaries(_TEXT, inner, max_size=_MAX_ITEMS),
+    ),
+    max_leaves=6,
+)
+
+# Values of every JSON type but one, for type violations (JSON Schema's type names).
+_BY_TYPE: dict[str, SearchStrategy[JSONValue]] = {
+    "null": st.none(),
+    "boolean": st.booleans(),
+    "number": _NUMBERS,
+    "string": _TEXT,
+    "array": st.lists(_SCALARS, max_size=_MAX_ITEMS),
+    "object": st.dictionaries(_TEXT, _SCALARS, max_size=_MAX_ITEMS),
+}
+_JSON_TYPE = {
+    PropertyType.STRING: "string",
+    PropertyType.ENUM: "string",
+    PropertyType.NUMBER: "number",
+    PropertyType.BOOLEAN: "boolean",
+    PropertyType.OBJECT: "object",
+    PropertyType.OBJECT_REF: "object",
+}
+
+
+def _not_of_type(json_type: str) -> SearchStrategy[JSONValue]:
+    return st.one_of([s for name, s in _BY_TYPE.items() if name != json_type])
+
+
+@attrs.frozen
+class ExpectedViolation:
+    """The violation an invalid payload must produce: its JSON ``path`` and ``rule``.
+
+    Compare it with what validation reports: ``expected.matches(violation)``.
+    """
+
+    path: str
+    rule: str
+
+    def matches(self, violation: Any) -> bool:
+        """Whether ``violation`` (a :class:`~flowintegrations.Violation`) is this one."""
+        return (violation.path, violation.rule) == (self.path, self.rule)
+
+
+class _Names:
+    """Resolves references and enumeration names, failing with the name that is missing."""
+
+    def __init__(
+        self,
+        definitions: Mapping[str, DataModel] | None,
+        enumerations: Mapping[str, Sequence[str]] | None,
+    ) -> None:
+        self.definitions = dict(definitions or {})
+        self.enumerations = {name: tuple(v) for name, v in (enumerations or {}).items()}
+
+    def definition(self, prop: Property) -> DataModel:
+        try:
+            return self.definitions[prop.ref or ""]
+        except KeyError:
+            known = ", ".join(repr(d) for d in self.definitions) or "none"
+            msg = (
+                f"reference {prop.ref!r} of property {prop.name!r} does not resolve "
+                f"(definitions: {known}); pass definitions="
+            )
+            raise LookupError(msg) from None
+
+    def enum_values(self, prop: Property) -> tuple[str, ...]:
+        if prop.enumeration is None:
+            return prop.enum
+        try:
+            return self.enumerations[prop.enumeration]
+        except KeyError:
+            known = ", ".join(repr(e) for e in self.enumerations) or "none"
+            msg = (
+                f"enumeration {prop.enumeration!r} of property {prop.name!r} does not resolve "
+                f"(enumerations: {known}); pass enumerations="
+            )
+            raise LookupError(msg) from None
+
+
+class _Valid:
+    """Builds the strategy of valid values for models, properties and their elements."""
+
+    def __init__(self, names: _Names) -> None:
+        self.names = names
+        self._refs: dict[str, SearchStrategy[dict[str, JSONValue]]] = {}
+
+    def model(self, model: DataModel) -> SearchStrategy[dict[str, JSONValue]]:
+        return self.object(model.properties, model.additional_properties)
+
+    def object(
+        self,
+        properties: Sequence[Property],
+        additional: bool,
+        reserved: frozenset[str] = frozenset(),
+    ) -> SearchStrategy[dict[str, JSONValue]]:
+        """Objects with every mandatory property; extra keys avoid ``reserved`` names."""
+        required = {p.name: self.value(p, additional) for p in properties if p.mandatory}
+        optional = {p.name: self.value(p, additional) for p in properties if not p.mandatory}
+        declared = st.fixed_dictionaries(required, optional=optional)
+        if not additional:
+            return declared
+        taken = reserved | {p.name for p in properties}
+        extra = st.dictionaries(
+            _TEXT.filter(lambda key: key not in taken), _JSON, max_size=_MAX_EXTRA_KEYS
+        )
+        return st.builds(_merged, declared, extra)
+
+    def value(self, prop: Property, additional: bool) -> SearchStrategy[JSONValue]:
+        if prop.type is PropertyType.ARRAY or prop.type is PropertyType.ARRAY_REF:
+            return st.lists(self.element(prop, additional), max_size=_MAX_ITEMS)
+        return self.element(prop, additional)
+
+    def element(self, prop: Property, additional: bool) -> SearchStrategy[JSONValue]:
+        kind = prop.element_type
+        if kind is PropertyType.STRING:
+            return _TEXT
+        if kind is PropertyType.NUMBER:
+            return _NUMBERS
+        if kind is PropertyType.BOOLEAN:
+            return st.booleans()
+        if kind is PropertyType.ENUM:
+            return st.sampled_from(self.names.enum_values(prop))
+        if kind is PropertyType.OBJECT_REF:
+            return self.ref(prop)
+        return self.object(prop.properties, additional)
+
+    def ref(self, prop: Property) -> SearchStrategy[dict[str, JSONValue]]:
+        model = self.names.definition(prop)
+        name = prop.ref or ""
+        if name not in self._refs:
+            # Deferred: a definition may refer to others, built only when drawn.
+            self._refs[name] = st.deferred(lambda: self.model(model))
+        return self._refs[name]
+
+
+def _merged(declared: dict[str, JSONValue], extra: dict[str, JSONValue]) -> dict[str, JSONValue]:
+    return {**extra, **declared}
+
+
+_Pair = tuple[JSONValue, ExpectedViolation]  # an invalid value and its one violation
+
+
+class _Invalid:
+    """Builds strategies of values with exactly one violation, and that violation."""
+
+    def __init__(self, valid: _Valid) -> None:
+        self.valid = valid
+        self.names = valid.names
+
+    def model(self, model: DataModel) -> SearchStrategy[_Pair]:
+        options = self.object_options(model.properties, model.additional_properties, "$")
+        return _either([*options, self.wrong_type("object", "$")])
+
+    def wrong_type(self, json_type: str, path: str) -> SearchStrategy[_Pair]:
+        return _not_of_type(json_type).map(_paired_with(ExpectedViolation(path, "type")))
+
+    def object(
+        self, properties: Sequence[Property], additional: bool, path: str
+    ) -> SearchStrategy[_Pair]:
+        return _either(self.object_options(properties, additional, path))
+
+    def object_options(
+        self, properties: Sequence[Property], additional: bool, path: str
+    ) -> list[SearchStrategy[_Pair]]:
+        """One strategy per way to break an object: each property, and an undeclared key."""
+        options: list[SearchStrategy[_Pair]] = []
+        names = frozenset(p.name for p in properties)
+        for prop in properties:
+            here = f"{path}{json_path_step(prop.name)}"
+            others = [p for p in properties if p.name != prop.name]
+            rest = self.valid.object(others, additional, reserved=names)
+            if prop.mandatory:
+                missing = ExpectedViolation(here, "required")
+                options.append(rest.map(_paired_with(missing)))
+            options.append(st.tuples(rest, self.value(prop, additional, here)).map(_put(prop.name)))
+        if not additional:
+            options.append(
+                st.tuples(
+                    self.valid.object(properties, additional),
+                    _TEXT.filter(lambda key: key not in names),
+                    _JSON,
+                ).map(
+                    lambda t: (
+                        {**t[0], t[1]: t[2]},
+                        ExpectedViolation(f"{path}{json_path_step(t[1])}", "additionalProperties"),
+                    )
+                )
+            )
+        return options
+
+    def value(self, prop: Property, additional: bool, path: str) -> SearchStrategy[_Pair]:
+        if prop.type is not PropertyType.ARRAY and prop.type is not PropertyType.ARRAY_REF:
+            return self.element(prop, additional, path)
+        items = st.lists(self.valid.element(prop, additional), max_size=_MAX_ITEMS - 1)
+
+        def one_bad_item(before: list[JSONValue]) -> SearchStrategy[_Pair]:
+            bad = self.element(prop, additional, f"{path}[{len(before)}]")
+            return st.tuples(bad, items).map(
+                lambda pair: ([*before, pair[0][0], *pair[1]], pair[0][1])
+            )
+
+        return _either([self.wrong_type("array", path), items.flatmap(one_bad_item)])
+
+    def element(self, prop: Property, additional: bool, path: str) -> SearchStrategy[_Pair]:
+        kind = prop.element_type
+        options = [self.wrong_type(_JSON_TYPE[kind], path)]
+        if kind is PropertyType.ENUM:
+            values = self.names.enum_values(prop)
+            unknown = _TEXT.filter(lambda v: v not in values)
+            options.append(unknown.map(_paired_with(ExpectedViolation(path, "enum"))))
+        elif kind is PropertyType.OBJECT:
+            options.append(self.object(prop.properties, additional, path))
+        elif kind is PropertyType.OBJECT_REF:
+            model = self.names.definition(prop)
+            options.append(
+                st.deferred(
+                    lambda: self.object(model.properties, model.additional_properties, path)
+                )
+            )
+        return _either(options)
+
+
+def _either(options: Sequence[SearchStrategy[_Pair]]) -> SearchStrategy[_Pair]:
+    """One of ``options``, each as likely as the others, shrinking towards the first.
+
+    ``st.one_of`` would flatten nested one_ofs (a wrong type is one of five JSON types),
+    making the root's type violation far likelier than a violation deep in the payload.
+    """
+    if len(options) == 1:
+        return options[0]
+    if not options:
+        return st.nothing()
+    return st.sampled_from(options).flatmap(lambda option: option)
+
+
+def _paired_with(violation: ExpectedViolation) -> Callable[[JSONValue], _Pair]:
+    def pair(value: JSONValue) -> _Pair:
+        return value, violation
+
+    return pair
+
+
+def _put(name: str) -> Callable[[tuple[dict[str, JSONValue], _Pair]], _Pair]:
+    """Put an invalid value under ``name`` into an otherwise valid object."""
+
+    def put(parts: tuple[dict[str, JSONValue], _Pair]) -> _Pair:
+        valid, (value, violation) = parts
+        return {**valid, name: value}, violation
+
+    return put
+
+
+def payloads(
+    model: DataModel,
+    *,
+    definitions: Mapping[str, DataModel] | None = None,
+    enumerations: Mapping[str, Sequence[str]] | None = None,
+) -> SearchStrategy[dict[str, JSONValue]]:
+    """Payloads that validate against ``model``.
+
+    Every property type is covered; optional properties are present or absent; models
+    that allow additional properties get a few extra keys; arrays hold up to three items.
+    ``definitions`` resolve OBJECT_REF / ARRAY_REF properties and ``enumerations`` (name ->
+    values) ENUMs that name an enumeration; a name that does not resolve raises
+    ``LookupError`` when the strategy is built. Examples shrink towards the smallest
+    payload: mandatory properties only, empty strings and arrays, zeros.
+    """
+    return _Valid(_Names(definitions, enumerations)).model(model)
+
+
+def invalid_payloads(
+    model: DataModel,
+    *,
+    definitions: Mapping[str, DataModel] | None = None,
+    enumerations: Mapping[str, Sequence[str]] | None = None,
+) -> SearchStrategy[tuple[JSONValue, ExpectedViolation]]:
+    """Pairs ``(payload, expected)``: a payload with exactly one violation, and that violation.
+
+    The one violation is a missing mandatory property (rule ``required``), a value of the
+    wrong JSON type (``type``, the root included), a value outside an ENUM (``enum``) or an
+    undeclared key where additional properties are not allowed (``additionalProperties``),
+    at any depth: nested objects, array items, references. Everything else in the payload
+    is valid, so validation reports exactly ``expected``. Arguments as for :func:`payloads`.
+    """
+    return _Invalid(_Valid(_Names(definitions, enumerations))).model(model)
+
+
+_HEADER_VALUES: dict[str, SearchStrategy[str]] = {
+    "processInstanceId": st.integers(min_value=1, max_value=2**53).map(str),
+    "processInstanceUuid": st.uuids().map(str),
+}
+
+
+def headers(scenario: Scenario) -> SearchStrategy[dict[str, str]]:
+    """Header sets (name -> str value) that ``scenario`` accepts, as the engine sends them.
+
+    Every mandatory header is present, and ``processInstanceId`` always is (the engine
+    puts it on every request); the scenario's optional headers and the engine's other
+    headers (:data:`ENGINE_HEADERS`) are present or absent. ``processInstanceId`` is a
+    number, ``processInstanceUuid`` a UUID, others any text that encodes as UTF-8.
+    """
+    declared = {h.name: h for h in scenario.headers}
+    required = {
+        name: _HEADER_VALUES.get(name, _TEXT)
+        for name, header in declared.items()
+        if header.mandatory
+    }
+    required.setdefault("processInstanceId", _HEADER_VALUES["processInstanceId"])
+    optional = {
+        name: _HEADER_VALUES.get(name, _TEXT)
+        for name in (*declared, *ENGINE_HEADERS)
+        if name not in required
+    }
+    return st.fixed_dictionaries(required, optional=optional)
+
+
+# Structures -------------------------------------------------------------------------------
+
+_NAMES = st.text(_CHARACTERS, min_size=1, max_size=8)
+_TOPICS = st.from_regex(r"[A-Za-z0-9._-]{1,40}", fullmatch=True).filter(
+    lambda name: name not in {".", ".."}
+)
+_ITEM_TYPES = (
+    PropertyType.STRING,
+    PropertyType.NUMBER,
+    PropertyType.BOOLEAN,
+    PropertyType.ENUM,
+    PropertyType.OBJECT,
+    PropertyType.OBJECT_REF,
+)
+
+
+def _unique(
+    strategy: SearchStrategy[T], key: Callable[[T], Any], max_size: int
+) -> SearchStrategy[list[T]]:
+    return st.lists(strategy, max_size=max_size, unique_by=key)
+
+
+@st.composite
+def _property(
+    draw: st.DrawFn,
+    name: str,
+    depth: int,
+    additional: bool,
+    names: _Names,
+) -> Property:
+    kinds = [PropertyType.STRING, PropertyType.NUMBER, PropertyType.BOOLEAN, PropertyType.ENUM]
+    if depth > 0:
+        kinds += [PropertyType.OBJECT, PropertyType.ARRAY]
+    if names.definitions:
+        kinds += [PropertyType.OBJECT_REF, PropertyType.ARRAY_REF]
+    kind = draw(st.sampled_from(kinds))
+    item_type = None
+    element = kind
+    if kind is PropertyType.ARRAY:
+        allowed = [t for t in _ITEM_TYPES if t is not PropertyType.OBJECT_REF or names.definitions]
+        item_type = element = draw(st.sampled_from(allowed))
+    elif kind is PropertyType.ARRAY_REF:
+        element = PropertyType.OBJECT_REF
+    options: dict[str, Any] = {
+        "mandatory": draw(st.booleans()),
+        "description": draw(st.sampled_from(["", "A property."]) | _TEXT),
+    }
+    if element is PropertyType.OBJECT:
+        options["properties"] = draw(_properties(depth - 1, additional, names))
+    elif element is PropertyType.OBJECT_REF:
+        options["ref"] = draw(st.sampled_from(sorted(names.definitions)))
+    elif element is PropertyType.ENUM:
+        named: bool = bool(names.enumerations) and draw(st.booleans())
+        if named:
+            options["enumeration"] = draw(st.sampled_from(sorted(names.enumerations)))
+        else:
+            options["enum"] = tuple(draw(st.lists(_TEXT, min_size=1, max_size=4, unique=True)))
+    prop = Property(name, kind, item_type=item_type, **options)
+    if draw(st.booleans()):
+        example = draw(_Valid(names).value(prop, additional))
+        prop = attrs.evolve(prop, example=example)
+    return prop
+
+
+@st.composite
+def _properties(
+    draw: st.DrawFn, depth: int, additional: bool, names: _Names
+) -> tuple[Property, ...]:
+    chosen = draw(st.lists(_NAMES, max_size=4, unique=True))
+    return tuple(draw(_property(name, depth, additional, names)) for name in chosen)
+
+
+@st.composite
+def _data_models(
+    draw: st.DrawFn,
+    definitions: Mapping[str, DataModel] | None,
+    enumerations: Mapping[str, Sequence[str]] | None,
+    max_depth: int,
+) -> DataModel:
+    names = _Names(definitions, enumerations)
+    additional = draw(st.booleans())
+    properties = draw(_properties(max_depth, additional, names))
+    return DataModel(properties, additional_properties=additional)
+
+
+def data_models(
+    *,
+    definitions: Mapping[str, DataModel] | None = None,
+    enumerations: Mapping[str, Sequence[str]] | None = None,
+    max_depth: int = 2,
+) -> SearchStrategy[DataModel]:
+    """Valid data models of every property type, up to ``max_depth`` nested levels.
+
+    Properties have any non-empty names (quotes, backslashes and other unicode included),
+    may be mandatory, and may carry a valid example. OBJECT_REF / ARRAY_REF properties refer
+    to names in ``definitions`` and ENUMs may name one of ``enumerations``; without them,
+    models use neither.
+    """
+    return _data_models(definitions, enumerations, max_depth)
+
+
+@st.composite
+def _scenario(
+    draw: st.DrawFn,
+    identifier: str,
+    definitions: Mapping[str, DataModel],
+    enumerations: Mapping[str, Sequence[str]],
+) -> Scenario:
+    environments = draw(_unique(st.none() | _NAMES, lambda e: e, max_size=3))
+    topics = [
+        TopicBinding(draw(_TOPICS), draw(st.none() | _TOPICS), environment=environment)
+        for environment in environments
+    ]
+    models = data_models(definitions=definitions, enumerations=enumerations, max_depth=1)
+    input_model = draw(models)
+    declared = draw(
+        _unique(
+            st.builds(
+                Header,
+                _NAMES,
+                mandatory=st.booleans(),
+                propagate=st.booleans(),
+                secret=st.booleans(),
+            ),
+            lambda h: h.name,
+            max_size=3,
+        )
+    )
+    error = [p for p in input_model.properties if p.name == "error"]
+    error_reply = (
+        draw(st.booleans())
+        and all(p.type is PropertyType.STRING for p in error)
+        and not any(p.mandatory and p.name != "error" for p in input_model.properties)
+        and (bool(error) or input_model.additional_properties)
+    )
+    return Scenario(
+        draw(_NAMES),
+        identifier,
+        topics=topics,
+        input_model=input_model,
+        output_model=draw(models),
+        headers=declared if draw(st.booleans()) else DEFAULT_HEADERS,
+        error_reply=error_reply,
+        description=draw(_TEXT),
+    )
+
+
+@st.composite
+def _integration(draw: st.DrawFn, max_scenarios: int) -> Integration:
+    enumerations = draw(
+        _unique(
+            st.builds(Enumeration, _NAMES, st.lists(_TEXT, min_size=1, max_size=3, unique=True)),
+            lambda e: e.name,
+            max_size=2,
+        )
+    )
+    values = {e.name: e.values for e in enumerations}
+    definitions: dict[str, DataModel] = {}
+    for name in draw(st.lists(_NAMES, max_size=2, unique=True)):
+        # Each definition may refer only to earlier ones: no cycles.
+        definitions[name] = draw(
+            data_models(definitions=dict(definitions), enumerations=values, max_depth=1)
+        )
+    identifiers = draw(st.lists(_NAMES, max_size=max_scenarios, unique=True))
+    scenarios = [draw(_scenario(i, definitions, values)) for i in identifiers]
+    return Integration(
+        draw(_NAMES),
+        draw(_NAMES),
+        system_name=draw(st.none() | _NAMES),
+        scenarios=scenarios,
+        definitions=definitions,
+        enumerations=enumerations,
+        description=draw(_TEXT),
+    )
+
+
+def integrations(*, max_scenarios: int = 2) -> SearchStrategy[Integration]:
+    """Valid integrations with up to ``max_scenarios`` scenarios.
+
+    Scenarios have topics, headers and models; definitions refer to each other without
+    cycles; ENUMs may name the integration's enumerations.
+    """
+    return _integration(max_scenarios)
+
+
+def catalogs(*, max_integrations: int = 2) -> SearchStrategy[Catalog]:
+    """Valid catalogs of up to ``max_integrations`` integrations with unique identifiers."""
+    return _unique(integrations(), lambda i: i.identifier, max_size=max_integrations).map(Catalog)
