@@ -9,7 +9,7 @@ from flowintegrations import DataModel
 from flowintegrations.model import FrozenDict
 from flowintegrations.testing.strategies import data_models, integrations
 
-PROPERTIES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTIES = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 """Settings of the property tests over generated models: few, unhurried examples.
 
 Models are nested structures, slow to generate on a loaded machine; nothing here is
