@@ -493,3 +493,9 @@ def test_prefixed_re_roots_every_path() -> None:
         CatalogProblem("$.integrations[2]", "n"),
     )
     assert error.prefixed("$.integrations[2]").problems == expected
+
+
+def test_catalog_integrations_become_a_tuple() -> None:
+    """A list of integrations is stored as a tuple."""
+    integration = Integration("N", "n")
+    assert Catalog([integration]).integrations == (integration,)

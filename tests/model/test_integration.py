@@ -478,3 +478,17 @@ def test_every_cross_reference_problem_is_reported() -> None:
 def test_problem_equality_ignores_the_value() -> None:
     """CatalogProblems are equal by path and message."""
     assert CatalogProblem("$.a", "m", 1) == CatalogProblem("$.a", "m", 2)
+
+
+def test_integration_is_frozen() -> None:
+    """An Integration cannot be changed once built."""
+    integration = Integration("N", "n")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        integration.identifier = "m"  # type: ignore[misc]
+
+
+def test_integration_sequences_become_tuples() -> None:
+    """Lists of scenarios and enumerations are stored as tuples."""
+    status = Enumeration("status", ["A"])
+    integration = Integration("N", "n", scenarios=[scenario_with()], enumerations=[status])
+    assert (integration.scenarios, integration.enumerations) == ((scenario_with(),), (status,))

@@ -241,3 +241,25 @@ def test_enumeration_objects_can_feed_enumerations(data: st.DataObject) -> None:
     model = DataModel([Property.enum("e", enumeration="status", mandatory=True)])
     payload = data.draw(payloads(model, enumerations={enumeration.name: enumeration.values}))
     assert payload["e"] in enumeration.values
+
+
+def test_strategies_module_exports_documented_names() -> None:
+    """The strategies module exports its strategies and helpers, each with a docstring."""
+    from flowintegrations.testing import strategies  # noqa: PLC0415 - the module under test
+
+    expected = [
+        "ENGINE_HEADERS",
+        "ExpectedViolation",
+        "catalogs",
+        "data_models",
+        "headers",
+        "integrations",
+        "invalid_payloads",
+        "payloads",
+    ]
+    undocumented = [
+        name
+        for name in strategies.__all__
+        if callable(getattr(strategies, name)) and not getattr(strategies, name).__doc__
+    ]
+    assert (strategies.__all__, undocumented) == (expected, [])
