@@ -381,3 +381,11 @@ def test_data_model_is_frozen() -> None:
     model = DataModel()
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         model.additional_properties = False  # type: ignore[misc]
+
+
+def test_example_is_copied_on_the_way_in() -> None:
+    """Changing the value passed as an example later does not change the frozen property."""
+    example = {"street": "Main"}
+    prop = Property.object("address", [Property.string("street")], example=example)
+    example["street"] = "Changed"
+    assert prop.example == {"street": "Main"}

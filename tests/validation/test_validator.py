@@ -132,6 +132,14 @@ def test_named_enumeration_is_enforced() -> None:
     )
 
 
+def test_enumeration_values_may_be_lists() -> None:
+    """Enumeration values given as lists work as tuples do (and share one validator)."""
+    model = DataModel([Property.enum("status", enumeration="deliveryStatus")])
+    as_list = validator_for(model, enumerations={"deliveryStatus": ["QUEUED"]})
+    as_tuple = validator_for(model, enumerations={"deliveryStatus": ("QUEUED",)})
+    assert (as_list is as_tuple, as_list.is_valid({"status": "QUEUED"})) == (True, True)
+
+
 def test_named_enumeration_without_enumerations_is_a_lookup_error() -> None:
     """Validating a model whose enumeration is not given fails loudly, not on every value."""
     model = DataModel([Property.enum("status", enumeration="deliveryStatus")])

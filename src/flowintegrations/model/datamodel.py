@@ -8,6 +8,7 @@ empty, an ARRAY has an item type); checking payloads is the validation engine's 
 
 from __future__ import annotations
 
+import copy
 import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, overload
@@ -126,13 +127,16 @@ class Property:
     ``item_type`` is OBJECT); ``item_type`` is required for ARRAY; ``ref`` names one of the
     integration's ``definitions`` for OBJECT_REF and ARRAY_REF (and for an ARRAY of
     OBJECT_REF); an ENUM (or an ARRAY of ENUM) takes its values from ``enum`` or from the
-    integration's enumeration called ``enumeration``. An ``example`` must itself be valid.
+    integration's enumeration called ``enumeration``. An ``example`` must itself be valid;
+    it is copied, so changing the value passed in later does not change the property.
     """
 
     name: str
     type: PropertyType = attrs.field(converter=_to_property_type)
     description: str = attrs.field(default="", kw_only=True)
-    example: JSONValue = attrs.field(default=None, kw_only=True, hash=False)
+    example: JSONValue = attrs.field(
+        default=None, kw_only=True, hash=False, converter=copy.deepcopy
+    )
     mandatory: bool = attrs.field(default=False, kw_only=True)
     properties: tuple[Property, ...] = attrs.field(default=(), kw_only=True, converter=_to_tuple)
     item_type: PropertyType | None = attrs.field(

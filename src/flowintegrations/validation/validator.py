@@ -185,11 +185,11 @@ def validator_for(
     enumerations: Enumerations | None = None,
 ) -> Validator:
     """The compiled :class:`Validator` for ``model``, built once and cached per arguments."""
-    return _cached(
-        model,
-        None if not definitions else _frozen(definitions),
-        None if not enumerations else _frozen(enumerations),
-    )
+    values = None
+    if enumerations:
+        # Values may come as lists; the cache key needs them hashable.
+        values = FrozenDict({name: tuple(v) for name, v in enumerations.items()})
+    return _cached(model, None if not definitions else _frozen(definitions), values)
 
 
 def _frozen(mapping: Mapping[str, Any]) -> FrozenDict:
