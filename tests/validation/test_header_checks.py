@@ -87,6 +87,17 @@ def test_every_header_violation_is_reported() -> None:
     assert [(v.path, v.rule) for v in violations_of(raw)] == expected
 
 
+def test_header_name_cannot_forge_a_line_in_the_error() -> None:
+    """A newline in a header name is escaped in the path: one line per violation, no forgery."""
+    raw: list[tuple[str, bytes | str]] = [
+        ("processInstanceId", b"1"),
+        ("x\n  $.jwt: forged", b"\xff"),
+    ]
+    message = "invalid headers (1 violation):\n  $['x\\n  $.jwt: forged']: is not valid UTF-8"
+    with pytest.raises(ValidationError, match=exactly(message)):
+        decode_headers(raw, DECLARED)
+
+
 def test_error_message_names_headers_as_the_subject() -> None:
     """The error says the headers are invalid and lists each violation."""
     message = "invalid headers (1 violation):\n  $.processInstanceId: is mandatory but missing"

@@ -221,6 +221,10 @@ def test_hostile_header_names_are_checked(index: int, tmp_path: Path) -> None:
         ("back\\slash", "['back\\\\slash']"),
         ("a[0]", "['a[0]']"),
         ("1st", "['1st']"),
+        ("a\nb", "['a\\nb']"),
+        ("tab\there\r", "['tab\\there\\r']"),
+        ("\x00\x7f\u2028", "['\\u0000\\u007f\\u2028']"),
+        ("zoë", ".zoë"),
     ],
 )
 def test_json_path_step_quotes_what_is_not_an_identifier(name: str, step: str) -> None:

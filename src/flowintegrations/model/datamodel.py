@@ -541,9 +541,25 @@ def _json_kind(value: JSONValue) -> str:
     return f"a {type(value).__name__} (not JSON)"
 
 
+_PATH_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _path_char(char: str) -> str:
+    if char in _PATH_ESCAPES:
+        return _PATH_ESCAPES[char]
+    code = ord(char)
+    if code < 0x20 or 0x7F <= code < 0xA0 or char in "\u2028\u2029":
+        return f"\\u{code:04x}"
+    return char
+
+
 def json_path_step(name: str) -> str:
-    """The JSON-path step for key ``name``: ``.name``, or ``['na.me']`` when it needs quoting."""
+    """The JSON-path step for key ``name``: ``.name``, or ``['na.me']`` when it needs quoting.
+
+    Inside quotes, backslashes, quotes and control characters are escaped, so a path is
+    always one line: keys come from payloads and headers, and must not forge log lines.
+    """
     if name.isidentifier():
         return f".{name}"
-    escaped = name.replace("\\", "\\\\").replace("'", "\\'")
+    escaped = "".join(_path_char(char) for char in name)
     return f"['{escaped}']"
