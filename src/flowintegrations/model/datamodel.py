@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import enum
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 import attrs
@@ -358,7 +358,7 @@ class DataModel:
         self,
         definitions: Definitions | None = None,
         *,
-        enumerations: Mapping[str, tuple[str, ...]] | None = None,
+        enumerations: Mapping[str, Sequence[str]] | None = None,
     ) -> dict[str, Any]:
         """This model as a JSON Schema (draft-07) document, with descriptions and examples.
 
@@ -375,7 +375,7 @@ class DataModel:
         payload: JSONValue,
         *,
         definitions: Definitions | None = None,
-        enumerations: Mapping[str, tuple[str, ...]] | None = None,
+        enumerations: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         """Check ``payload``; raise :class:`~flowintegrations.ValidationError` on violations.
 

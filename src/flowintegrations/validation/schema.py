@@ -9,7 +9,7 @@ escaped into a ``$ref``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +19,7 @@ __all__ = ["DRAFT_07", "Enumerations", "to_json_schema", "validation_schema"]
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 
-Enumerations = Mapping[str, tuple[str, ...]]
+Enumerations = Mapping[str, Sequence[str]]
 """Enumeration name -> its values, for ENUM properties that name an enumeration."""
 
 _SCALARS = {
