@@ -21,7 +21,7 @@ from flowintegrations import (
     TopicBinding,
 )
 from flowintegrations.errors import CatalogProblem
-from flowintegrations.model import FORMAT_VERSION, Enumeration
+from flowintegrations.model import Enumeration
 from support.exact import exactly
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "catalog.json"
@@ -130,11 +130,6 @@ def test_dumps_then_load_is_the_same_catalog() -> None:
 def test_dumps_is_indented_json_text() -> None:
     """dumps() is the dump as indented JSON text ending in a newline."""
     assert SMALL.dumps() == json.dumps(SMALL_JSON, indent=2, ensure_ascii=False) + "\n"
-
-
-def test_format_version_is_one() -> None:
-    """This library writes format version 1."""
-    assert FORMAT_VERSION == 1
 
 
 def test_example_catalog_round_trips() -> None:
