@@ -287,14 +287,19 @@ class _Invalid:
             unknown = _TEXT.filter(lambda v: v not in values)
             options.append(unknown.map(_paired_with(ExpectedViolation(path, "enum"))))
         elif kind is PropertyType.OBJECT:
-            options.append(self.object(prop.properties, additional, path))
+            # An open object without properties cannot be broken inside: leave it out
+            # rather than offer a branch that draws nothing.
+            nested = self.object_options(prop.properties, additional, path)
+            if nested:
+                options.append(_either(nested))
         elif kind is PropertyType.OBJECT_REF:
             model = self.names.definition(prop)
-            options.append(
-                st.deferred(
-                    lambda: self.object(model.properties, model.additional_properties, path)
+            if model.properties or not model.additional_properties:
+                options.append(
+                    st.deferred(
+                        lambda: self.object(model.properties, model.additional_properties, path)
+                    )
                 )
-            )
         return _either(options)
 
 
