@@ -41,7 +41,9 @@ def one_scenario(out: str, in_: str, environment: str | None = None) -> dict[str
 def test_check_accepts_the_example_catalog(capsys: pytest.CaptureFixture[str]) -> None:
     """A clean catalog exits 0 and says how much it holds."""
     assert main(["check", EXAMPLE]) == 0
-    assert capsys.readouterr().out == f"{EXAMPLE}: ok (3 integrations, 4 scenarios, 0 warnings)\n"
+    assert capsys.readouterr().out == (
+        f"{EXAMPLE}: ok (3 integrations, 4 scenarios, 6 examples, 0 warnings)\n"
+    )
 
 
 def test_check_reports_every_problem_with_its_path(
