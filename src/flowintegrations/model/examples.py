@@ -142,7 +142,7 @@ def _matcher_problems(value: Mapping[str, Any], path: str) -> Iterator[CatalogPr
     allowed = {MATCH_KEY, "pattern"} if kind == "regex" else {MATCH_KEY}
     for key in sorted(set(value) - allowed, key=str):
         yield CatalogProblem(
-            f"{path}{json_path_step(key)}", f"a {kind!r} matcher has no key {key!r}", key
+            f"{path}{json_path_step(key)}", f"the {kind!r} matcher has no key {key!r}", key
         )
     if kind != "regex":
         return
