@@ -24,6 +24,8 @@ Options (group ``flowintegrations``)
         Where ``fi_test_client`` and the example tests run.
     ``--fi-examples``
         Run the example tests even when test paths are named on the command line.
+    ini ``flowintegrations_kafka_timeout``
+        Seconds to wait for the test broker to answer (default 30).
     ini ``flowintegrations_apps``
         ``MODULE:APP`` (or ``path/to/file.py:APP``) lines: every example exchange of every
         scenario those apps handle becomes a test, with an id such as
@@ -66,7 +68,8 @@ TRANSPORTS = ("memory", "kafka")
 class _Broker:
     """The session's Kafka cluster, started on first use and stopped when pytest ends."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
         self._context: Any = None
         self._bootstrap: str | None = None
         self._error: str | None = None
@@ -81,7 +84,7 @@ class _Broker:
                 local_broker,
             )
 
-            context = local_broker()
+            context = local_broker(startup_timeout=self.timeout)
             try:
                 self._bootstrap = context.__enter__()
             except BrokerStartError as exc:
@@ -126,6 +129,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "scenarios these apps handle as a test",
     )
     parser.addini(
+        "flowintegrations_kafka_timeout",
+        default="30",
+        help="seconds to wait for the test broker to answer (default: 30)",
+    )
+    parser.addini(
         "flowintegrations_transport",
         default="memory",
         help="memory or kafka: the default of --fi-transport",
@@ -137,7 +145,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "fi_kafka: run this test's fi_test_client on Kafka instead of in memory"
     )
-    config.stash[_BROKER] = _Broker()
+    raw = str(config.getini("flowintegrations_kafka_timeout"))
+    try:
+        timeout = float(raw)
+    except ValueError:
+        msg = f"flowintegrations_kafka_timeout must be a number of seconds, got {raw!r}"
+        raise pytest.UsageError(msg) from None
+    config.stash[_BROKER] = _Broker(timeout)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
