@@ -1,9 +1,9 @@
 """The ``flowintegrations`` command.
 
-``check CATALOG``
-    Load a catalog file, report every problem with its JSON path (exit 1), check every
-    example exchange against its scenario's models, and warn when an in topic would not
-    match the engine's receive pattern. Exit 0 when clean.
+``check CATALOG`` / ``check MODULE:APP``
+    Load a catalog file (or an app's integrations), report every problem with its JSON
+    path (exit 1), check every example exchange against its scenario's models, and warn
+    when an in topic would not match the engine's receive pattern. Exit 0 when clean.
 ``schema CATALOG INTEGRATION SCENARIO [--direction out|in]``
     Print the JSON Schema of a scenario's request (``out``, the default) or reply (``in``).
 ``demo``
@@ -81,7 +81,10 @@ def engine_pattern_warnings(
 
 def _check(args: argparse.Namespace) -> int:
     try:
-        catalog = Catalog.load(args.catalog)
+        if ":" in args.catalog and not Path(args.catalog).exists():
+            catalog = Catalog(load_app(args.catalog).integrations)
+        else:
+            catalog = Catalog.load(args.catalog)
     except CatalogError as exc:
         _print_problems(args.catalog, exc.problems)
         return 1
@@ -212,7 +215,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="check a catalog file")
-    check.add_argument("catalog", help="path to the catalog JSON file")
+    check.add_argument(
+        "catalog", help="path to the catalog JSON file, or MODULE:APP for an app's integrations"
+    )
     check.add_argument(
         "--engine-pattern",
         default=DEFAULT_ENGINE_PATTERN,
