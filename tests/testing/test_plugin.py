@@ -152,6 +152,7 @@ def test_every_example_becomes_a_test_with_a_readable_id(echo_project: pytest.Py
     result = echo_project.runpytest_inprocess("-v")
     result.stdout.fnmatch_lines(
         [
+            "*collected 2 items",
             "echo_adapter:app::echo/echo/example-1-hello PASSED*",
             "echo_adapter:app::echo/echo/example-2-shout FAILED*",
         ]

@@ -267,7 +267,12 @@ def pytest_collection_modifyitems(
         return
     for spec in specs:
         collector = AppExamples.from_parent(session, name=spec, nodeid=spec, spec=spec)
-        items.extend(collector.collect())
+        # Through the hooks, so that the terminal counts these items and a failure to
+        # collect them is reported (and stops the run) like any collection error.
+        report = collector.ihook.pytest_make_collect_report(collector=collector)
+        collector.ihook.pytest_collectreport(report=report)
+        if report.passed:
+            items.extend(item for item in report.result if isinstance(item, pytest.Item))
 
 
 def _load(spec: str, root: Path) -> App:
