@@ -144,6 +144,16 @@ def test_fi_memory_transport_is_a_fresh_in_memory_transport(
     echo_project.runpytest_inprocess("test_user_memory.py").assert_outcomes(passed=1)
 
 
+def test_an_unknown_transport_setting_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    """flowintegrations_transport other than memory or kafka stops the run, naming both."""
+    pytester.makeini("[pytest]\nflowintegrations_transport = rabbit\n")
+    result = pytester.runpytest_inprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: flowintegrations_transport must be one of memory, kafka, got 'rabbit'"]
+    )
+
+
 # Example exchanges -------------------------------------------------------------------------
 
 

@@ -141,7 +141,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Declare the ``fi_kafka`` marker and prepare the session's broker holder."""
+    """Declare the ``fi_kafka`` marker, check the settings, prepare the broker holder."""
     config.addinivalue_line(
         "markers", "fi_kafka: run this test's fi_test_client on Kafka instead of in memory"
     )
@@ -152,6 +152,7 @@ def pytest_configure(config: pytest.Config) -> None:
         msg = f"flowintegrations_kafka_timeout must be a number of seconds, got {raw!r}"
         raise pytest.UsageError(msg) from None
     config.stash[_BROKER] = _Broker(timeout)
+    _transport_setting(config)  # a wrong setting stops the run now, not in the first test
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
