@@ -41,7 +41,9 @@ def one_scenario(out: str, in_: str, environment: str | None = None) -> dict[str
 def test_check_accepts_the_example_catalog(capsys: pytest.CaptureFixture[str]) -> None:
     """A clean catalog exits 0 and says how much it holds."""
     assert main(["check", EXAMPLE]) == 0
-    assert capsys.readouterr().out == f"{EXAMPLE}: ok (3 integrations, 4 scenarios, 0 warnings)\n"
+    assert capsys.readouterr().out == (
+        f"{EXAMPLE}: ok (3 integrations, 4 scenarios, 6 examples, 0 warnings)\n"
+    )
 
 
 def test_check_reports_every_problem_with_its_path(
@@ -138,3 +140,33 @@ def test_demo_runs_end_to_end_in_memory(capsys: pytest.CaptureFixture[str]) -> N
     assert "$.recipient: is mandatory but missing" in out
     assert "$.channel: must be one of 'EMAIL', 'SMS'; got 'FAX'" in out
     assert out.rstrip().endswith("== done: every request answered, the invalid one dead-lettered")
+
+
+def test_check_accepts_an_app_and_checks_its_integrations(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`check MODULE:APP` checks the integrations (and examples) an app was made with."""
+    assert main(["check", f"{ADAPTER}:app"]) == 0
+    assert capsys.readouterr().out == (
+        f"{ADAPTER}:app: ok (1 integrations, 2 scenarios, 6 examples, 0 warnings)\n"
+    )
+
+
+def test_check_reports_problems_of_examples_declared_in_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An example written in code whose reply breaks the model is reported with its path."""
+    module = tmp_path / "coded_adapter.py"
+    module.write_text(
+        "from flowintegrations import App, DataModel, Example, Integration, Property, Scenario\n"
+        "S = Scenario('S', 's', input_model=DataModel([Property.number('n')]),\n"
+        "             examples=[Example(name='e', request={}, reply={'n': 'one'})])\n"
+        "app = App(Integration('I', 'i', scenarios=[S]))\n",
+        encoding="utf-8",
+    )
+    assert main(["check", f"{module}:app"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{module}:app: 1 problem(s)",
+        "  $.integrations[0].scenarios[0].examples[0].reply.n: the expected reply breaks the "
+        "scenario's input model: must be a number, got 'one'",
+    ]

@@ -1,8 +1,9 @@
 """The ``flowintegrations`` command.
 
-``check CATALOG``
-    Load a catalog file, report every problem with its JSON path (exit 1), and warn when
-    an in topic would not match the engine's receive pattern. Exit 0 when clean.
+``check CATALOG`` / ``check MODULE:APP``
+    Load a catalog file (or an app's integrations), report every problem with its JSON
+    path (exit 1), check every example exchange against its scenario's models, and warn
+    when an in topic would not match the engine's receive pattern. Exit 0 when clean.
 ``schema CATALOG INTEGRATION SCENARIO [--direction out|in]``
     Print the JSON Schema of a scenario's request (``out``, the default) or reply (``in``).
 ``demo``
@@ -25,10 +26,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from flowintegrations.app import App
-from flowintegrations.errors import CatalogError, FlowIntegrationsError
+from flowintegrations.errors import CatalogError, CatalogProblem, FlowIntegrationsError
 from flowintegrations.model import Catalog
 from flowintegrations.transport import KafkaTransport
-from flowintegrations.validation import scenario_validators, to_json_schema
+from flowintegrations.validation import example_problems, scenario_validators, to_json_schema
 
 __all__ = ["BOOTSTRAP_VAR", "DEFAULT_ENGINE_PATTERN", "engine_pattern_warnings", "load_app", "main"]
 
@@ -80,21 +81,37 @@ def engine_pattern_warnings(
 
 def _check(args: argparse.Namespace) -> int:
     try:
-        catalog = Catalog.load(args.catalog)
+        if ":" in args.catalog and not Path(args.catalog).exists():
+            catalog = Catalog(load_app(args.catalog).integrations)
+        else:
+            catalog = Catalog.load(args.catalog)
     except CatalogError as exc:
-        print(f"{args.catalog}: {len(exc.problems)} problem(s)", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        _print_problems(args.catalog, exc.problems)
+        return 1
+    problems = [
+        CatalogProblem(f"$.integrations[{index}]{p.path[1:]}", p.message, p.value)
+        for index, integration in enumerate(catalog.integrations)
+        for p in example_problems(integration)
+    ]
+    if problems:
+        _print_problems(args.catalog, problems)
         return 1
     warnings = list(engine_pattern_warnings(catalog, args.engine_pattern))
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    scenarios = sum(len(i.scenarios) for i in catalog.integrations)
+    scenarios = [s for i in catalog.integrations for s in i.scenarios]
+    examples = sum(len(s.examples) for s in scenarios)
     print(
-        f"{args.catalog}: ok ({len(catalog.integrations)} integrations, {scenarios} scenarios, "
-        f"{len(warnings)} warnings)"
+        f"{args.catalog}: ok ({len(catalog.integrations)} integrations, {len(scenarios)} "
+        f"scenarios, {examples} examples, {len(warnings)} warnings)"
     )
     return 1 if warnings and args.strict else 0
+
+
+def _print_problems(catalog: str, problems: Sequence[CatalogProblem]) -> None:
+    print(f"{catalog}: {len(problems)} problem(s)", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -198,7 +215,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="check a catalog file")
-    check.add_argument("catalog", help="path to the catalog JSON file")
+    check.add_argument(
+        "catalog", help="path to the catalog JSON file, or MODULE:APP for an app's integrations"
+    )
     check.add_argument(
         "--engine-pattern",
         default=DEFAULT_ENGINE_PATTERN,

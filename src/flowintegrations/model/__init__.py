@@ -9,6 +9,7 @@ from flowintegrations.model.datamodel import (
     PropertyType,
     json_path_step,
 )
+from flowintegrations.model.examples import Example, Matcher
 from flowintegrations.model.headers import DEFAULT_HEADERS, Header
 from flowintegrations.model.integration import (
     Definitions,
@@ -26,10 +27,12 @@ __all__ = [
     "DataModel",
     "Definitions",
     "Enumeration",
+    "Example",
     "FrozenDict",
     "Header",
     "Integration",
     "JSONValue",
+    "Matcher",
     "Property",
     "PropertyType",
     "Scenario",

@@ -19,6 +19,7 @@ from flowintegrations.model.datamodel import (
     _to_tuple,
     json_path_step,
 )
+from flowintegrations.model.examples import Example
 from flowintegrations.model.headers import DEFAULT_HEADERS, Header
 from flowintegrations.model.topics import TopicBinding
 
@@ -54,6 +55,8 @@ class Scenario:
     ``input_model`` is what the engine reads on the in topic (the adapter's reply).
     ``error_reply=True`` answers a failed request with ``{"error": "<message>"}`` instead of
     leaving the process waiting, so the input model must allow that payload.
+    ``examples`` are example exchanges (:class:`~flowintegrations.model.Example`) that
+    document the scenario and that the pytest plugin runs against its handler.
     """
 
     name: str = attrs.field(validator=_non_empty("a scenario name", "$.name"))
@@ -66,6 +69,7 @@ class Scenario:
     )
     error_reply: bool = attrs.field(default=False, kw_only=True)
     description: str = attrs.field(default="", kw_only=True)
+    examples: tuple[Example, ...] = attrs.field(default=(), kw_only=True, converter=_to_tuple)
 
     def __attrs_post_init__(self) -> None:
         problems = list(self._structure_problems())
@@ -86,6 +90,15 @@ class Scenario:
         yield from _duplicates([h.name for h in self.headers], "$.headers", "header", ".name")
         if self.error_reply:
             yield from self._error_reply_problems()
+        yield from _duplicates([e.name for e in self.examples], "$.examples", "example", ".name")
+        for index, example in enumerate(self.examples):
+            if example.error is not None and not self.error_reply:
+                yield CatalogProblem(
+                    f"$.examples[{index}].error",
+                    f"example {example.name!r} expects an error reply, but scenario "
+                    f"{self.identifier!r} does not send error replies (errorReply is false)",
+                    example.name,
+                )
 
     def _error_reply_problems(self) -> Iterator[CatalogProblem]:
         model = self.input_model

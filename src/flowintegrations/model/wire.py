@@ -9,7 +9,7 @@ path, all of them at once where the structure allows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, get_origin
 
 import attrs
 import cattrs
@@ -29,6 +29,7 @@ from flowintegrations.model.datamodel import (
     PropertyType,
     json_path_step,
 )
+from flowintegrations.model.examples import Example
 from flowintegrations.model.headers import Header
 from flowintegrations.model.integration import Enumeration, Integration, Scenario
 from flowintegrations.model.topics import TopicBinding
@@ -46,6 +47,7 @@ RENAMES: dict[type, dict[str, str]] = {
     DataModel: {"additional_properties": "additionalProperties"},
     Header: {},
     TopicBinding: {"out_topic": "out", "in_topic": "in"},
+    Example: {"dead_letter": "deadLetter"},
     Scenario: {
         "input_model": "inputModel",
         "output_model": "outputModel",
@@ -137,6 +139,23 @@ def _objects_only(structure: Callable[[Any, Any], Any]) -> Callable[[Any, Any], 
     return structure_object
 
 
+def _is_string_mapping(type_: Any) -> bool:
+    return get_origin(type_) is Mapping
+
+
+def _structure_string_mapping(value: Any, _: Any) -> FrozenDict:
+    if not isinstance(value, Mapping):
+        raise CatalogError(f"expected an object of strings, got {_describe(value)}")
+    problems = [
+        CatalogProblem(f"${json_path_step(key)}", f"expected a string, got {_describe(item)}")
+        for key, item in value.items()
+        if not isinstance(item, str)
+    ]
+    if problems:
+        raise CatalogError(problems)
+    return FrozenDict(value)
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     conv.register_structure_hook(str, _strict(str))
@@ -148,6 +167,8 @@ def _make_converter() -> cattrs.Converter:
     )
     conv.register_unstructure_hook(PropertyType, lambda t: t.value)
     conv.register_structure_hook(FrozenDict, _structure_definitions)
+    conv.register_structure_hook_func(_is_string_mapping, _structure_string_mapping)
+    conv.register_unstructure_hook_func(_is_string_mapping, dict)
     conv.register_unstructure_hook(
         FrozenDict, lambda d: {name: conv.unstructure(m, DataModel) for name, m in d.items()}
     )
@@ -270,6 +291,8 @@ def catalog_file_schema() -> dict[str, Any]:
             return {"enum": [t.value for t in PropertyType]}
         if tp is FrozenDict:
             return {"type": "object", "additionalProperties": schema_of(DataModel)}
+        if _is_string_mapping(tp):
+            return {"type": "object", "additionalProperties": {"type": "string"}}
         if attrs.has(tp):
             if tp.__name__ not in definitions:
                 definitions[tp.__name__] = {}  # placeholder: classes refer to themselves

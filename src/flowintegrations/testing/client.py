@@ -8,6 +8,11 @@ test is a plain ``def test_...():``::
         reply = client.request(scenario, {"templateName": "otp", ...})
         assert reply.payload == {...}
         assert client.dead_letters == []
+
+Given a ``transport_factory`` (for instance one that makes a
+:class:`~flowintegrations.transport.KafkaTransport`), the same test runs on that transport
+instead, with topics and consumer groups private to the client
+(:class:`~flowintegrations.testing.isolation.IsolatedTransport`).
 """
 
 from __future__ import annotations
@@ -15,15 +20,17 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, TypeVar
 
 from flowintegrations.app import App
 from flowintegrations.client import EngineClient, Reply
+from flowintegrations.errors import TransportClosedError
 from flowintegrations.model import Scenario
-from flowintegrations.transport import InMemoryTransport, Record, TopicPartition
+from flowintegrations.testing.isolation import IsolatedTransport
+from flowintegrations.transport import InMemoryTransport, Record, TopicPartition, Transport
 
 __all__ = ["TestClient"]
 
@@ -37,20 +44,41 @@ class TestClient:
     :meth:`request` returns the adapter's validated reply; :meth:`send` returns once the
     adapter has finished with the request (replied or dead-lettered), so what it did can be
     checked right away, e.g. in :attr:`dead_letters`.
+
+    The app must run in memory (``transport=None`` or an ``InMemoryTransport``), unless
+    ``transport_factory`` is given: then, for the time the client runs, the app runs on
+    the transport the factory makes, wrapped in an
+    :class:`~flowintegrations.testing.isolation.IsolatedTransport` (fresh topics and
+    groups), and the client waits up to ``startup_timeout`` seconds for the app and the
+    engine side to join their consumer groups, so the first request is not slowed down by
+    a group join. The app gets its own transport back when the client stops.
     """
 
     __test__ = False  # not a test class, whatever pytest thinks of the name
 
-    def __init__(self, app: App, *, timeout: float = 5.0) -> None:
-        if not isinstance(app.transport, InMemoryTransport):
+    def __init__(
+        self,
+        app: App,
+        *,
+        timeout: float = 5.0,
+        transport_factory: Callable[[], Transport] | None = None,
+        startup_timeout: float = 30.0,
+    ) -> None:
+        if transport_factory is None and not isinstance(app.transport, InMemoryTransport):
             msg = (
                 "TestClient runs apps in memory: create the app with transport=None or "
-                f"an InMemoryTransport, not {type(app.transport).__name__}"
+                f"an InMemoryTransport, not {type(app.transport).__name__} (or pass "
+                "transport_factory= to run the test on another transport)"
             )
             raise TypeError(msg)
         self.app = app
-        self.transport: InMemoryTransport = app.transport
+        self.transport: InMemoryTransport | IsolatedTransport
+        if isinstance(app.transport, InMemoryTransport) and transport_factory is None:
+            self.transport = app.transport
         self.timeout = timeout
+        self.startup_timeout = startup_timeout
+        self._factory = transport_factory
+        self._previous: tuple[Transport, bool] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._engine: EngineClient | None = None
@@ -76,6 +104,15 @@ class TestClient:
         thread.daemon = True
         thread.start()
         self._loop, self._thread = loop, thread
+        if self._factory is not None:
+            self.transport = IsolatedTransport(self._factory())
+            self._previous = (self.app.transport, self.app._owns_transport)
+            self.app.use_transport(self.transport, owned=False)
+        elif self.app._owns_transport and self._stopped_already(self.app.transport):
+            # An earlier client stopped the in-memory transport the app made for itself:
+            # this test gets a fresh one, as a new App(transport=None) would.
+            self.transport = InMemoryTransport()
+            self.app.use_transport(self.transport, owned=True)
         self._engine = EngineClient(
             *self.app.integrations,
             transport=self.transport,
@@ -83,8 +120,10 @@ class TestClient:
             group_id=f"{self.app.group_id}.testclient",
         )
         try:
-            self._run(self.app.start())
-            self._run(self._engine.start())
+            self._run(self.app.start(), timeout=self.startup_timeout)
+            self._run(self._engine.start(), timeout=self.startup_timeout)
+            if self._factory is not None:
+                self._run(self._joined(self._engine), timeout=self.startup_timeout + 1.0)
         except BaseException:
             self.stop()
             raise
@@ -104,6 +143,31 @@ class TestClient:
             thread.join(timeout=self.timeout)
             loop.close()
             self._loop = self._thread = self._engine = None
+            if self._previous is not None:
+                transport, owned = self._previous
+                self.app.use_transport(transport, owned=owned)
+                self._previous = None
+
+    def _stopped_already(self, transport: Transport) -> bool:
+        try:
+            self._run(transport.start())
+        except TransportClosedError:
+            return True
+        return False
+
+    async def _joined(self, engine: EngineClient) -> None:
+        """Return once the app and the engine side have partitions (joined their groups)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.startup_timeout
+        members = [self.app._subscription, engine._subscription]
+        while not all(m is None or m.assignment() for m in members):
+            if loop.time() > deadline:
+                msg = (
+                    f"the app and the engine client did not join their consumer groups on "
+                    f"{self.transport!r} within {self.startup_timeout}s"
+                )
+                raise TimeoutError(msg)
+            await asyncio.sleep(0.02)
 
     def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         if self._loop is None:

@@ -1,5 +1,6 @@
 """The validation engine: data model -> JSON Schema -> compiled validator, and header checks."""
 
+from flowintegrations.validation.examples import DEFAULT_EXAMPLE_HEADERS, example_problems
 from flowintegrations.validation.headers import REDACTED, decode_headers
 from flowintegrations.validation.schema import (
     DRAFT_07,
@@ -11,12 +12,14 @@ from flowintegrations.validation.validator import Validator, scenario_validators
 from flowintegrations.validation.violations import Violation
 
 __all__ = [
+    "DEFAULT_EXAMPLE_HEADERS",
     "DRAFT_07",
     "REDACTED",
     "Enumerations",
     "Validator",
     "Violation",
     "decode_headers",
+    "example_problems",
     "scenario_validators",
     "to_json_schema",
     "validation_schema",
