@@ -115,7 +115,7 @@ def test_example_names_are_unique_within_a_scenario() -> None:
     """Two examples of one scenario with the same name are reported with both places."""
     with pytest.raises(
         CatalogError,
-        match=r"^\$\.examples\[1\]\.name: duplicate example 'a' \(first at \$\.examples\[0\]\)$",
+        match=r"^\$\.examples\[1\]\.name: duplicate example 'a' \(first at index 0\)$",
     ):
         Scenario("S", "s", examples=[Example(name="a", request={}), Example(name="a", request={})])
 
