@@ -755,9 +755,13 @@ def _name(fn: Any) -> str:
 
 
 def _extra(route: _Route, record: Record, headers: dict[str, str], event: str) -> dict[str, Any]:
+    pid = headers.get(_PROCESS_INSTANCE_ID)
+    if pid is None:  # the headers were not decoded (some were invalid): read the raw one
+        raw = record.header(_PROCESS_INSTANCE_ID)
+        pid = None if raw is None else raw.decode("utf-8", "replace")
     return {
         "event": event,
-        _PROCESS_INSTANCE_ID: headers.get(_PROCESS_INSTANCE_ID),
+        _PROCESS_INSTANCE_ID: pid,
         "scenario": route.scenario.identifier,
         "topic": record.topic,
         "partition": record.partition,
