@@ -12,26 +12,23 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
 import pytest
 
-from flowintegrations.testing.broker import TANSU_TEST_CONFIG
 from flowintegrations.transport import KafkaTransport, Record, Subscription
 from support.kafka import fresh, kafka_transport
+from support.processes import ECHO_ADAPTER, TANSU_OPTIONS, start_command, wait_for_output
 
 pytestmark = pytest.mark.kafka
 
 REQUESTS = 2_000
 STOP_AFTER = 600  # replies seen before the first adapter is stopped
 SECRET = "jwt-of-the-crash-test-do-not-log"
-ECHO_ADAPTER = Path(__file__).resolve().parents[1] / "support" / "echo_adapter.py"
 
 
 def request(out_topic: str, n: int) -> Record:
@@ -57,27 +54,19 @@ class EchoAdapters:
 
     def start(self) -> subprocess.Popen[bytes]:
         """Start one more adapter process; its output goes to ``logs/adapter-<i>.log``."""
-        config = [f"--config={key}={value}" for key, value in TANSU_TEST_CONFIG.items()]
-        command = [
-            sys.executable,
-            "-m",
-            "flowintegrations",
+        process = start_command(
             "run",
             f"{ECHO_ADAPTER}:app",
             f"--bootstrap={self.bootstrap}",
             "--create-topics",
-            *config,
-        ]
-        env = {
-            **os.environ,
-            "ECHO_OUT_TOPIC": self.out_topic,
-            "ECHO_IN_TOPIC": self.in_topic,
-            "ECHO_GROUP_ID": self.group_id,
-        }
-        with self.log(len(self.processes)).open("wb") as out:
-            process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env
-            )
+            *TANSU_OPTIONS,
+            log=self.log(len(self.processes)),
+            env={
+                "ECHO_OUT_TOPIC": self.out_topic,
+                "ECHO_IN_TOPIC": self.in_topic,
+                "ECHO_GROUP_ID": self.group_id,
+            },
+        )
         self.processes.append(process)
         return process
 
@@ -85,15 +74,10 @@ class EchoAdapters:
         """Where the output of adapter number ``index`` goes."""
         return self.logs / f"adapter-{index}.log"
 
-    async def started(self, index: int, *, timeout: float = 60.0) -> None:
+    async def started(self, index: int) -> None:
         """Wait until adapter number ``index`` logs that it has started."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while " started " not in self.log(index).read_text():
-            if loop.time() > deadline:
-                msg = f"adapter {index} did not start within {timeout} s:\n{self.output()}"
-                raise AssertionError(msg)
-            await asyncio.sleep(0.05)
+        process = self.processes[index]
+        await asyncio.to_thread(wait_for_output, process, self.log(index), " started ")
 
     def output(self) -> str:
         """Everything every adapter wrote."""
