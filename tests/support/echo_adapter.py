@@ -3,9 +3,9 @@
 Run as ``python -m flowintegrations run tests/support/echo_adapter.py:app --bootstrap ...``.
 Its topics and consumer group come from the environment, so that every test uses fresh
 ones: ``ECHO_OUT_TOPIC``, ``ECHO_IN_TOPIC`` and ``ECHO_GROUP_ID``. ``ECHO_DELAY`` (seconds,
-default 0.002) slows each request, and at most ``ECHO_MAX_IN_FLIGHT`` (default 200) records
-are fetched ahead, so that a stop mid-stream leaves work for the next run: a stopping app
-finishes every record it has fetched.
+default 0.002) slows each request, and only about ``ECHO_MAX_IN_FLIGHT`` (default 200)
+records are fetched ahead, 50 at a time, so that a stop mid-stream leaves work for the next
+run: a stopping app finishes every record it has fetched.
 """
 
 from __future__ import annotations
@@ -40,7 +40,12 @@ ECHO = Scenario(
 
 ECHO_INTEGRATION = Integration("Echo plugin", "echo", scenarios=(ECHO,))
 
-app = App(ECHO_INTEGRATION, group_id=os.environ.get("ECHO_GROUP_ID"), max_in_flight=MAX_IN_FLIGHT)
+app = App(
+    ECHO_INTEGRATION,
+    group_id=os.environ.get("ECHO_GROUP_ID"),
+    max_in_flight=MAX_IN_FLIGHT,
+    max_batch=50,
+)
 
 
 @app.handler(ECHO)
