@@ -3,8 +3,8 @@
 Run as ``python -m flowintegrations run tests/support/echo_adapter.py:app --bootstrap ...``.
 Its topics and consumer group come from the environment, so that every test uses fresh
 ones: ``ECHO_OUT_TOPIC``, ``ECHO_IN_TOPIC`` and ``ECHO_GROUP_ID``. ``ECHO_DELAY`` (seconds,
-default 0.002) slows each request, and only about ``ECHO_MAX_IN_FLIGHT`` (default 200)
-records are fetched ahead, 50 at a time, so that a stop mid-stream leaves work for the next
+default 0.002) slows each request, and only about ``ECHO_MAX_IN_FLIGHT`` (default 400)
+records are fetched ahead, 100 at a time, so that a stop mid-stream leaves work for the next
 run: a stopping app finishes every record it has fetched.
 """
 
@@ -27,7 +27,7 @@ from flowintegrations import (
 OUT_TOPIC = os.environ.get("ECHO_OUT_TOPIC", "ai.flowx.test.plugin.echo.v1")
 IN_TOPIC = os.environ.get("ECHO_IN_TOPIC", "ai.flowx.test.engine.receive.echo.v1")
 DELAY = float(os.environ.get("ECHO_DELAY", "0.002"))
-MAX_IN_FLIGHT = int(os.environ.get("ECHO_MAX_IN_FLIGHT", "200"))
+MAX_IN_FLIGHT = int(os.environ.get("ECHO_MAX_IN_FLIGHT", "400"))
 
 ECHO = Scenario(
     "Echo",
@@ -44,7 +44,7 @@ app = App(
     ECHO_INTEGRATION,
     group_id=os.environ.get("ECHO_GROUP_ID"),
     max_in_flight=MAX_IN_FLIGHT,
-    max_batch=50,
+    max_batch=100,
 )
 
 
