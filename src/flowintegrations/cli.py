@@ -160,8 +160,8 @@ def _settings(pairs: Sequence[str]) -> dict[str, str]:
 def load_app(spec: str, *, environment: str | None = None) -> App:
     """The :class:`~flowintegrations.App` named by ``module:attribute`` or ``file.py:attribute``.
 
-    ``attribute`` may also be a function that takes a transport (or nothing) and returns an
-    app. Raises :class:`~flowintegrations.FlowIntegrationsError` naming what is missing.
+    Raises :class:`~flowintegrations.FlowIntegrationsError` naming what is missing, or what
+    the attribute is when it is not an app.
     """
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:

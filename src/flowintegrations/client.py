@@ -301,12 +301,11 @@ class EngineClient:
             f"reply to {waiter.integration.identifier}/{waiter.scenario.identifier} "
             f"(processInstanceUuid={correlation}) on {record.topic!r}"
         )
-        error: FlowIntegrationsError
         try:
             headers = decode_headers(record.headers, ())
         except ValidationError as exc:
-            error = ValidationError(exc.violations, subject=f"headers of the {where}")
-            _fail(waiter.future, error, exc)
+            subject = f"headers of the {where}"
+            _fail(waiter.future, ValidationError(exc.violations, subject=subject), exc)
             return
         try:
             payload = self.codec.decode(record.value)

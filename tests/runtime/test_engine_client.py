@@ -14,7 +14,7 @@ import pytest
 
 from flowintegrations import App, Context, EngineClient, ValidationError
 from flowintegrations.errors import CodecError, RequestTimeoutError, TransportClosedError
-from flowintegrations.transport import InMemoryTransport, RebalanceListener, Record
+from flowintegrations.transport import Headers, InMemoryTransport, RebalanceListener, Record
 from flowintegrations.transport.memory import InMemorySubscription
 from support.runtime import DEMO, GREET, GREET_IN, GREET_OUT, HEADERS, NOTIFY
 
@@ -277,22 +277,26 @@ def test_invalid_request_is_refused_before_it_is_sent() -> None:
     assert transport.count(GREET_OUT) == 0
 
 
-async def answer_raw(transport: InMemoryTransport, value: bytes) -> None:
+async def answer_raw(
+    transport: InMemoryTransport, value: bytes, extra_headers: Headers = ()
+) -> None:
     """Play a broken adapter: answer the first greet request with ``value``, as is."""
     subscription = await transport.subscribe([GREET_OUT], group_id="broken-adapter")
     while not (requests := await subscription.getmany(max_records=1, timeout=1.0)):
         pass
-    await transport.send(Record(GREET_IN, None, value, requests[0].headers))
+    await transport.send(Record(GREET_IN, None, value, requests[0].headers + extra_headers))
     await subscription.close()
 
 
-def request_answered_with(value: bytes) -> Callable[[], Awaitable[Any]]:
+def request_answered_with(
+    value: bytes, extra_headers: Headers = ()
+) -> Callable[[], Awaitable[Any]]:
     """A main() whose greet request is answered with ``value`` by a broken adapter."""
 
     async def main() -> Any:
         transport = InMemoryTransport()
         async with EngineClient(DEMO, transport=transport) as engine:
-            adapter = asyncio.create_task(answer_raw(transport, value))
+            adapter = asyncio.create_task(answer_raw(transport, value, extra_headers))
             try:
                 return await engine.request(GREET, {"name": "Ana"}, headers=HEADERS)
             finally:
@@ -319,6 +323,16 @@ def test_undecodable_reply_is_reported_with_where_it_came_from() -> None:
     )
     with pytest.raises(CodecError, match=f"^{re.escape(expected)}$"):
         run(request_answered_with(b"not json"))
+
+
+def test_reply_with_a_header_that_is_not_utf8_is_reported() -> None:
+    """A reply header that is not UTF-8 raises ValidationError naming the reply's headers."""
+    expected = (
+        f"invalid headers of the reply to demo/greet (processInstanceUuid=uuid-1001) on "
+        f"'{GREET_IN}' (1 violation):\n  $['Fx-AppId']: is not valid UTF-8"
+    )
+    with pytest.raises(ValidationError, match=f"^{re.escape(expected)}$"):
+        run(request_answered_with(b'{"greeting": "hi"}', (("Fx-AppId", b"\xff"),)))
 
 
 def test_pending_requests_fail_when_the_client_stops() -> None:
