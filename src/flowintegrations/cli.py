@@ -212,7 +212,7 @@ async def _serve(app: App, where: str) -> None:
     A SIGTERM or SIGINT that arrives while the app is starting stops it once started.
     """
     routes = _describe_routes(app)
-    extra = {"event": "run", "group_id": app.group_id, "environment": app.environment}
+    fields = {"group_id": app.group_id, "environment": app.environment, "routes": routes}
     loop = asyncio.get_running_loop()
     stop_requested = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -220,13 +220,17 @@ async def _serve(app: App, where: str) -> None:
             loop.add_signal_handler(signum, stop_requested.set)
     await app.start()
     try:
-        log.info("started %s on %s: %s", app.group_id, where, routes, extra=extra)
+        log.info(
+            "started %s on %s: %s", app.group_id, where, routes, extra={"event": "run", **fields}
+        )
         if not stop_requested.is_set():
             # serve() puts its own signal handlers in place of ours, before it waits.
             await app.serve()
     finally:
         await app.stop()
-        log.info("stopped %s on %s: %s", app.group_id, where, routes, extra=extra)
+        log.info(
+            "stopped %s on %s: %s", app.group_id, where, routes, extra={"event": "exit", **fields}
+        )
 
 
 def _describe_routes(app: App) -> str:
