@@ -77,19 +77,19 @@ async def on_kafka(
     transport = kafka_transport(bootstrap)
     app = App(integration, transport=transport, retry=retry, group_id=fresh("adapter"))
     register(app, integration)
-    await transport.start()
+    engine = EngineClient(integration, transport=transport)
     routes = app.routes()
     dead_topics = sorted(out + app.dead_letter_suffix for _, _, out, _ in routes)
     in_topics = sorted(in_topic for _, _, _, in_topic in routes if in_topic)
-    await transport.ensure_topics([*dead_topics, *in_topics, *(out for _, _, out, _ in routes)])
-    engine = EngineClient(integration, transport=transport)
-    dead_letters, replies, *_ = await asyncio.gather(
-        transport.subscribe(dead_topics, group_id=fresh("dead")),
-        transport.subscribe(in_topics, group_id=fresh("replies")),
-        app.start(),
-        engine.start(),
-    )
     try:
+        await transport.start()
+        await transport.ensure_topics([*dead_topics, *in_topics, *(o for _, _, o, _ in routes)])
+        dead_letters, replies, *_ = await asyncio.gather(
+            transport.subscribe(dead_topics, group_id=fresh("dead")),
+            transport.subscribe(in_topics, group_id=fresh("replies")),
+            app.start(),
+            engine.start(),
+        )
         yield Running(app, integration, engine, dead_letters, replies)
     finally:
         await engine.stop()
