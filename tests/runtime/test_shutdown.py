@@ -97,3 +97,39 @@ def test_stop_is_idempotent() -> None:
         return transport.committed(GROUP)
 
     assert asyncio.run(main()) == {TopicPartition(GREET_OUT, 0): 1}
+
+
+def test_a_partition_handed_over_finishes_its_request_in_progress_first() -> None:
+    """A revoked partition's request in progress is finished and committed, not redone."""
+    transport = InMemoryTransport(partitions=2)
+    calls: list[str] = []
+    release, entered = asyncio.Event(), asyncio.Event()
+    first, second = (App(DEMO, transport=transport, group_id=GROUP) for _ in range(2))
+
+    @first.handler(GREET)
+    async def slow(payload: dict[str, Any]) -> dict[str, Any]:
+        calls.append("first")
+        entered.set()
+        await release.wait()
+        return {"greeting": "first"}
+
+    @second.handler(GREET)
+    async def fast(payload: dict[str, Any]) -> dict[str, Any]:
+        calls.append("second")
+        return {"greeting": "second"}
+
+    async def main() -> tuple[list[str], int, dict[TopicPartition, int]]:
+        await transport.start()
+        await first.start()
+        # Partition 1 is the one the second member takes over (range assignment).
+        await transport.send(attrs.evolve(REQUEST, partition=1))
+        await entered.wait()
+        await second.start()
+        for _ in range(20):  # let the second member join and the first one be revoked
+            await asyncio.sleep(0.01)
+        release.set()
+        await first.stop()
+        await second.stop()
+        return calls, transport.count(GREET_IN), transport.committed(GROUP)
+
+    assert asyncio.run(main()) == (["first"], 1, {TopicPartition(GREET_OUT, 1): 1})
