@@ -3,8 +3,10 @@
 ``python -m flowintegrations run tests/support/echo_adapter.py:app`` answers 2,000 requests
 spread over two partitions. Half-way, it is killed (SIGKILL: at-least-once, every request
 answered, some twice) or stopped (SIGTERM: every request answered exactly once), then
-started again. Replies are correlated by ``processInstanceId``; they all go to a topic of
-one partition, so once every request is answered every duplicate has been read too.
+started again. Or two adapters share the work and one of them is stopped (SIGTERM): the
+other takes its partitions over, and still every request is answered exactly once.
+Replies are correlated by ``processInstanceId``; they all go to a topic of one partition,
+so once every request is answered every duplicate has been read too.
 """
 
 from __future__ import annotations
@@ -191,5 +193,40 @@ def test_terminated_adapter_restarted_answers_every_request_exactly_once(
     record_property("answered_before_stop", answered_by_first)
     print(f"SIGTERM after {answered_by_first} replies")  # noqa: T201 - where it stopped
     assert adapters.processes[0].returncode == 0, adapters.output()
+    assert {pid: count for pid, count in counts.items() if count != 1} == {}
+    assert sorted(counts) == sorted(str(n) for n in range(REQUESTS))
+
+
+async def stop_one_of_two(adapters: EchoAdapters) -> collections.Counter[str]:
+    """Two adapters share four partitions; stop one mid-stream, let the other finish."""
+    transport = kafka_transport(adapters.bootstrap)
+    await transport.start()
+    try:
+        await transport.create_topics([adapters.out_topic], partitions=4)
+        await transport.create_topics([adapters.in_topic], partitions=1)
+        first, second = adapters.start(), adapters.start()
+        replies = await transport.subscribe([adapters.in_topic], group_id=fresh("engine"))
+        await adapters.started(0)
+        await adapters.started(1)
+        await send_requests(transport, adapters.out_topic)
+        counts: collections.Counter[str] = collections.Counter()
+        await read_replies(replies, counts, lambda: len(counts) >= STOP_AFTER)
+        first.send_signal(signal.SIGTERM)
+        assert (await asyncio.to_thread(first.wait, 60)) == 0, adapters.output()
+        await read_replies(replies, counts, lambda: len(counts) == REQUESTS)
+        second.send_signal(signal.SIGTERM)
+        assert (await asyncio.to_thread(second.wait, 60)) == 0, adapters.output()
+        await drain(replies, counts)
+        await replies.close()
+    finally:
+        await transport.stop()
+    return counts
+
+
+def test_one_of_two_adapters_stopped_leaves_every_request_answered_exactly_once(
+    adapters: EchoAdapters,
+) -> None:
+    """When one of two adapters stops, the other takes over and nothing is answered twice."""
+    counts = asyncio.run(stop_one_of_two(adapters))
     assert {pid: count for pid, count in counts.items() if count != 1} == {}
     assert sorted(counts) == sorted(str(n) for n in range(REQUESTS))
