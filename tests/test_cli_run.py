@@ -46,6 +46,26 @@ def test_run_without_bootstrap_serves_in_memory_and_exits_0_on_sigterm(tmp_path:
     )
 
 
+def test_run_with_env_serves_that_environments_topics(tmp_path: Path) -> None:
+    """--env picks each scenario's binding for that environment; the start line shows it."""
+    log = tmp_path / "run.log"
+    process = start_command(
+        "run", f"{ECHO_ADAPTER}:app", "--env", "prod", log=log, env={BOOTSTRAP_VAR: None}
+    )
+    try:
+        wait_for_output(process, log, " started ")
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(60)
+    finally:
+        process.kill()
+    (started, _) = log_lines(log, "flowintegrations.cli")
+    assert (code, started) == (
+        0,
+        "started flowintegrations.echo on the in-memory transport: "
+        f"echo/echo out={DEFAULT_OUT}.prod in={DEFAULT_IN}.prod",
+    )
+
+
 @pytest.mark.kafka
 def test_run_with_bootstrap_answers_on_kafka(kafka_bootstrap: str, tmp_path: Path) -> None:
     """With --bootstrap the adapter serves Kafka: a request gets its reply; SIGTERM exits 0."""

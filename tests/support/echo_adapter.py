@@ -2,7 +2,8 @@
 
 Run as ``python -m flowintegrations run tests/support/echo_adapter.py:app --bootstrap ...``.
 Its topics and consumer group come from the environment, so that every test uses fresh
-ones: ``ECHO_OUT_TOPIC``, ``ECHO_IN_TOPIC`` and ``ECHO_GROUP_ID``. ``ECHO_DELAY`` (seconds,
+ones: ``ECHO_OUT_TOPIC``, ``ECHO_IN_TOPIC`` and ``ECHO_GROUP_ID`` (environment ``prod`` uses
+those topics with ``.prod`` appended). ``ECHO_DELAY`` (seconds,
 default 0.002) slows each request, and only about ``ECHO_MAX_IN_FLIGHT`` (default 400)
 records are fetched ahead, 100 at a time, so that a stop mid-stream leaves work for the next
 run: a stopping app finishes every record it has fetched.
@@ -32,7 +33,10 @@ MAX_IN_FLIGHT = int(os.environ.get("ECHO_MAX_IN_FLIGHT", "400"))
 ECHO = Scenario(
     "Echo",
     "echo",
-    topics=(TopicBinding(OUT_TOPIC, IN_TOPIC),),
+    topics=(
+        TopicBinding(OUT_TOPIC, IN_TOPIC),
+        TopicBinding(f"{OUT_TOPIC}.prod", f"{IN_TOPIC}.prod", environment="prod"),
+    ),
     output_model=DataModel((Property.number("n", mandatory=True),)),
     input_model=DataModel((Property.number("n", mandatory=True),)),
     headers=(Header("processInstanceId", mandatory=True), Header("jwt", secret=True)),
