@@ -179,6 +179,7 @@ class App:
         self._fatal: BaseException | None = None
         self._converter = cattrs.Converter()
         self._stopped: asyncio.Event | None = None
+        self._revoking: asyncio.Lock | None = None
 
     def __repr__(self) -> str:
         ids = ", ".join(i.identifier for i in self.integrations)
@@ -301,6 +302,7 @@ class App:
         await self.transport.ensure_topics(sorted(set(self._routes) | produced))
         self._executor = ThreadPoolExecutor(thread_name_prefix="flowintegrations-handler")
         self._stopped = asyncio.Event()
+        self._revoking = asyncio.Lock()
         self._stopping = False
         self._fatal = None
         self._subscription = await self.transport.subscribe(
@@ -368,10 +370,9 @@ class App:
             log.info("stopped", extra={"event": "stop", "group_id": self.group_id})
 
     async def _drain(self) -> None:
-        if self._fetcher is not None:
-            self._fetcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._fetcher
+        assert self._revoking is not None
+        async with self._revoking:  # a revocation under way finishes before fetching stops
+            await self._stop_fetching()
         workers = [p.task for p in self._partitions.values() if p.task is not None]
         for part in self._partitions.values():
             part.wakeup.set()
@@ -394,6 +395,12 @@ class App:
             await subscription.close()
         self._partitions.clear()
         self._in_flight = 0
+
+    async def _stop_fetching(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._fetcher
 
     def run(self) -> None:
         """Run until SIGTERM or SIGINT, then stop gracefully. Blocks; returns when stopped."""
@@ -427,11 +434,22 @@ class App:
                 self._partitions[tp] = _Partition(tp)
 
     async def on_partitions_revoked(self, partitions: frozenset[TopicPartition]) -> None:
-        """Commit what is done of ``partitions`` and forget the rest: its new owner redoes it."""
+        """Finish the records of ``partitions`` in progress, commit them, forget the rest.
+
+        A record being handled is finished and its sends awaited (within
+        ``shutdown_timeout``) before the commit, so that the new owner does not handle it
+        again; records not started yet are left to the new owner.
+        """
+        assert self._revoking is not None
+        async with self._revoking:
+            await self._revoke(partitions)
+
+    async def _revoke(self, partitions: frozenset[TopicPartition]) -> None:
         revoked = [self._partitions[tp] for tp in partitions if tp in self._partitions]
         for part in revoked:
             part.revoked = True
             part.wakeup.set()
+        await self._finish_in_progress(revoked)
         with contextlib.suppress(FlowIntegrationsError):
             await self._commit(revoked)
         for part in revoked:
@@ -443,6 +461,24 @@ class App:
                 part.tp.partition,
                 extra={"event": "revoke", "topic": part.tp.topic, "partition": part.tp.partition},
             )
+
+    async def _finish_in_progress(self, parts: list[_Partition]) -> None:
+        """Let the workers of ``parts`` finish their current record and its sends.
+
+        Workers of revoked partitions stop after their current record; they and the
+        unacknowledged sends are waited for within ``shutdown_timeout``, late workers
+        cancelled.
+        """
+        deadline = time.monotonic() + self.shutdown_timeout
+        workers = [p.task for p in parts if p.task is not None and not p.task.done()]
+        if workers:
+            _, unfinished = await asyncio.wait(workers, timeout=self.shutdown_timeout)
+            for task in unfinished:
+                task.cancel()
+        # The completion is the last item of every pending entry.
+        completions = [e[-1] for p in parts for e in p.pending if e[-1] is not None]
+        if completions:
+            await asyncio.wait(completions, timeout=max(0.0, deadline - time.monotonic()))
 
     # The loop -------------------------------------------------------------------------------
 
@@ -755,9 +791,13 @@ def _name(fn: Any) -> str:
 
 
 def _extra(route: _Route, record: Record, headers: dict[str, str], event: str) -> dict[str, Any]:
+    pid = headers.get(_PROCESS_INSTANCE_ID)
+    if pid is None:  # the headers were not decoded (some were invalid): read the raw one
+        raw = record.header(_PROCESS_INSTANCE_ID)
+        pid = None if raw is None else raw.decode("utf-8", "replace")
     return {
         "event": event,
-        _PROCESS_INSTANCE_ID: headers.get(_PROCESS_INSTANCE_ID),
+        _PROCESS_INSTANCE_ID: pid,
         "scenario": route.scenario.identifier,
         "topic": record.topic,
         "partition": record.partition,

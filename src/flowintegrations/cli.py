@@ -6,21 +6,34 @@
     when an in topic would not match the engine's receive pattern. Exit 0 when clean.
 ``schema CATALOG INTEGRATION SCENARIO [--direction out|in]``
     Print the JSON Schema of a scenario's request (``out``, the default) or reply (``in``).
-``demo``
-    Run the example notifications adapter and an engine client against it, end to end.
-``run MODULE:APP`` / ``list MODULE:APP``
-    Run an adapter; list its handlers and topics.
+``demo [--bootstrap HOST:PORT] [--config KEY=VALUE ...]``
+    Run the example notifications adapter and an engine client against it, end to end:
+    on Kafka when a bootstrap is given (or ``$FLOWINTEGRATIONS_KAFKA_BOOTSTRAP`` is set),
+    else in memory.
+``run MODULE:APP [--env E] [--bootstrap HOST:PORT] [--config KEY=VALUE ...]``
+    Run an adapter until SIGTERM or SIGINT, then stop it gracefully and exit 0: on Kafka
+    when a bootstrap is given (or ``$FLOWINTEGRATIONS_KAFKA_BOOTSTRAP`` is set), else in
+    memory. It logs one line when it has started and one when it has stopped, each naming
+    every scenario and its topics.
+``list MODULE:APP``
+    List an adapter's handlers and topics.
+
+``--config KEY=VALUE`` (repeatable) passes a librdkafka setting to the Kafka clients,
+e.g. ``--config session.timeout.ms=6000``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import importlib
 import importlib.util
 import json
 import logging
 import os
 import re
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -146,14 +159,26 @@ def _demo(args: argparse.Namespace) -> int:
     from flowintegrations.demo import main as demo_main  # noqa: PLC0415 - heavy, on demand
 
     bootstrap = args.bootstrap or os.environ.get(BOOTSTRAP_VAR)
-    return demo_main(bootstrap)
+    return demo_main(bootstrap, config=_settings(args.config))
+
+
+def _settings(pairs: Sequence[str]) -> dict[str, str]:
+    """The librdkafka settings given as ``KEY=VALUE``; raises naming a malformed one."""
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            msg = f"--config expects KEY=VALUE (e.g. session.timeout.ms=6000), got {pair!r}"
+            raise FlowIntegrationsError(msg)
+        settings[key.strip()] = value
+    return settings
 
 
 def load_app(spec: str, *, environment: str | None = None) -> App:
     """The :class:`~flowintegrations.App` named by ``module:attribute`` or ``file.py:attribute``.
 
-    ``attribute`` may also be a function that takes a transport (or nothing) and returns an
-    app. Raises :class:`~flowintegrations.FlowIntegrationsError` naming what is missing.
+    Raises :class:`~flowintegrations.FlowIntegrationsError` naming what is missing, or what
+    the attribute is when it is not an app.
     """
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
@@ -186,15 +211,51 @@ def load_app(spec: str, *, environment: str | None = None) -> App:
 
 
 def _run(args: argparse.Namespace) -> int:
+    config = _settings(args.config)
     app = load_app(args.app, environment=args.env)
     bootstrap = args.bootstrap or os.environ.get(BOOTSTRAP_VAR)
     if bootstrap:
-        app.use_transport(KafkaTransport(bootstrap, create_topics=args.create_topics))
+        transport = KafkaTransport(bootstrap, config=config, create_topics=args.create_topics)
+        app.use_transport(transport)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     where = f"Kafka at {bootstrap}" if bootstrap else "the in-memory transport"
-    log.info("starting %r on %s", app, where)
-    app.run()
+    asyncio.run(_serve(app, where))
     return 0
+
+
+async def _serve(app: App, where: str) -> None:
+    """Start ``app``, log that it runs, serve until a signal, log that it stopped.
+
+    A SIGTERM or SIGINT that arrives while the app is starting stops it once started.
+    """
+    routes = _describe_routes(app)
+    fields = {"group_id": app.group_id, "environment": app.environment, "routes": routes}
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop_requested.set)
+    await app.start()
+    try:
+        log.info(
+            "started %s on %s: %s", app.group_id, where, routes, extra={"event": "run", **fields}
+        )
+        if not stop_requested.is_set():
+            # serve() puts its own signal handlers in place of ours, before it waits.
+            await app.serve()
+    finally:
+        await app.stop()
+        log.info(
+            "stopped %s on %s: %s", app.group_id, where, routes, extra={"event": "exit", **fields}
+        )
+
+
+def _describe_routes(app: App) -> str:
+    """Every handled scenario and its topics, on one line."""
+    return "; ".join(
+        f"{integration.identifier}/{scenario.identifier} out={out_topic} in={in_topic or '-'}"
+        for integration, scenario, out_topic, in_topic in app.routes()
+    )
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -243,7 +304,11 @@ def _parser() -> argparse.ArgumentParser:
     summary.set_defaults(func=_summary)
 
     demo = commands.add_parser("demo", help="run the example adapter end to end")
-    demo.add_argument("--bootstrap", help="Kafka bootstrap servers (default: in memory)")
+    demo.add_argument(
+        "--bootstrap",
+        help="Kafka bootstrap servers (default: $FLOWINTEGRATIONS_KAFKA_BOOTSTRAP, else in memory)",
+    )
+    _add_config_option(demo)
     demo.set_defaults(func=_demo)
 
     run = commands.add_parser("run", help="run an adapter until SIGTERM/SIGINT")
@@ -256,6 +321,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--create-topics", action="store_true", help="create missing topics (development)"
     )
+    _add_config_option(run)
     run.set_defaults(func=_run)
 
     listing = commands.add_parser("list", help="list an adapter's handlers and topics")
@@ -263,6 +329,16 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--env", help="environment (default: $FLOWINTEGRATIONS_ENV)")
     listing.set_defaults(func=_list)
     return parser
+
+
+def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a librdkafka setting for the Kafka clients (repeatable)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

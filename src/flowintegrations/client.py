@@ -281,28 +281,52 @@ class EngineClient:
         waiter = self._waiters.get(correlation) if correlation is not None else None
         if waiter is None:
             late = correlation in self._timed_out
+            pid = record.header(PROCESS_INSTANCE_ID)
             log.log(
                 logging.WARNING if late else logging.DEBUG,
-                "dropped a %s reply on %s (processInstanceUuid=%s)",
-                "late" if late else "unexpected",
+                "dropped %s reply on %s (processInstanceUuid=%s)",
+                "a late" if late else "an unexpected",
                 record.topic,
                 correlation,
-                extra={"event": "drop_reply", "topic": record.topic},
+                extra={
+                    "event": "drop_reply",
+                    "topic": record.topic,
+                    PROCESS_INSTANCE_ID: None if pid is None else pid.decode("utf-8", "replace"),
+                },
             )
             return
         if waiter.future.done():
             return
+        where = (
+            f"reply to {waiter.integration.identifier}/{waiter.scenario.identifier} "
+            f"(processInstanceUuid={correlation}) on {record.topic!r}"
+        )
         try:
             headers = decode_headers(record.headers, ())
+        except ValidationError as exc:
+            subject = f"headers of the {where}"
+            _fail(waiter.future, ValidationError(exc.violations, subject=subject), exc)
+            return
+        try:
             payload = self.codec.decode(record.value)
+        except CodecError as exc:
+            _fail(waiter.future, CodecError(f"{where}: {exc}"), exc)
+            return
+        try:
             _, reply_validator = scenario_validators(waiter.integration, waiter.scenario)
             reply_validator.validate(payload)
-        except (ValidationError, CodecError) as exc:
-            waiter.future.set_exception(exc)
+        except ValidationError as exc:
+            _fail(waiter.future, ValidationError(exc.violations, subject=where), exc)
             return
         waiter.future.set_result(
             Reply(payload, headers, record, secret_headers=waiter.scenario.secret_headers)
         )
+
+
+def _fail(future: asyncio.Future[Reply], error: BaseException, cause: BaseException) -> None:
+    """Fail a waiting request with ``error``, which says where ``cause`` happened."""
+    error.__cause__ = cause
+    future.set_exception(error)
 
 
 def _binding_or_none(scenario: Scenario, environment: str | None) -> Any:

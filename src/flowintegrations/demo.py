@@ -114,11 +114,14 @@ async def _first_dead_letter(transport: Transport, topic: str) -> Record:
         await subscription.close()
 
 
-def main(bootstrap: str | None = None) -> int:
-    """Run the demo with readable logging; returns the exit status."""
+def main(bootstrap: str | None = None, *, config: dict[str, Any] | None = None) -> int:
+    """Run the demo with readable logging; returns the exit status.
+
+    ``config`` holds librdkafka settings for the Kafka clients (with ``bootstrap``).
+    """
     logging.basicConfig(
         level=logging.INFO, format="   [%(levelname)s %(name)s] %(message)s", stream=sys.stdout
     )
     logging.getLogger("flowintegrations.app").setLevel(logging.WARNING)
-    asyncio.run(run_demo(bootstrap))
+    asyncio.run(run_demo(bootstrap, config=config))
     return 0

@@ -796,6 +796,9 @@ class KafkaSubscription:
             max_workers=1, thread_name_prefix="flowintegrations-kafka-consumer"
         )
         self._assignment: set[TopicPartition] = set()
+        # How often each partition was revoked: a commit asked for before a revocation must
+        # not be carried out after it (the new owner may have moved on).
+        self._revocations: dict[TopicPartition, int] = {}
         self._closed = False
         self._closing = False
         self._revoked_in_fetch = False
@@ -870,6 +873,8 @@ class KafkaSubscription:
                 self._run_listener(self._listener.on_partitions_revoked(tps))
         finally:
             self._assignment -= tps
+            for tp in tps:
+                self._revocations[tp] = self._revocations.get(tp, 0) + 1
 
     def _on_lost(self, consumer: Any, partitions: list[Any]) -> None:
         self._on_revoke(consumer, partitions)
@@ -1000,7 +1005,12 @@ class KafkaSubscription:
         return records
 
     async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
-        """Commit ``offsets`` (next offset to read, per partition); wait for the coordinator."""
+        """Commit ``offsets`` (next offset to read, per partition); wait for the coordinator.
+
+        Commits run on the consumer thread, in order with fetches and rebalances. The
+        offsets of a partition that is revoked before the commit runs are dropped, even if
+        the partition came back since: they are its new owner's to commit.
+        """
         self._check_open()
         if not offsets:
             return
@@ -1011,7 +1021,20 @@ class KafkaSubscription:
             self._requests.put((offsets, reply))
             await reply
             return
-        await self._loop.run_in_executor(None, self._commit_now, offsets)
+        asked = {tp: self._revocations.get(tp, 0) for tp in offsets}
+        await self._loop.run_in_executor(self._thread, self._commit_if_held, offsets, asked)
+
+    def _commit_if_held(
+        self, offsets: Mapping[TopicPartition, int], asked: Mapping[TopicPartition, int]
+    ) -> None:
+        """On the consumer thread: commit the offsets of partitions held since ``asked``."""
+        held = {
+            tp: offset
+            for tp, offset in offsets.items()
+            if tp in self._assignment and self._revocations.get(tp, 0) == asked[tp]
+        }
+        if held:
+            self._commit_now(held)
 
     def pause(self, partitions: Iterable[TopicPartition]) -> None:
         """Stop fetching ``partitions`` until :meth:`resume`."""

@@ -1,0 +1,165 @@
+"""`flowintegrations run` and `demo` as processes: transports, start/stop lines, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import attrs
+import pytest
+
+from flowintegrations import EngineClient, TopicBinding
+from flowintegrations.cli import main
+from support.echo_adapter import ECHO, ECHO_INTEGRATION
+from support.kafka import fresh, kafka_transport
+from support.processes import (
+    ECHO_ADAPTER,
+    TANSU_OPTIONS,
+    log_lines,
+    start_command,
+    wait_for_output,
+)
+
+BOOTSTRAP_VAR = "FLOWINTEGRATIONS_KAFKA_BOOTSTRAP"
+DEFAULT_OUT = "ai.flowx.test.plugin.echo.v1"
+DEFAULT_IN = "ai.flowx.test.engine.receive.echo.v1"
+
+
+def test_run_without_bootstrap_serves_in_memory_and_exits_0_on_sigterm(tmp_path: Path) -> None:
+    """Without a bootstrap, run logs one start and one stop line naming the topics; exit 0."""
+    log = tmp_path / "run.log"
+    process = start_command("run", f"{ECHO_ADAPTER}:app", log=log, env={BOOTSTRAP_VAR: None})
+    try:
+        wait_for_output(process, log, " started ")
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(60)
+    finally:
+        process.kill()
+    route = f"echo/echo out={DEFAULT_OUT} in={DEFAULT_IN}"
+    assert (code, log_lines(log, "flowintegrations.cli")) == (
+        0,
+        [
+            f"started flowintegrations.echo on the in-memory transport: {route}",
+            f"stopped flowintegrations.echo on the in-memory transport: {route}",
+        ],
+    )
+
+
+def test_run_with_env_serves_that_environments_topics(tmp_path: Path) -> None:
+    """--env picks each scenario's binding for that environment; the start line shows it."""
+    log = tmp_path / "run.log"
+    process = start_command(
+        "run", f"{ECHO_ADAPTER}:app", "--env", "prod", log=log, env={BOOTSTRAP_VAR: None}
+    )
+    try:
+        wait_for_output(process, log, " started ")
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(60)
+    finally:
+        process.kill()
+    (started, _) = log_lines(log, "flowintegrations.cli")
+    assert (code, started) == (
+        0,
+        "started flowintegrations.echo on the in-memory transport: "
+        f"echo/echo out={DEFAULT_OUT}.prod in={DEFAULT_IN}.prod",
+    )
+
+
+@pytest.mark.kafka
+def test_run_with_bootstrap_answers_on_kafka(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """With --bootstrap the adapter serves Kafka: a request gets its reply; SIGTERM exits 0."""
+    out_topic, in_topic = fresh("echo.out"), fresh("echo.in")
+    log = tmp_path / "run.log"
+    env = {"ECHO_OUT_TOPIC": out_topic, "ECHO_IN_TOPIC": in_topic, "ECHO_GROUP_ID": fresh("g")}
+    process = start_command(
+        "run",
+        f"{ECHO_ADAPTER}:app",
+        f"--bootstrap={kafka_bootstrap}",
+        "--create-topics",
+        *TANSU_OPTIONS,
+        log=log,
+        env={**env, BOOTSTRAP_VAR: None},
+    )
+    try:
+        wait_for_output(process, log, " started ")
+        payload = asyncio.run(request_echo(kafka_bootstrap, out_topic, in_topic))
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(60)
+    finally:
+        process.kill()
+    route = f"echo/echo out={out_topic} in={in_topic}"
+    where = f"Kafka at {kafka_bootstrap}"
+    group = env["ECHO_GROUP_ID"]
+    assert (payload, code, log_lines(log, "flowintegrations.cli")) == (
+        {"n": 7},
+        0,
+        [f"started {group} on {where}: {route}", f"stopped {group} on {where}: {route}"],
+    )
+
+
+async def request_echo(bootstrap: str, out_topic: str, in_topic: str) -> object:
+    """Ask the echo adapter on ``out_topic`` for n=7 as the engine would; return the reply."""
+    scenario = attrs.evolve(ECHO, topics=(TopicBinding(out_topic, in_topic),))
+    integration = attrs.evolve(ECHO_INTEGRATION, scenarios=(scenario,))
+    transport = kafka_transport(bootstrap)
+    try:
+        async with EngineClient(integration, transport=transport) as engine:
+            reply = await engine.request(scenario, {"n": 7}, timeout=30.0)
+    finally:
+        await transport.stop()
+    return reply.payload
+
+
+@pytest.mark.kafka
+def test_run_uses_the_bootstrap_environment_variable(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """With FLOWINTEGRATIONS_KAFKA_BOOTSTRAP set and no --bootstrap, run uses Kafka."""
+    log = tmp_path / "run.log"
+    env = {
+        "ECHO_OUT_TOPIC": fresh("echo.out"),
+        "ECHO_IN_TOPIC": fresh("echo.in"),
+        "ECHO_GROUP_ID": fresh("g"),
+        BOOTSTRAP_VAR: kafka_bootstrap,
+    }
+    process = start_command(
+        "run", f"{ECHO_ADAPTER}:app", "--create-topics", *TANSU_OPTIONS, log=log, env=env
+    )
+    try:
+        wait_for_output(process, log, " started ")
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(60)
+    finally:
+        process.kill()
+    (started, _) = log_lines(log, "flowintegrations.cli")
+    assert (code, started.split(": ")[0]) == (
+        0,
+        f"started {env['ECHO_GROUP_ID']} on Kafka at {kafka_bootstrap}",
+    )
+
+
+def test_run_refuses_a_malformed_config_option(capsys: pytest.CaptureFixture[str]) -> None:
+    """A --config that is not KEY=VALUE exits 1 naming it."""
+    assert main(["run", f"{ECHO_ADAPTER}:app", "--config", "linger.ms"]) == 1
+    assert capsys.readouterr().err == (
+        "error: --config expects KEY=VALUE (e.g. session.timeout.ms=6000), got 'linger.ms'\n"
+    )
+
+
+@pytest.mark.kafka
+def test_demo_runs_end_to_end_on_kafka(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """`demo --bootstrap` answers every request and dead-letters the invalid one on Kafka."""
+    log = tmp_path / "demo.log"
+    process = start_command(
+        "demo", f"--bootstrap={kafka_bootstrap}", *TANSU_OPTIONS, log=log, env={}
+    )
+    try:
+        code = process.wait(120)
+    finally:
+        process.kill()
+    out = log.read_text()
+    assert (code, out.splitlines()[0], out.rstrip().splitlines()[-1]) == (
+        0,
+        f"== the notifications adapter on Kafka at {kafka_bootstrap}",
+        "== done: every request answered, the invalid one dead-lettered",
+    )
+    assert "$.channel: must be one of 'EMAIL', 'SMS'; got 'FAX'" in out
