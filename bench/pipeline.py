@@ -28,7 +28,6 @@ import contextlib
 import json
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 

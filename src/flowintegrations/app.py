@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import itertools
 import logging
 import os
 import signal
@@ -27,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any, TypeVar, get_type_hints
+from typing import Any, NamedTuple, TypeVar, get_type_hints
 
 import attrs
 import cattrs
@@ -46,6 +47,7 @@ from flowintegrations.errors import (
 from flowintegrations.model import Integration, Scenario
 from flowintegrations.retry import Retry
 from flowintegrations.transport import (
+    Headers,
     InMemoryTransport,
     Record,
     Subscription,
@@ -93,6 +95,7 @@ class _Route:
     request_type: type[Any] | None
     propagate_never: frozenset[str]
     secret: frozenset[str]
+    mandatory: tuple[str, ...]
 
 
 @attrs.define(eq=False)
@@ -344,6 +347,7 @@ class App:
                 request_type=reg.request_type,
                 propagate_never=frozenset(h.name for h in reg.scenario.headers if not h.propagate),
                 secret=reg.scenario.secret_headers,
+                mandatory=tuple(h.name for h in reg.scenario.headers if h.mandatory),
             )
 
     async def stop(self) -> None:
@@ -485,97 +489,211 @@ class App:
             self._stopped.set()
 
     async def _partition_worker(self, part: _Partition) -> None:
+        queue = part.queue
         while not part.revoked:
-            if not part.queue:
+            if not queue:
                 if self._stopping:
                     return
                 part.wakeup.clear()
                 await part.wakeup.wait()
                 continue
-            record = part.queue.popleft()
-            route = self._routes.get(record.topic)
+            route = self._routes.get(queue[0].topic)
             if route is None:  # not ours (cannot happen with a well-behaved transport)
+                record = queue.popleft()
                 part.pending.append((record.offset or 0, None))
                 continue
+            # The records stay queued until handled, so a revocation counts them right.
+            batch = list(itertools.islice(queue, self.max_batch))
             try:
-                completion = await self._handle(route, record)
+                await self._handle_batch(part, route, batch)
             except asyncio.CancelledError:
                 raise
             except TransportError as exc:
                 log.exception("a send failed; stopping", extra={"event": "fatal"})
                 self._fail(exc)
                 return
-            part.pending.append((record.offset or 0, completion))
 
-    async def _handle(self, route: _Route, record: Record) -> asyncio.Future[Any] | None:
-        """Handle one record; return the future of its last send (None: nothing to send)."""
-        secrets: tuple[str, ...] = ()
+    @staticmethod
+    def _handled(part: _Partition, completion: asyncio.Future[Any] | None) -> None:
+        """The head of ``part``'s queue is handled: wait for ``completion`` to commit it."""
+        record = part.queue.popleft()
+        part.pending.append((record.offset or 0, completion))
+
+    async def _handle_batch(self, part: _Partition, route: _Route, batch: list[Record]) -> None:
+        """Handle ``batch`` (the head of ``part``'s queue) in order, record by record.
+
+        Consecutive acceptable requests form a run whose sync handlers are called in one
+        hop to a worker thread; a rejected request is dead-lettered in its place.
+        """
+        index = 0
+        while index < len(batch) and not part.revoked:
+            run: list[_Prepared] = []
+            rejected: _Rejected | None = None
+            while index < len(batch):
+                prepared = self._prepare(route, batch[index])
+                index += 1
+                if isinstance(prepared, _Rejected):
+                    rejected = prepared
+                    break
+                run.append(prepared)
+            if run:
+                await self._handle_run(part, route, run)
+            if rejected is not None and not part.revoked:
+                record, failure, headers = rejected
+                secrets = _secrets(route, headers)
+                completion = await self._dead_letter(route, record, failure, secrets, headers)
+                self._handled(part, completion)
+
+    def _prepare(self, route: _Route, record: Record) -> _Prepared | _Rejected:
+        """Check a request before its handler runs: headers, JSON, request model, type."""
         try:
-            headers = decode_headers(record.headers, route.scenario.headers)
-            secrets = tuple(headers[name] for name in route.secret if name in headers)
+            headers = _decode_headers(record.headers, route)
         except ValidationError as exc:
-            return await self._dead_letter(
-                route, record, _HandlingError("headers", exc, 0), secrets
-            )
+            return _Rejected(record, _HandlingError("headers", exc, 0), None)
         try:
             payload = self.codec.decode(record.value)
         except CodecError as exc:
-            failure = _HandlingError("decode", exc, 0)
-            return await self._dead_letter(route, record, failure, secrets, headers)
+            return _Rejected(record, _HandlingError("decode", exc, 0), headers)
         try:
             route.request.validate(payload)
         except ValidationError as exc:
-            failure = _HandlingError("request", exc, 0)
-            return await self._dead_letter(route, record, failure, secrets, headers)
-        try:
-            reply = await self._call_with_retries(route, record, payload, headers)
-        except _HandlingError as failure:
-            return await self._dead_letter(route, record, failure, secrets, headers)
-        if reply is None or route.in_topic is None:
-            return None
-        return await self.transport.produce(self._reply_record(route, record, reply))
-
-    async def _call_with_retries(
-        self, route: _Route, record: Record, payload: Any, headers: dict[str, str]
-    ) -> bytes | None:
-        """The encoded, validated reply (None: no reply); raises _HandlingError past the tries."""
+            return _Rejected(record, _HandlingError("request", exc, 0), headers)
         argument = payload
         if route.request_type is not None:
             try:
                 argument = self._converter.structure(payload, route.request_type)
             except Exception as exc:  # noqa: BLE001 - any structuring failure is a bad request
-                raise _HandlingError("request", exc, 0) from None
-        attempt = 1
-        while True:
-            ctx = self._context(route, record, headers, attempt) if route.takes_context else None
+                return _Rejected(record, _HandlingError("request", exc, 0), headers)
+        ctx = self._context(route, record, headers, 1) if route.takes_context else None
+        return (record, headers, argument, ctx)
+
+    async def _handle_run(self, part: _Partition, route: _Route, run: list[_Prepared]) -> None:
+        """Call the handler for each request of ``run`` in order and send the replies."""
+        if route.is_async:
+            for record, headers, argument, _ in run:
+                if part.revoked:
+                    return
+                completion = await self._finish(route, record, argument, headers, None)
+                self._handled(part, completion)
+            return
+        loop = asyncio.get_running_loop()
+        done = 0
+        while done < len(run):
+            # One hop to a worker thread for as many handler calls as fit in a time slice:
+            # the loop never runs a sync handler, and a cheap one costs no thread hop.
+            values, failed = await loop.run_in_executor(
+                self._executor, self._call_sync_run, route, run, done
+            )
+            for value in values:
+                if part.revoked:
+                    return
+                record = run[done][0]
+                done += 1
+                self._handled(part, await self._send_reply(route, record, value))
+            if failed is not None:
+                record, headers, argument, _ = run[done]
+                done += 1
+                completion = await self._finish(route, record, argument, headers, failed)
+                self._handled(part, completion)
+
+    def _call_sync_run(
+        self, route: _Route, run: list[_Prepared], start: int
+    ) -> tuple[list[bytes | None], tuple[str, Exception] | None]:
+        """On a worker thread: the encoded replies of ``run[start:]`` (first tries).
+
+        Stops at the first failure, returned with its stage, so that handlers are called in
+        order and a failing request is retried before the next one is handled; stops too
+        after a time slice, so a slow handler does not hold a long batch.
+        """
+        values: list[bytes | None] = []
+        deadline = time.monotonic() + _SYNC_SLICE
+        handler = route.handler
+        for index in range(start, len(run)):
+            argument, ctx = run[index][2], run[index][3]
             stage = "handler"
             try:
-                if route.is_async:
-                    result = await _call(route, argument, ctx)
-                else:
-                    loop = asyncio.get_running_loop()
-                    result = await loop.run_in_executor(
-                        self._executor, _call_sync, route, argument, ctx
-                    )
+                result = handler(argument, ctx) if route.takes_context else handler(argument)
                 stage = "reply"
-                return self._encode_reply(route, result)
-            except asyncio.CancelledError:
-                raise
+                values.append(self._encode_reply(route, result))
             except Exception as exc:  # noqa: BLE001 - a handler may raise anything
-                if not self.retry.should_retry(exc, attempt) or self._stopping:
-                    raise _HandlingError(stage, exc, attempt) from None
-                delay = self.retry.delay(attempt)
-                log.warning(
-                    "%s failed (try %d of %d), retrying in %.2fs: %s",
-                    route.scenario.identifier,
-                    attempt,
-                    self.retry.attempts,
-                    delay,
-                    redact(str(exc), (headers[n] for n in route.secret if n in headers)),
-                    extra=_extra(route, record, headers, "retry"),
+                return values, (stage, exc)
+            if time.monotonic() >= deadline:
+                break
+        return values, None
+
+    async def _finish(
+        self,
+        route: _Route,
+        record: Record,
+        argument: Any,
+        headers: dict[str, str],
+        failed: tuple[str, Exception] | None,
+    ) -> asyncio.Future[Any] | None:
+        """Call the handler with retries (after a ``failed`` first try); send the outcome."""
+        try:
+            reply = await self._call_with_retries(route, record, argument, headers, failed)
+        except _HandlingError as failure:
+            secrets = _secrets(route, headers)
+            return await self._dead_letter(route, record, failure, secrets, headers)
+        return await self._send_reply(route, record, reply)
+
+    async def _send_reply(
+        self, route: _Route, record: Record, reply: bytes | None
+    ) -> asyncio.Future[Any] | None:
+        if reply is None or route.in_topic is None:
+            return None
+        return await self.transport.produce(self._reply_record(route, record, reply))
+
+    async def _call_with_retries(
+        self,
+        route: _Route,
+        record: Record,
+        argument: Any,
+        headers: dict[str, str],
+        failed: tuple[str, Exception] | None = None,
+    ) -> bytes | None:
+        """The encoded, validated reply (None: no reply); raises _HandlingError past the tries.
+
+        ``failed`` is the (stage, error) of a first try already made.
+        """
+        attempt = 1
+        while True:
+            if failed is not None:
+                stage, error = failed
+                failed = None
+            else:
+                ctx = (
+                    self._context(route, record, headers, attempt) if route.takes_context else None
                 )
-                await asyncio.sleep(delay)
-                attempt += 1
+                stage = "handler"
+                try:
+                    if route.is_async:
+                        result = await _call(route, argument, ctx)
+                    else:
+                        loop = asyncio.get_running_loop()
+                        result = await loop.run_in_executor(
+                            self._executor, _call_sync, route, argument, ctx
+                        )
+                    stage = "reply"
+                    return self._encode_reply(route, result)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a handler may raise anything
+                    error = exc
+            if not self.retry.should_retry(error, attempt) or self._stopping:
+                raise _HandlingError(stage, error, attempt) from None
+            delay = self.retry.delay(attempt)
+            log.warning(
+                "%s failed (try %d of %d), retrying in %.2fs: %s",
+                route.scenario.identifier,
+                attempt,
+                self.retry.attempts,
+                delay,
+                redact(str(error), (headers[n] for n in route.secret if n in headers)),
+                extra=_extra(route, record, headers, "retry"),
+            )
+            await asyncio.sleep(delay)
+            attempt += 1
 
     def _encode_reply(self, route: _Route, result: Any) -> bytes | None:
         if result is None:
@@ -699,6 +817,39 @@ class App:
             for part in partitions:
                 if part.tp in offsets:
                     part.committed = offsets[part.tp]
+
+
+_SYNC_SLICE = 0.005
+"""Seconds of sync handler calls one hop to a worker thread may take before replying."""
+
+_Prepared = tuple[Record, dict[str, str], Any, "Context | None"]
+"""A request ready for its handler: (record, decoded headers, argument, context)."""
+
+
+class _Rejected(NamedTuple):
+    """A request refused before its handler ran, and why."""
+
+    record: Record
+    failure: _HandlingError
+    headers: dict[str, str] | None
+
+
+def _decode_headers(raw: Headers, route: _Route) -> dict[str, str]:
+    """Header values as text; the checks of ``decode_headers`` on the happy path, faster."""
+    try:
+        decoded = {name: value.decode() for name, value in raw}
+    except (UnicodeDecodeError, AttributeError):
+        return decode_headers(raw, route.scenario.headers)  # raises, naming every problem
+    for name in route.mandatory:
+        if name not in decoded:
+            return decode_headers(raw, route.scenario.headers)
+    return decoded
+
+
+def _secrets(route: _Route, headers: dict[str, str] | None) -> tuple[str, ...]:
+    if not headers or not route.secret:
+        return ()
+    return tuple(headers[name] for name in route.secret if name in headers)
 
 
 def _both(first: asyncio.Future[Any], second: asyncio.Future[Any]) -> asyncio.Future[Any]:
