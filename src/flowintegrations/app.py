@@ -456,7 +456,9 @@ class App:
         try:
             while True:
                 self._apply_backpressure(subscription)
-                records = await subscription.getmany(max_records=self.max_batch, timeout=0.2)
+                # Paused, the wait is short: it is how soon the loop sees the room to resume.
+                timeout = _PAUSED_POLL if self._paused else 0.2
+                records = await subscription.getmany(max_records=self.max_batch, timeout=timeout)
                 for record in records:
                     tp = TopicPartition(record.topic, record.partition or 0)
                     part = self._partitions.get(tp)
@@ -475,6 +477,11 @@ class App:
             self._fail(exc)
 
     def _apply_backpressure(self, subscription: Subscription) -> None:
+        if self._paused or self._in_flight >= self.max_in_flight:
+            # Done records only leave the count when their partition advances: do it now,
+            # not at the next commit, or the loop idles until then.
+            for part in list(self._partitions.values()):
+                self._advance(part)
         if not self._paused and self._in_flight >= self.max_in_flight:
             subscription.pause(subscription.assignment())
             self._paused = True
@@ -818,6 +825,9 @@ class App:
                 if part.tp in offsets:
                     part.committed = offsets[part.tp]
 
+
+_PAUSED_POLL = 0.005
+"""Seconds a paused fetch loop waits before it looks again whether it may resume."""
 
 _SYNC_SLICE = 0.005
 """Seconds of sync handler calls one hop to a worker thread may take before replying."""
