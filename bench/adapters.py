@@ -45,7 +45,13 @@ def run_ours(args: argparse.Namespace, *, is_async: bool) -> None:
     integration, otp = otp_on(args.out_topic, args.in_topic)
     config = {**TANSU_TEST_CONFIG, "linger.ms": args.linger_ms}
     transport = KafkaTransport(args.bootstrap, config=config)
-    app = App(integration, transport=transport, group_id=args.group, retry=Retry(attempts=1))
+    app = App(
+        integration,
+        transport=transport,
+        group_id=args.group,
+        retry=Retry(attempts=1),
+        **({"max_in_flight": args.max_in_flight} if args.max_in_flight else {}),
+    )
     slow = args.slow_ms / 1000
 
     if is_async:
@@ -217,6 +223,7 @@ def main() -> int:
     parser.add_argument("--slow-ms", type=float, default=0.0)
     parser.add_argument("--linger-ms", type=int, default=5)
     parser.add_argument("--profile", default="")
+    parser.add_argument("--max-in-flight", type=int, default=0)
     args = parser.parse_args()
     if args.kind in ("ours", "ours-async"):
         run_ours(args, is_async=args.kind == "ours-async")

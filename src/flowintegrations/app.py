@@ -459,13 +459,22 @@ class App:
                 # Paused, the wait is short: it is how soon the loop sees the room to resume.
                 timeout = _PAUSED_POLL if self._paused else 0.2
                 records = await subscription.getmany(max_records=self.max_batch, timeout=timeout)
+                if not records:
+                    continue
+                self._in_flight += len(records)
+                # A batch holds runs of records of one partition: look each partition up
+                # once per run, and wake its worker once per batch.
+                touched: set[_Partition] = set()
+                topic: str | None = None
+                partition: int | None = None
+                part: _Partition | None = None
                 for record in records:
-                    tp = TopicPartition(record.topic, record.partition or 0)
-                    part = self._partitions.get(tp)
-                    if part is None:  # assigned without a callback (transport quirk)
-                        part = self._partitions[tp] = _Partition(tp)
+                    if part is None or record.partition != partition or record.topic != topic:
+                        topic, partition = record.topic, record.partition
+                        part = self._partition_of(TopicPartition(topic, partition or 0))
+                        touched.add(part)
                     part.queue.append(record)
-                    self._in_flight += 1
+                for part in touched:
                     if part.task is None or part.task.done():
                         part.task = asyncio.create_task(self._partition_worker(part))
                     else:
@@ -475,6 +484,12 @@ class App:
         except Exception as exc:
             log.exception("the fetch loop failed; stopping", extra={"event": "fatal"})
             self._fail(exc)
+
+    def _partition_of(self, tp: TopicPartition) -> _Partition:
+        part = self._partitions.get(tp)
+        if part is None:  # assigned without a callback (transport quirk)
+            part = self._partitions[tp] = _Partition(tp)
+        return part
 
     def _apply_backpressure(self, subscription: Subscription) -> None:
         if self._paused or self._in_flight >= self.max_in_flight:
@@ -546,17 +561,25 @@ class App:
             if run:
                 await self._handle_run(part, route, run)
             if rejected is not None and not part.revoked:
-                record, failure, headers = rejected
+                record, failure, headers, checked = rejected
+                if headers is None and checked:
+                    headers = _text_headers(record)
                 secrets = _secrets(route, headers)
                 completion = await self._dead_letter(route, record, failure, secrets, headers)
                 self._handled(part, completion)
 
     def _prepare(self, route: _Route, record: Record) -> _Prepared | _Rejected:
         """Check a request before its handler runs: headers, JSON, request model, type."""
+        # The decoded headers are only built when something reads them: a context, a
+        # retry, a dead letter.
+        headers: dict[str, str] | None = None
         try:
-            headers = _decode_headers(record.headers, route)
+            if route.takes_context:
+                headers = _decode_headers(record.headers, route)
+            else:
+                _check_headers(record.headers, route)
         except ValidationError as exc:
-            return _Rejected(record, _HandlingError("headers", exc, 0), None)
+            return _Rejected(record, _HandlingError("headers", exc, 0), None, checked=False)
         try:
             payload = self.codec.decode(record.value)
         except CodecError as exc:
@@ -571,7 +594,9 @@ class App:
                 argument = self._converter.structure(payload, route.request_type)
             except Exception as exc:  # noqa: BLE001 - any structuring failure is a bad request
                 return _Rejected(record, _HandlingError("request", exc, 0), headers)
-        ctx = self._context(route, record, headers, 1) if route.takes_context else None
+        ctx = None
+        if headers is not None:
+            ctx = self._context(route, record, headers, 1)
         return (record, headers, argument, ctx)
 
     async def _handle_run(self, part: _Partition, route: _Route, run: list[_Prepared]) -> None:
@@ -633,10 +658,12 @@ class App:
         route: _Route,
         record: Record,
         argument: Any,
-        headers: dict[str, str],
+        headers: dict[str, str] | None,
         failed: tuple[str, Exception] | None,
     ) -> asyncio.Future[Any] | None:
         """Call the handler with retries (after a ``failed`` first try); send the outcome."""
+        if headers is None:
+            headers = _text_headers(record)
         try:
             reply = await self._call_with_retries(route, record, argument, headers, failed)
         except _HandlingError as failure:
@@ -733,8 +760,9 @@ class App:
 
     def _reply_record(self, route: _Route, request: Record, value: bytes) -> Record:
         headers = request.headers
-        if route.propagate_never:
-            headers = tuple(h for h in headers if h[0] not in route.propagate_never)
+        never = route.propagate_never
+        if never:
+            headers = tuple([h for h in headers if h[0] not in never])
         key = request.header(_PROCESS_INSTANCE_UUID)
         assert route.in_topic is not None
         return Record(
@@ -832,8 +860,8 @@ _PAUSED_POLL = 0.005
 _SYNC_SLICE = 0.005
 """Seconds of sync handler calls one hop to a worker thread may take before replying."""
 
-_Prepared = tuple[Record, dict[str, str], Any, "Context | None"]
-"""A request ready for its handler: (record, decoded headers, argument, context)."""
+_Prepared = tuple[Record, "dict[str, str] | None", Any, "Context | None"]
+"""A request ready for its handler: (record, decoded headers or None, argument, context)."""
 
 
 class _Rejected(NamedTuple):
@@ -842,6 +870,7 @@ class _Rejected(NamedTuple):
     record: Record
     failure: _HandlingError
     headers: dict[str, str] | None
+    checked: bool = True  # the headers passed the checks (decode them when needed)
 
 
 def _decode_headers(raw: Headers, route: _Route) -> dict[str, str]:
@@ -854,6 +883,30 @@ def _decode_headers(raw: Headers, route: _Route) -> dict[str, str]:
         if name not in decoded:
             return decode_headers(raw, route.scenario.headers)
     return decoded
+
+
+def _check_headers(raw: Headers, route: _Route) -> None:
+    """Raise what ``decode_headers`` raises, without building the decoded mapping.
+
+    A NUL byte cannot be part of a multi-byte UTF-8 sequence, so the values joined by NUL
+    decode if and only if every value does: one decode instead of one per header.
+    """
+    names: tuple[str, ...] = ()
+    if raw:
+        try:
+            names, values = zip(*raw, strict=True)
+            b"\x00".join(values).decode()
+        except (UnicodeDecodeError, TypeError, ValueError):
+            decode_headers(raw, route.scenario.headers)  # raises, naming every problem
+            return
+    for name in route.mandatory:
+        if name not in names:
+            decode_headers(raw, route.scenario.headers)
+
+
+def _text_headers(record: Record) -> dict[str, str]:
+    """The headers of a record whose headers passed the checks, decoded."""
+    return decode_headers(record.headers)
 
 
 def _secrets(route: _Route, headers: dict[str, str] | None) -> tuple[str, ...]:
