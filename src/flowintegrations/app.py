@@ -116,8 +116,8 @@ class _Partition:
     def __init__(self, tp: TopicPartition) -> None:
         self.tp = tp
         self.queue: deque[Record] = deque()
-        # (offset, completion) in offset order; completion None = done already.
-        self.pending: deque[tuple[int, asyncio.Future[Any] | None]] = deque()
+        # (last offset, records, completion) in offset order; completion None = done already.
+        self.pending: deque[tuple[int, int, asyncio.Future[Any] | None]] = deque()
         self.done_upto: int | None = None  # next offset to read, after every done record
         self.committed: int | None = None
         self.revoked = False
@@ -384,7 +384,9 @@ class App:
             _, unfinished = await asyncio.wait(workers, timeout=self.shutdown_timeout)
             for task in unfinished:
                 task.cancel()
-        completions = [c for p in self._partitions.values() for _, c in p.pending if c is not None]
+        completions = [
+            c for p in self._partitions.values() for _, _, c in p.pending if c is not None
+        ]
         if completions:
             await asyncio.wait(completions, timeout=max(0.0, deadline - time.monotonic()))
         if self._committer is not None:
@@ -439,7 +441,7 @@ class App:
         with contextlib.suppress(FlowIntegrationsError):
             await self._commit(revoked)
         for part in revoked:
-            self._in_flight -= len(part.queue) + len(part.pending)
+            self._in_flight -= len(part.queue) + sum(count for _, count, _ in part.pending)
             del self._partitions[part.tp]
             log.info(
                 "partition %s[%d] revoked",
@@ -522,7 +524,7 @@ class App:
             route = self._routes.get(queue[0].topic)
             if route is None:  # not ours (cannot happen with a well-behaved transport)
                 record = queue.popleft()
-                part.pending.append((record.offset or 0, None))
+                part.pending.append((record.offset or 0, 1, None))
                 continue
             # The records stay queued until handled, so a revocation counts them right.
             batch = list(itertools.islice(queue, self.max_batch))
@@ -536,10 +538,16 @@ class App:
                 return
 
     @staticmethod
-    def _handled(part: _Partition, completion: asyncio.Future[Any] | None) -> None:
-        """The head of ``part``'s queue is handled: wait for ``completion`` to commit it."""
-        record = part.queue.popleft()
-        part.pending.append((record.offset or 0, completion))
+    def _handled(part: _Partition, completion: asyncio.Future[Any] | None, count: int = 1) -> None:
+        """The ``count`` records at the head of ``part``'s queue are handled.
+
+        They are committed once ``completion`` (the delivery of what they sent) is done.
+        """
+        queue = part.queue
+        for _ in range(count - 1):
+            queue.popleft()
+        record = queue.popleft()
+        part.pending.append((record.offset or 0, count, completion))
 
     async def _handle_batch(self, part: _Partition, route: _Route, batch: list[Record]) -> None:
         """Handle ``batch`` (the head of ``part``'s queue) in order, record by record.
@@ -616,12 +624,17 @@ class App:
             values, failed = await loop.run_in_executor(
                 self._executor, self._call_sync_run, route, run, done
             )
-            for value in values:
-                if part.revoked:
-                    return
-                record = run[done][0]
-                done += 1
-                self._handled(part, await self._send_reply(route, record, value))
+            if part.revoked:
+                return
+            if values:
+                replies = [
+                    self._reply_record(route, run[done + index][0], value)
+                    for index, value in enumerate(values)
+                    if value is not None and route.in_topic is not None
+                ]
+                completion = await self._produce_batch(replies) if replies else None
+                done += len(values)
+                self._handled(part, completion, len(values))
             if failed is not None:
                 record, headers, argument, _ = run[done]
                 done += 1
@@ -670,6 +683,15 @@ class App:
             secrets = _secrets(route, headers)
             return await self._dead_letter(route, record, failure, secrets, headers)
         return await self._send_reply(route, record, reply)
+
+    async def _produce_batch(self, records: list[Record]) -> asyncio.Future[Any]:
+        """Produce ``records``; one future of their delivery (one per record if need be)."""
+        produce_batch = getattr(self.transport, "produce_batch", None)
+        if produce_batch is not None:
+            completion: asyncio.Future[Any] = await produce_batch(records)
+            return completion
+        futures = [await self.transport.produce(record) for record in records]
+        return futures[0] if len(futures) == 1 else asyncio.gather(*futures)
 
     async def _send_reply(
         self, route: _Route, record: Record, reply: bytes | None
@@ -828,7 +850,7 @@ class App:
     def _advance(self, part: _Partition) -> None:
         pending = part.pending
         while pending:
-            offset, completion = pending[0]
+            offset, count, completion = pending[0]
             if completion is not None:
                 if not completion.done():
                     break
@@ -838,7 +860,7 @@ class App:
                     break
             pending.popleft()
             part.done_upto = offset + 1
-            self._in_flight -= 1
+            self._in_flight -= count
 
     async def _commit(self, partitions: Iterable[_Partition]) -> None:
         partitions = list(partitions)
