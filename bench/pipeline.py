@@ -254,8 +254,7 @@ def scaling(bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
     rows = []
     for partitions in (1, 2, 4):
         row: list[Any] = [partitions]
-        for kind in kinds:
-            row.append(f"{med[f'{kind} x{partitions}']:,.0f}")
+        row.extend(f"{med[f'{kind} x{partitions}']:,.0f}" for kind in kinds)
         ours, raw = med.get(f"ours x{partitions}"), med.get(f"raw x{partitions}")
         row.append(f"{ours / raw:.2f}" if ours and raw else "-")
         rows.append(row)

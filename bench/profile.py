@@ -13,8 +13,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common import RESULTS, ReplyCounter, create_topics, fresh, produce_backlog, start_adapter
-from common import stop_process
+from common import (
+    RESULTS,
+    ReplyCounter,
+    create_topics,
+    fresh,
+    produce_backlog,
+    start_adapter,
+    stop_process,
+)
 
 from flowintegrations.testing.broker import local_broker
 
