@@ -162,16 +162,16 @@ def run_faststream(args: argparse.Namespace) -> None:
 
     class OtpRequest(BaseModel):
         model_config = ConfigDict(strict=True, extra="forbid")
-        templateName: str  # noqa: N815 - the engine's field names
+        templateName: str
         recipient: str
         channel: Literal["EMAIL", "SMS"]
-        language: str | None = None
-        length: float | None = None
+        language: str = None  # type: ignore[assignment] - absent is fine, null is not
+        length: float = None  # type: ignore[assignment]
 
     class OtpReply(BaseModel):
         model_config = ConfigDict(strict=True)
-        otpId: str | None = None  # noqa: N815
-        expiresAt: str | None = None  # noqa: N815
+        otpId: str | None = None
+        expiresAt: str | None = None
         error: str | None = None
 
     config = {

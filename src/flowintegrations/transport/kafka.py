@@ -168,6 +168,12 @@ _PRODUCER_ONLY = frozenset(
 
 _NEW, _RUNNING, _STOPPING, _STOPPED = "new", "running", "stopping", "stopped"
 
+_PREFETCH_KBYTES = 8192
+"""Consumer default for ``queued.max.messages.kbytes``: what librdkafka may prefetch."""
+
+_PREFETCH_MESSAGES = 10_000
+"""Consumer default for ``queued.min.messages`` (per partition)."""
+
 
 def is_secret_setting(name: str) -> bool:
     """Whether the librdkafka setting ``name`` holds a secret (redacted everywhere)."""
@@ -802,6 +808,13 @@ class KafkaTransport:
         conf["enable.auto.commit"] = False
         conf["enable.auto.offset.store"] = False
         conf.setdefault("auto.offset.reset", "earliest")
+        # librdkafka prefetches up to 64 MiB / 100,000 records per partition by default, so
+        # a consumer facing a deep backlog holds far more than its owner will take soon:
+        # memory then grows with the backlog. These bounds keep a few hundred ms of reading
+        # at full speed in reserve, which is all a consumer needs (set them in ``config`` to
+        # change them).
+        conf.setdefault("queued.max.messages.kbytes", _PREFETCH_KBYTES)
+        conf.setdefault("queued.min.messages", _PREFETCH_MESSAGES)
         assert self._loop is not None
         subscription = KafkaSubscription(self, conf, list(topics), listener, self._loop)
         await subscription._start()
