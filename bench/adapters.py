@@ -120,7 +120,13 @@ def run_raw(args: argparse.Namespace, *, validate: bool) -> None:
     slow = args.slow_ms / 1000
     loads, dumps = json.loads, json.dumps
     while not stopping:
-        messages = consumer.consume(500, 0.1)
+        # Greedy, as KafkaTransport reads: take what is fetched, wait only when nothing is
+        # (consume(500, t) would wait for 500 records or t).
+        messages = consumer.consume(500, 0)
+        if not messages:
+            messages = consumer.consume(1, 0.1)
+            if messages:
+                messages += consumer.consume(499, 0)
         for message in messages:
             if message.error() is not None:
                 continue

@@ -170,7 +170,9 @@ def latency(bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
         for name, engine, kind in order:
             out_topic, in_topic = fresh("lat.out"), fresh("lat.in")
             create_topics(bootstrap, [out_topic, in_topic, out_topic + ".DLT"])
-            proc = start_adapter(kind, bootstrap, out_topic, in_topic, linger_ms=0)
+            proc = start_adapter(
+                kind, bootstrap, out_topic, in_topic, linger_ms=0, group=fresh(f"g.{kind}")
+            )
             try:
                 if engine == "raw":
                     times = raw_engine_latency(bootstrap, out_topic, in_topic, args.requests)
