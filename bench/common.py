@@ -102,9 +102,21 @@ def request_headers(i: int) -> list[tuple[str, bytes]]:
     ]
 
 
-def produce_backlog(bootstrap: str, topic: str, n: int, partitions: int = 1) -> float:
-    """Produce ``n`` OTP requests (batched, linger.ms=5); return the time it took."""
-    producer = Producer(producer_conf(bootstrap, **{"linger.ms": 5, "batch.num.messages": 10000}))
+def produce_backlog(
+    bootstrap: str, topic: str, n: int, partitions: int = 1, *, transactional: bool = False
+) -> float:
+    """Produce ``n`` OTP requests (batched, linger.ms=5); return the time it took.
+
+    With ``transactional``, they are written in one transaction: consumers (librdkafka
+    reads committed records by default) see the whole backlog appear at once.
+    """
+    extra: dict[str, Any] = {"linger.ms": 5, "batch.num.messages": 10000}
+    if transactional:
+        extra["transactional.id"] = fresh("tx")
+    producer = Producer(producer_conf(bootstrap, **extra))
+    if transactional:
+        producer.init_transactions(30)
+        producer.begin_transaction()
     value = json.dumps(OTP_REQUEST).encode()
     start = time.perf_counter()
     for i in range(n):
@@ -119,6 +131,8 @@ def produce_backlog(bootstrap: str, topic: str, n: int, partitions: int = 1) -> 
                 producer.poll(0.005)
         if i % 5000 == 0:
             producer.poll(0)
+    if transactional:
+        producer.commit_transaction(120)
     remaining = producer.flush(120)
     assert remaining == 0, f"{remaining} backlog records not acknowledged"
     return time.perf_counter() - start

@@ -15,7 +15,8 @@ round trips. Every client and adapter uses linger.ms=0 here and fetch.wait.max.m
 
 Scaling: 1, 2 and 4 partitions, with as many adapter processes of one kind; the adapters
 join first (a warm-up request per partition must come back), then the backlog is produced
-and the rate is measured as above.
+in one transaction (it appears at once: consumers read committed records) and the rate
+is measured as above.
 
 Each mode prints a Markdown table and, with ``--json FILE``, writes its numbers.
 """
@@ -230,7 +231,9 @@ def scale_once(bootstrap: str, kind: str, partitions: int, n: int) -> float:
         time.sleep(1.0)  # let a late rebalance settle
         counter.count = 0
         counter.first = counter.last = 0.0
-        produce_backlog(bootstrap, out_topic, n, partitions)
+        # One transaction: the whole backlog becomes visible at once, so the adapters
+        # drain it at their own pace rather than at the producer's.
+        produce_backlog(bootstrap, out_topic, n, partitions, transactional=True)
         if not counter.wait_for(n, 180.0):
             print(f"  {kind} x{partitions}: only {counter.count} of {n}", file=sys.stderr)
         return counter.rate()
@@ -243,8 +246,9 @@ def scale_once(bootstrap: str, kind: str, partitions: int, n: int) -> float:
 def scaling(bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
     kinds = [k for k in args.kinds.split(",") if k]
     rates: dict[str, list[float]] = {}
+    counts = [int(p) for p in args.partitions.split(",")]
     for round_ in range(args.rounds):
-        for partitions in (1, 2, 4):
+        for partitions in counts:
             order = kinds if (round_ + partitions) % 2 == 0 else kinds[::-1]
             for kind in order:
                 rate = scale_once(bootstrap, kind, partitions, args.messages)
@@ -254,7 +258,7 @@ def scaling(bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
                 )
     med = {k: median(v) for k, v in rates.items()}
     rows = []
-    for partitions in (1, 2, 4):
+    for partitions in counts:
         row: list[Any] = [partitions]
         row.extend(f"{med[f'{kind} x{partitions}']:,.0f}" for kind in kinds)
         ours, raw = med.get(f"ours x{partitions}"), med.get(f"raw x{partitions}")
@@ -272,6 +276,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--kinds", default="")
+    parser.add_argument("--partitions", default="1,2,4", help="scaling: partition counts")
     parser.add_argument("--json", default="")
     args = parser.parse_args()
     with local_broker() as bootstrap:
