@@ -610,11 +610,7 @@ class App:
     async def _handle_run(self, part: _Partition, route: _Route, run: list[_Prepared]) -> None:
         """Call the handler for each request of ``run`` in order and send the replies."""
         if route.is_async:
-            for record, headers, argument, _ in run:
-                if part.revoked:
-                    return
-                completion = await self._finish(route, record, argument, headers, None)
-                self._handled(part, completion)
+            await self._handle_async_run(part, route, run)
             return
         loop = asyncio.get_running_loop()
         done = 0
@@ -640,6 +636,54 @@ class App:
                 done += 1
                 completion = await self._finish(route, record, argument, headers, failed)
                 self._handled(part, completion)
+
+    async def _handle_async_run(
+        self, part: _Partition, route: _Route, run: list[_Prepared]
+    ) -> None:
+        """Await the handler for each request of ``run`` in order; send replies in batches.
+
+        Replies are collected and produced together once a time slice has passed (or the
+        run ends, or a request fails), so a slow handler does not hold replies back long.
+        """
+        loop = asyncio.get_running_loop()
+        replies: list[Record] = []
+        count = 0  # requests answered since the last batch was sent
+        deadline = loop.time() + _SYNC_SLICE
+        for record, headers, argument, ctx in run:
+            if part.revoked:
+                return
+            value, failed = await self._try_async(route, argument, ctx)
+            if failed is None:
+                count += 1
+                if value is not None and route.in_topic is not None:
+                    replies.append(self._reply_record(route, record, value))
+                if loop.time() < deadline:
+                    continue
+            if count:
+                completion = await self._produce_batch(replies) if replies else None
+                self._handled(part, completion, count)
+                replies, count = [], 0
+            if failed is not None:
+                completion = await self._finish(route, record, argument, headers, failed)
+                self._handled(part, completion)
+            deadline = loop.time() + _SYNC_SLICE
+        if count and not part.revoked:
+            completion = await self._produce_batch(replies) if replies else None
+            self._handled(part, completion, count)
+
+    async def _try_async(
+        self, route: _Route, argument: Any, ctx: Context | None
+    ) -> tuple[bytes | None, tuple[str, Exception] | None]:
+        """The first try of an async handler: (encoded reply, None) or (None, (stage, error))."""
+        stage = "handler"
+        try:
+            result = await _call(route, argument, ctx)
+            stage = "reply"
+            return self._encode_reply(route, result), None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a handler may raise anything
+            return None, (stage, exc)
 
     def _call_sync_run(
         self, route: _Route, run: list[_Prepared], start: int
