@@ -17,12 +17,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowintegrations import App, Header, Integration, Scenario, TopicBinding, ValidationError
+from flowintegrations import (
+    App,
+    Header,
+    Integration,
+    Retry,
+    Scenario,
+    TopicBinding,
+    ValidationError,
+)
 from flowintegrations.app import _check_headers, _decode_headers
 from flowintegrations.codec import JsonCodec
 from flowintegrations.errors import CodecError
 from flowintegrations.model import Catalog
+from flowintegrations.testing import TestClient
+from flowintegrations.transport import InMemoryTransport, Record
 from flowintegrations.validation import decode_headers, scenario_validators
+from support.runtime import DEMO, GREET, GREET_OUT
 
 json_values = st.recursive(
     st.none()
@@ -188,3 +199,51 @@ def test_validators_agree_with_bare_fastjsonschema(
         if not accepted:
             with pytest.raises(ValidationError):
                 validator.validate(payload)
+
+
+# Batches keep the order of one partition -------------------------------------------------
+
+
+def backlog_app(kind: str, calls: list[str]) -> tuple[App, list[Any]]:
+    """An app whose greet handler fails once for 'c', over a backlog written beforehand."""
+    app = App(DEMO, retry=Retry(attempts=2, backoff=0.0))
+    failed: set[str] = set()
+
+    def greet(payload: dict[str, Any]) -> dict[str, Any]:
+        name = payload["name"]
+        calls.append(name)
+        if name == "c" and name not in failed:
+            failed.add(name)
+            msg = "try again"
+            raise ConnectionError(msg)
+        return {"greeting": name}
+
+    async def greet_async(payload: dict[str, Any]) -> dict[str, Any]:
+        return greet(payload)
+
+    app.handler(GREET)(greet if kind == "sync" else greet_async)
+    transport = app.transport
+    assert isinstance(transport, InMemoryTransport)
+    written = [
+        transport.broker.write(
+            Record(
+                GREET_OUT,
+                key=b"one-key",
+                value=json.dumps({"name": name}).encode(),
+                headers=(("processInstanceId", b"7"),),
+            )
+        )
+        for name in "abcde"
+    ]
+    return app, written
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_backlog_is_handled_in_order_with_a_retry_in_place(kind: str) -> None:
+    """A failing request of a batch is retried before the next one; replies keep the order."""
+    calls: list[str] = []
+    app, written = backlog_app(kind, calls)
+    with TestClient(app) as client:
+        client.wait_handled(written[-1])
+        replies = [json.loads(r.value)["greeting"] for r in client.replies(GREET)]
+    assert (["a", "b", "c", "c", "d", "e"], list("abcde")) == (calls, replies)
