@@ -100,7 +100,13 @@ def throughput(bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
         for k in kinds
     ]
     print(table(["contender", "requests", "msg/s (median)", "x raw", "rounds"], rows))
-    return {"rates": rates, "median": med, "messages": args.messages, "rounds": args.rounds}
+    return {
+        "rates": rates,
+        "median": med,
+        "messages": args.messages,
+        "faststream_messages": args.faststream_messages,
+        "rounds": args.rounds,
+    }
 
 
 # Latency --------------------------------------------------------------------------------------

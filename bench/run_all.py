@@ -153,7 +153,7 @@ def report(results: dict[str, dict[str, Any]], info: dict[str, str], quick: bool
         rows = [
             (
                 kind,
-                f"{3000 if kind == 'faststream' else data['messages']:,}",
+                f"{data['faststream_messages'] if kind == 'faststream' else data['messages']:,}",
                 f"{value:,.0f}",
                 f"{value / raw:.2f}",
                 " / ".join(f"{r:,.0f}" for r in data["rates"][kind]),
@@ -164,7 +164,8 @@ def report(results: dict[str, dict[str, Any]], info: dict[str, str], quick: bool
             table(["contender", "requests", "msg/s (median)", "x raw", "rounds"], rows),
             "",
             "FastStream awaits every publish (~50x slower), so it drains only the first",
-            "3,000 requests of the backlog (and runs with linger.ms=0, its best setting).",
+            f"{data['faststream_messages']:,} requests of the backlog (and runs with"
+            " linger.ms=0, its best setting).",
             "",
         ]
 
