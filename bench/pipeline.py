@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -218,6 +219,7 @@ def scale_once(bootstrap: str, kind: str, partitions: int, n: int) -> float:
     out_topic, in_topic = fresh("scale.out"), fresh("scale.in")
     create_topics(bootstrap, [out_topic, out_topic + ".DLT"], partitions)
     create_topics(bootstrap, [in_topic])
+    began = time.monotonic()
     group = fresh(f"g.{kind}")
     procs = [
         start_adapter(kind, bootstrap, out_topic, in_topic, group=group) for _ in range(partitions)
@@ -234,6 +236,7 @@ def scale_once(bootstrap: str, kind: str, partitions: int, n: int) -> float:
         if not counter.wait_for(partitions, 90.0):
             print(f"  {kind} x{partitions}: warm-up failed", file=sys.stderr)
             return 0.0
+        print(f"  {kind} x{partitions}: joined after {time.monotonic() - began:.0f}s", flush=True)
         time.sleep(1.0)  # let a late rebalance settle
         counter.count = 0
         counter.first = counter.last = 0.0
@@ -244,9 +247,13 @@ def scale_once(bootstrap: str, kind: str, partitions: int, n: int) -> float:
             print(f"  {kind} x{partitions}: only {counter.count} of {n}", file=sys.stderr)
         return counter.rate()
     finally:
+        for proc in procs:  # stop them all at once: each leaves the group on its own
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
         for proc in procs:
             stop_process(proc)
         counter.close()
+        print(f"  {kind} x{partitions}: {time.monotonic() - began:.0f}s in all", flush=True)
 
 
 def scaling(bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
