@@ -111,7 +111,17 @@ class _Registration:
 class _Partition:
     """The records of one assigned partition: waiting, in progress, and done-but-uncommitted."""
 
-    __slots__ = ("committed", "done_upto", "pending", "queue", "revoked", "task", "tp", "wakeup")
+    __slots__ = (
+        "committed",
+        "done_upto",
+        "held",
+        "pending",
+        "queue",
+        "revoked",
+        "task",
+        "tp",
+        "wakeup",
+    )
 
     def __init__(self, tp: TopicPartition) -> None:
         self.tp = tp
@@ -119,6 +129,7 @@ class _Partition:
         # (last offset, records, completion) in offset order; completion None = done already.
         self.pending: deque[tuple[int, int, asyncio.Future[Any] | None]] = deque()
         self.done_upto: int | None = None  # next offset to read, after every done record
+        self.held = 0  # records fetched and not done yet (queued or pending)
         self.committed: int | None = None
         self.revoked = False
         self.wakeup = asyncio.Event()
@@ -176,7 +187,8 @@ class App:
         self._committer: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._in_flight = 0
-        self._paused = False
+        self._paused: set[TopicPartition] = set()
+        self._paused_all = False
         self._running = False
         self._stopping = False
         self._fatal: BaseException | None = None
@@ -476,6 +488,7 @@ class App:
                         part = self._partition_of(TopicPartition(topic, partition or 0))
                         touched.add(part)
                     part.queue.append(record)
+                    part.held += 1
                 for part in touched:
                     if part.task is None or part.task.done():
                         part.task = asyncio.create_task(self._partition_worker(part))
@@ -494,17 +507,42 @@ class App:
         return part
 
     def _apply_backpressure(self, subscription: Subscription) -> None:
+        """Pause what holds too much, resume what has room again.
+
+        In all, at most ``max_in_flight`` records are held (fetched, not done): past it every
+        partition pauses, until half of it is done. Each partition also has its share of it:
+        a partition past its share pauses alone (until half of its share is done), so a
+        partition the broker hands out in large chunks cannot take the whole budget and
+        leave the other partitions' workers idle.
+        """
+        partitions = self._partitions
         if self._paused or self._in_flight >= self.max_in_flight:
             # Done records only leave the count when their partition advances: do it now,
             # not at the next commit, or the loop idles until then.
-            for part in list(self._partitions.values()):
+            for part in list(partitions.values()):
                 self._advance(part)
-        if not self._paused and self._in_flight >= self.max_in_flight:
-            subscription.pause(subscription.assignment())
-            self._paused = True
-        elif self._paused and self._in_flight <= self.max_in_flight // 2:
-            subscription.resume(subscription.assignment())
-            self._paused = False
+        if not self._paused_all and self._in_flight >= self.max_in_flight:
+            self._paused_all = True
+        elif self._paused_all and self._in_flight <= self.max_in_flight // 2:
+            self._paused_all = False
+        assignment = subscription.assignment()
+        if self._paused_all:
+            wanted = set(assignment)
+        else:
+            share = max(self.max_batch, self.max_in_flight // max(1, len(partitions)))
+            paused = self._paused
+            wanted = {
+                part.tp
+                for part in partitions.values()
+                if part.held >= share or (part.held > share // 2 and part.tp in paused)
+            }
+            wanted &= assignment
+        now_paused = self._paused & assignment
+        if wanted - now_paused:
+            subscription.pause(wanted - now_paused)
+        if now_paused - wanted:
+            subscription.resume(now_paused - wanted)
+        self._paused = wanted
 
     def _fail(self, exc: BaseException) -> None:
         if self._fatal is None:
@@ -904,6 +942,7 @@ class App:
                     break
             pending.popleft()
             part.done_upto = offset + 1
+            part.held -= count
             self._in_flight -= count
 
     async def _commit(self, partitions: Iterable[_Partition]) -> None:

@@ -26,12 +26,12 @@ from flowintegrations import (
     TopicBinding,
     ValidationError,
 )
-from flowintegrations.app import _check_headers, _decode_headers
+from flowintegrations.app import _check_headers, _decode_headers, _Partition
 from flowintegrations.codec import JsonCodec
 from flowintegrations.errors import CodecError
 from flowintegrations.model import Catalog
 from flowintegrations.testing import TestClient
-from flowintegrations.transport import InMemoryTransport, Record
+from flowintegrations.transport import InMemoryTransport, Record, TopicPartition
 from flowintegrations.validation import decode_headers, scenario_validators
 from support.runtime import DEMO, GREET, GREET_OUT
 
@@ -247,3 +247,56 @@ def test_a_backlog_is_handled_in_order_with_a_retry_in_place(kind: str) -> None:
         client.wait_handled(written[-1])
         replies = [json.loads(r.value)["greeting"] for r in client.replies(GREET)]
     assert (["a", "b", "c", "c", "d", "e"], list("abcde")) == (calls, replies)
+
+
+# Backpressure: each partition has its share of the in-flight budget -----------------------
+
+
+class RecordingSubscription:
+    """Just enough of a Subscription for the backpressure decision: who is paused."""
+
+    def __init__(self, assignment: set[TopicPartition]) -> None:
+        self._assignment = frozenset(assignment)
+        self.paused: set[TopicPartition] = set()
+
+    def assignment(self) -> frozenset[TopicPartition]:
+        """The partitions assigned."""
+        return self._assignment
+
+    def pause(self, partitions: Any) -> None:
+        """Pause partitions."""
+        self.paused |= set(partitions)
+
+    def resume(self, partitions: Any) -> None:
+        """Resume partitions."""
+        self.paused -= set(partitions)
+
+
+def test_a_partition_past_its_share_pauses_alone_and_resumes_at_half() -> None:
+    """One partition holding its share is paused; the others keep fetching; half resumes it."""
+    app = App(DEMO, max_in_flight=100, max_batch=10)
+    busy, idle = TopicPartition(GREET_OUT, 0), TopicPartition(GREET_OUT, 1)
+    subscription = RecordingSubscription({busy, idle})
+    app._partitions = {busy: _Partition(busy), idle: _Partition(idle)}
+    app._partitions[busy].held = app._in_flight = 50  # its share: 100 // 2 partitions
+    app._apply_backpressure(subscription)  # type: ignore[arg-type]
+    paused_when_full = set(subscription.paused)
+    app._partitions[busy].held = app._in_flight = 26
+    app._apply_backpressure(subscription)  # type: ignore[arg-type]
+    paused_above_half = set(subscription.paused)
+    app._partitions[busy].held = app._in_flight = 25
+    app._apply_backpressure(subscription)  # type: ignore[arg-type]
+    assert ({busy}, {busy}, set()) == (paused_when_full, paused_above_half, subscription.paused)
+
+
+def test_every_partition_pauses_past_the_whole_budget() -> None:
+    """Past max_in_flight in all, every assigned partition pauses."""
+    app = App(DEMO, max_in_flight=100, max_batch=10)
+    tps = {TopicPartition(GREET_OUT, p) for p in range(4)}
+    subscription = RecordingSubscription(tps)
+    app._partitions = {tp: _Partition(tp) for tp in tps}
+    for part in app._partitions.values():
+        part.held = 25
+    app._in_flight = 100
+    app._apply_backpressure(subscription)  # type: ignore[arg-type]
+    assert tps == subscription.paused
