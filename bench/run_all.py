@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -193,7 +194,7 @@ def report(results: dict[str, dict[str, Any]], info: dict[str, str], quick: bool
         rows = [
             (
                 f"{int(size):,}",
-                f"{sorted(peaks)[len(peaks) // 2]:.1f}",
+                f"{statistics.median(peaks):.1f}",
                 " / ".join(f"{p:.1f}" for p in peaks),
                 " / ".join(f"{c:,}" for c in memory["replies"][size]),
             )
