@@ -148,13 +148,25 @@ class ReplyCounter:
         self.first = 0.0
         self.last = 0.0
 
-    def wait_for(self, n: int, timeout: float, alive: Callable[[], bool] = lambda: True) -> bool:
+    def wait_for(
+        self,
+        n: int,
+        timeout: float,
+        alive: Callable[[], bool] = lambda: True,
+        *,
+        stall: float | None = None,
+    ) -> bool:
+        """Read until ``n`` replies, ``timeout`` s, a dead adapter, or ``stall`` s of nothing."""
         deadline = time.monotonic() + timeout
+        quiet_since = time.monotonic()
         while self.count < n and time.monotonic() < deadline:
+            if stall is not None and self.count and time.monotonic() - quiet_since > stall:
+                return False
             messages = self.consumer.consume(1000, 0.05)
             now = time.perf_counter()
             got = sum(1 for m in messages if m.error() is None)
             if got:
+                quiet_since = time.monotonic()
                 if not self.count:
                     self.first = now
                 self.count += got

@@ -65,7 +65,7 @@ def drain(bootstrap: str, kind: str, out_topic: str, n: int, timeout: float = 18
     counter = ReplyCounter(bootstrap, in_topic)
     proc = start_adapter(kind, bootstrap, out_topic, in_topic, group=fresh(f"g.{kind}"))
     try:
-        done = counter.wait_for(n, timeout, alive=lambda: proc.poll() is None)
+        done = counter.wait_for(n, timeout, alive=lambda: proc.poll() is None, stall=10.0)
         if not done:
             print(f"  {kind}: only {counter.count} of {n} replies", file=sys.stderr)
         return counter.rate()
@@ -243,8 +243,9 @@ def scale_once(bootstrap: str, kind: str, partitions: int, n: int) -> float:
         # One transaction: the whole backlog becomes visible at once, so the adapters
         # drain it at their own pace rather than at the producer's.
         produce_backlog(bootstrap, out_topic, n, partitions, transactional=True)
-        if not counter.wait_for(n, 180.0):
-            print(f"  {kind} x{partitions}: only {counter.count} of {n}", file=sys.stderr)
+        # The raw loop is not at-least-once: a rebalance can lose a few of its replies.
+        if not counter.wait_for(n, 180.0, stall=5.0):
+            print(f"  {kind} x{partitions}: only {counter.count} of {n}", flush=True)
         return counter.rate()
     finally:
         for proc in procs:  # stop them all at once: each leaves the group on its own
