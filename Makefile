@@ -33,7 +33,7 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
 
-# Every benchmark, one report: bench/results/latest.md (about 6-8 minutes on 2 cores).
+# Every benchmark, one report: bench/results/latest.md (about 5 minutes on 2 cores).
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run_all.py
 
