@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit bench docs clean
+.PHONY: test demo lint typecheck unit docs bench bench-quick bench-transport profile clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,25 @@ demo: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
 
-bench: $(STAMP)
-	$(BIN)/python bench/validation.py
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# Every benchmark, one report: bench/results/latest.md (about 5 minutes on 2 cores).
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/run_all.py
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python bench/run_all.py --quick
+
+bench-transport: $(BENCH_STAMP)
+	$(BIN)/python bench/transport.py --messages 100000 --rounds 3
+
+# pyinstrument's report of the App draining a backlog: bench/results/profile-ours.txt
+profile: $(BENCH_STAMP)
+	$(BIN)/python bench/profile.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis site

@@ -107,6 +107,28 @@ async def transport_produce(bootstrap: str, topic: str, n: int) -> float:
     return n / elapsed
 
 
+async def transport_produce_batch(bootstrap: str, topic: str, n: int, size: int = 500) -> float:
+    """KafkaTransport.produce_batch: one future per batch of ``size`` records (as the App)."""
+    transport = KafkaTransport(bootstrap, config=TANSU_TEST_CONFIG)
+    await transport.start()
+    try:
+        await transport.send(Record(topic, value=VALUE))  # warm up
+        start = time.perf_counter()
+        futures = []
+        for first in range(0, n, size):
+            batch = [
+                Record(topic, key=b"%d" % (i % 64), value=VALUE)
+                for i in range(first, min(n, first + size))
+            ]
+            futures.append(await transport.produce_batch(batch))
+        await transport.flush()
+        elapsed = time.perf_counter() - start
+        assert all(f.done() and f.exception() is None for f in futures)
+    finally:
+        await transport.stop()
+    return n / elapsed
+
+
 def raw_consume(bootstrap: str, topic: str, n: int, *, all_fields: bool = False) -> float:
     """Raw consumer; with ``all_fields``, every field a Record carries is read out."""
     consumer = Consumer(consumer_conf(bootstrap, f"bench-raw-{uuid.uuid4().hex[:8]}"))
@@ -168,6 +190,7 @@ def main() -> None:
         "raw produce": [],
         "raw produce, callback per record": [],
         "transport produce": [],
+        "transport produce_batch": [],
         "raw consume": [],
         "raw consume, every field": [],
         "transport consume": [],
@@ -182,6 +205,9 @@ def main() -> None:
             )
             results["transport produce"].append(
                 asyncio.run(transport_produce(bootstrap, transport_topic, n))
+            )
+            results["transport produce_batch"].append(
+                asyncio.run(transport_produce_batch(bootstrap, f"{transport_topic}.b", n))
             )
             # Both consumers read the same topic, so they face the same batches.
             results["raw consume"].append(raw_consume(bootstrap, raw_topic, n + 1))
@@ -202,6 +228,8 @@ def main() -> None:
     for way in ("produce", "consume"):
         ratio = medians[f"transport {way}"] / medians[f"raw {way}"]
         print(f"transport/raw {way}: {ratio:.2f}")
+    batch = medians["transport produce_batch"] / medians["raw produce"]
+    print(f"transport/raw produce, produce_batch (what the App uses): {batch:.2f}")
     produce_cb = medians["transport produce"] / medians["raw produce, callback per record"]
     consume_all = medians["transport consume"] / medians["raw consume, every field"]
     print(f"transport/raw produce with a callback per record: {produce_cb:.2f}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import itertools
 import logging
 import os
 import signal
@@ -27,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any, TypeVar, get_type_hints
+from typing import Any, NamedTuple, TypeVar, get_type_hints
 
 import attrs
 import cattrs
@@ -46,6 +47,7 @@ from flowintegrations.errors import (
 from flowintegrations.model import Integration, Scenario
 from flowintegrations.retry import Retry
 from flowintegrations.transport import (
+    Headers,
     InMemoryTransport,
     Record,
     Subscription,
@@ -93,6 +95,7 @@ class _Route:
     request_type: type[Any] | None
     propagate_never: frozenset[str]
     secret: frozenset[str]
+    mandatory: tuple[str, ...]
 
 
 @attrs.define(eq=False)
@@ -108,14 +111,25 @@ class _Registration:
 class _Partition:
     """The records of one assigned partition: waiting, in progress, and done-but-uncommitted."""
 
-    __slots__ = ("committed", "done_upto", "pending", "queue", "revoked", "task", "tp", "wakeup")
+    __slots__ = (
+        "committed",
+        "done_upto",
+        "held",
+        "pending",
+        "queue",
+        "revoked",
+        "task",
+        "tp",
+        "wakeup",
+    )
 
     def __init__(self, tp: TopicPartition) -> None:
         self.tp = tp
         self.queue: deque[Record] = deque()
-        # (offset, completion) in offset order; completion None = done already.
-        self.pending: deque[tuple[int, asyncio.Future[Any] | None]] = deque()
+        # (last offset, records, completion) in offset order; completion None = done already.
+        self.pending: deque[tuple[int, int, asyncio.Future[Any] | None]] = deque()
         self.done_upto: int | None = None  # next offset to read, after every done record
+        self.held = 0  # records fetched and not done yet (queued or pending)
         self.committed: int | None = None
         self.revoked = False
         self.wakeup = asyncio.Event()
@@ -173,7 +187,8 @@ class App:
         self._committer: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._in_flight = 0
-        self._paused = False
+        self._paused: set[TopicPartition] = set()
+        self._paused_all = False
         self._running = False
         self._stopping = False
         self._fatal: BaseException | None = None
@@ -346,6 +361,7 @@ class App:
                 request_type=reg.request_type,
                 propagate_never=frozenset(h.name for h in reg.scenario.headers if not h.propagate),
                 secret=reg.scenario.secret_headers,
+                mandatory=tuple(h.name for h in reg.scenario.headers if h.mandatory),
             )
 
     async def stop(self) -> None:
@@ -381,7 +397,9 @@ class App:
             _, unfinished = await asyncio.wait(workers, timeout=self.shutdown_timeout)
             for task in unfinished:
                 task.cancel()
-        completions = [c for p in self._partitions.values() for _, c in p.pending if c is not None]
+        completions = [
+            c for p in self._partitions.values() for _, _, c in p.pending if c is not None
+        ]
         if completions:
             await asyncio.wait(completions, timeout=max(0.0, deadline - time.monotonic()))
         if self._committer is not None:
@@ -453,7 +471,7 @@ class App:
         with contextlib.suppress(FlowIntegrationsError):
             await self._commit(revoked)
         for part in revoked:
-            self._in_flight -= len(part.queue) + len(part.pending)
+            self._in_flight -= len(part.queue) + sum(count for _, count, _ in part.pending)
             del self._partitions[part.tp]
             log.info(
                 "partition %s[%d] revoked",
@@ -488,14 +506,26 @@ class App:
         try:
             while True:
                 self._apply_backpressure(subscription)
-                records = await subscription.getmany(max_records=self.max_batch, timeout=0.2)
+                # Paused, the wait is short: it is how soon the loop sees the room to resume.
+                timeout = _PAUSED_POLL if self._paused else 0.2
+                records = await subscription.getmany(max_records=self.max_batch, timeout=timeout)
+                if not records:
+                    continue
+                self._in_flight += len(records)
+                # A batch holds runs of records of one partition: look each partition up
+                # once per run, and wake its worker once per batch.
+                touched: set[_Partition] = set()
+                topic: str | None = None
+                partition: int | None = None
+                part: _Partition | None = None
                 for record in records:
-                    tp = TopicPartition(record.topic, record.partition or 0)
-                    part = self._partitions.get(tp)
-                    if part is None:  # assigned without a callback (transport quirk)
-                        part = self._partitions[tp] = _Partition(tp)
+                    if part is None or record.partition != partition or record.topic != topic:
+                        topic, partition = record.topic, record.partition
+                        part = self._partition_of(TopicPartition(topic, partition or 0))
+                        touched.add(part)
                     part.queue.append(record)
-                    self._in_flight += 1
+                    part.held += 1
+                for part in touched:
                     if part.task is None or part.task.done():
                         part.task = asyncio.create_task(self._partition_worker(part))
                     else:
@@ -506,13 +536,49 @@ class App:
             log.exception("the fetch loop failed; stopping", extra={"event": "fatal"})
             self._fail(exc)
 
+    def _partition_of(self, tp: TopicPartition) -> _Partition:
+        part = self._partitions.get(tp)
+        if part is None:  # assigned without a callback (transport quirk)
+            part = self._partitions[tp] = _Partition(tp)
+        return part
+
     def _apply_backpressure(self, subscription: Subscription) -> None:
-        if not self._paused and self._in_flight >= self.max_in_flight:
-            subscription.pause(subscription.assignment())
-            self._paused = True
-        elif self._paused and self._in_flight <= self.max_in_flight // 2:
-            subscription.resume(subscription.assignment())
-            self._paused = False
+        """Pause what holds too much, resume what has room again.
+
+        In all, at most ``max_in_flight`` records are held (fetched, not done): past it every
+        partition pauses, until half of it is done. Each partition also has its share of it:
+        a partition past its share pauses alone (until half of its share is done), so a
+        partition the broker hands out in large chunks cannot take the whole budget and
+        leave the other partitions' workers idle.
+        """
+        partitions = self._partitions
+        if self._paused or self._in_flight >= self.max_in_flight:
+            # Done records only leave the count when their partition advances: do it now,
+            # not at the next commit, or the loop idles until then.
+            for part in list(partitions.values()):
+                self._advance(part)
+        if not self._paused_all and self._in_flight >= self.max_in_flight:
+            self._paused_all = True
+        elif self._paused_all and self._in_flight <= self.max_in_flight // 2:
+            self._paused_all = False
+        assignment = subscription.assignment()
+        if self._paused_all:
+            wanted = set(assignment)
+        else:
+            share = max(self.max_batch, self.max_in_flight // max(1, len(partitions)))
+            paused = self._paused
+            wanted = {
+                part.tp
+                for part in partitions.values()
+                if part.held >= share or (part.held > share // 2 and part.tp in paused)
+            }
+            wanted &= assignment
+        now_paused = self._paused & assignment
+        if wanted - now_paused:
+            subscription.pause(wanted - now_paused)
+        if now_paused - wanted:
+            subscription.resume(now_paused - wanted)
+        self._paused = wanted
 
     def _fail(self, exc: BaseException) -> None:
         if self._fatal is None:
@@ -521,97 +587,287 @@ class App:
             self._stopped.set()
 
     async def _partition_worker(self, part: _Partition) -> None:
+        queue = part.queue
         while not part.revoked:
-            if not part.queue:
+            if not queue:
                 if self._stopping:
                     return
                 part.wakeup.clear()
                 await part.wakeup.wait()
                 continue
-            record = part.queue.popleft()
-            route = self._routes.get(record.topic)
+            route = self._routes.get(queue[0].topic)
             if route is None:  # not ours (cannot happen with a well-behaved transport)
-                part.pending.append((record.offset or 0, None))
+                record = queue.popleft()
+                part.pending.append((record.offset or 0, 1, None))
                 continue
+            # The records stay queued until handled, so a revocation counts them right.
+            batch = list(itertools.islice(queue, self.max_batch))
             try:
-                completion = await self._handle(route, record)
+                await self._handle_batch(part, route, batch)
             except asyncio.CancelledError:
                 raise
             except TransportError as exc:
                 log.exception("a send failed; stopping", extra={"event": "fatal"})
                 self._fail(exc)
                 return
-            part.pending.append((record.offset or 0, completion))
 
-    async def _handle(self, route: _Route, record: Record) -> asyncio.Future[Any] | None:
-        """Handle one record; return the future of its last send (None: nothing to send)."""
-        secrets: tuple[str, ...] = ()
+    @staticmethod
+    def _handled(part: _Partition, completion: asyncio.Future[Any] | None, count: int = 1) -> None:
+        """The ``count`` records at the head of ``part``'s queue are handled.
+
+        They are committed once ``completion`` (the delivery of what they sent) is done.
+        """
+        queue = part.queue
+        for _ in range(count - 1):
+            queue.popleft()
+        record = queue.popleft()
+        part.pending.append((record.offset or 0, count, completion))
+
+    async def _handle_batch(self, part: _Partition, route: _Route, batch: list[Record]) -> None:
+        """Handle ``batch`` (the head of ``part``'s queue) in order, record by record.
+
+        Consecutive acceptable requests form a run whose sync handlers are called in one
+        hop to a worker thread; a rejected request is dead-lettered in its place.
+        """
+        index = 0
+        while index < len(batch) and not part.revoked:
+            run: list[_Prepared] = []
+            rejected: _Rejected | None = None
+            while index < len(batch):
+                prepared = self._prepare(route, batch[index])
+                index += 1
+                if isinstance(prepared, _Rejected):
+                    rejected = prepared
+                    break
+                run.append(prepared)
+            if run:
+                await self._handle_run(part, route, run)
+            if rejected is not None and not part.revoked:
+                record, failure, headers, checked = rejected
+                if headers is None and checked:
+                    headers = _text_headers(record)
+                secrets = _secrets(route, headers)
+                completion = await self._dead_letter(route, record, failure, secrets, headers)
+                self._handled(part, completion)
+
+    def _prepare(self, route: _Route, record: Record) -> _Prepared | _Rejected:
+        """Check a request before its handler runs: headers, JSON, request model, type."""
+        # The decoded headers are only built when something reads them: a context, a
+        # retry, a dead letter.
+        headers: dict[str, str] | None = None
         try:
-            headers = decode_headers(record.headers, route.scenario.headers)
-            secrets = tuple(headers[name] for name in route.secret if name in headers)
+            if route.takes_context:
+                headers = _decode_headers(record.headers, route)
+            else:
+                _check_headers(record.headers, route)
         except ValidationError as exc:
-            return await self._dead_letter(
-                route, record, _HandlingError("headers", exc, 0), secrets
-            )
+            return _Rejected(record, _HandlingError("headers", exc, 0), None, checked=False)
         try:
             payload = self.codec.decode(record.value)
         except CodecError as exc:
-            failure = _HandlingError("decode", exc, 0)
-            return await self._dead_letter(route, record, failure, secrets, headers)
+            return _Rejected(record, _HandlingError("decode", exc, 0), headers)
         try:
             route.request.validate(payload)
         except ValidationError as exc:
-            failure = _HandlingError("request", exc, 0)
-            return await self._dead_letter(route, record, failure, secrets, headers)
-        try:
-            reply = await self._call_with_retries(route, record, payload, headers)
-        except _HandlingError as failure:
-            return await self._dead_letter(route, record, failure, secrets, headers)
-        if reply is None or route.in_topic is None:
-            return None
-        return await self.transport.produce(self._reply_record(route, record, reply))
-
-    async def _call_with_retries(
-        self, route: _Route, record: Record, payload: Any, headers: dict[str, str]
-    ) -> bytes | None:
-        """The encoded, validated reply (None: no reply); raises _HandlingError past the tries."""
+            return _Rejected(record, _HandlingError("request", exc, 0), headers)
         argument = payload
         if route.request_type is not None:
             try:
                 argument = self._converter.structure(payload, route.request_type)
             except Exception as exc:  # noqa: BLE001 - any structuring failure is a bad request
-                raise _HandlingError("request", exc, 0) from None
-        attempt = 1
-        while True:
-            ctx = self._context(route, record, headers, attempt) if route.takes_context else None
+                return _Rejected(record, _HandlingError("request", exc, 0), headers)
+        ctx = None
+        if headers is not None:
+            ctx = self._context(route, record, headers, 1)
+        return (record, headers, argument, ctx)
+
+    async def _handle_run(self, part: _Partition, route: _Route, run: list[_Prepared]) -> None:
+        """Call the handler for each request of ``run`` in order and send the replies."""
+        if route.is_async:
+            await self._handle_async_run(part, route, run)
+            return
+        loop = asyncio.get_running_loop()
+        done = 0
+        while done < len(run):
+            # One hop to a worker thread for as many handler calls as fit in a time slice:
+            # the loop never runs a sync handler, and a cheap one costs no thread hop.
+            values, failed = await loop.run_in_executor(
+                self._executor, self._call_sync_run, route, run, done
+            )
+            if part.revoked:
+                return
+            if values:
+                replies = [
+                    self._reply_record(route, run[done + index][0], value)
+                    for index, value in enumerate(values)
+                    if value is not None and route.in_topic is not None
+                ]
+                completion = await self._produce_batch(replies) if replies else None
+                done += len(values)
+                self._handled(part, completion, len(values))
+            if failed is not None:
+                record, headers, argument, _ = run[done]
+                done += 1
+                completion = await self._finish(route, record, argument, headers, failed)
+                self._handled(part, completion)
+
+    async def _handle_async_run(
+        self, part: _Partition, route: _Route, run: list[_Prepared]
+    ) -> None:
+        """Await the handler for each request of ``run`` in order; send replies in batches.
+
+        Replies are collected and produced together once a time slice has passed (or the
+        run ends, or a request fails), so a slow handler does not hold replies back long.
+        """
+        loop = asyncio.get_running_loop()
+        replies: list[Record] = []
+        count = 0  # requests answered since the last batch was sent
+        deadline = loop.time() + _SYNC_SLICE
+        for record, headers, argument, ctx in run:
+            if part.revoked:
+                return
+            value, failed = await self._try_async(route, argument, ctx)
+            if failed is None:
+                count += 1
+                if value is not None and route.in_topic is not None:
+                    replies.append(self._reply_record(route, record, value))
+                if loop.time() < deadline:
+                    continue
+            if count:
+                completion = await self._produce_batch(replies) if replies else None
+                self._handled(part, completion, count)
+                replies, count = [], 0
+            if failed is not None:
+                completion = await self._finish(route, record, argument, headers, failed)
+                self._handled(part, completion)
+            deadline = loop.time() + _SYNC_SLICE
+        if count and not part.revoked:
+            completion = await self._produce_batch(replies) if replies else None
+            self._handled(part, completion, count)
+
+    async def _try_async(
+        self, route: _Route, argument: Any, ctx: Context | None
+    ) -> tuple[bytes | None, tuple[str, Exception] | None]:
+        """The first try of an async handler: (encoded reply, None) or (None, (stage, error))."""
+        stage = "handler"
+        try:
+            result = await _call(route, argument, ctx)
+            stage = "reply"
+            return self._encode_reply(route, result), None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a handler may raise anything
+            return None, (stage, exc)
+
+    def _call_sync_run(
+        self, route: _Route, run: list[_Prepared], start: int
+    ) -> tuple[list[bytes | None], tuple[str, Exception] | None]:
+        """On a worker thread: the encoded replies of ``run[start:]`` (first tries).
+
+        Stops at the first failure, returned with its stage, so that handlers are called in
+        order and a failing request is retried before the next one is handled; stops too
+        after a time slice, so a slow handler does not hold a long batch.
+        """
+        values: list[bytes | None] = []
+        deadline = time.monotonic() + _SYNC_SLICE
+        handler = route.handler
+        for index in range(start, len(run)):
+            argument, ctx = run[index][2], run[index][3]
             stage = "handler"
             try:
-                if route.is_async:
-                    result = await _call(route, argument, ctx)
-                else:
-                    loop = asyncio.get_running_loop()
-                    result = await loop.run_in_executor(
-                        self._executor, _call_sync, route, argument, ctx
-                    )
+                result = handler(argument, ctx) if route.takes_context else handler(argument)
                 stage = "reply"
-                return self._encode_reply(route, result)
-            except asyncio.CancelledError:
-                raise
+                values.append(self._encode_reply(route, result))
             except Exception as exc:  # noqa: BLE001 - a handler may raise anything
-                if not self.retry.should_retry(exc, attempt) or self._stopping:
-                    raise _HandlingError(stage, exc, attempt) from None
-                delay = self.retry.delay(attempt)
-                log.warning(
-                    "%s failed (try %d of %d), retrying in %.2fs: %s",
-                    route.scenario.identifier,
-                    attempt,
-                    self.retry.attempts,
-                    delay,
-                    redact(str(exc), (headers[n] for n in route.secret if n in headers)),
-                    extra=_extra(route, record, headers, "retry"),
+                return values, (stage, exc)
+            if time.monotonic() >= deadline:
+                break
+        return values, None
+
+    async def _finish(
+        self,
+        route: _Route,
+        record: Record,
+        argument: Any,
+        headers: dict[str, str] | None,
+        failed: tuple[str, Exception] | None,
+    ) -> asyncio.Future[Any] | None:
+        """Call the handler with retries (after a ``failed`` first try); send the outcome."""
+        if headers is None:
+            headers = _text_headers(record)
+        try:
+            reply = await self._call_with_retries(route, record, argument, headers, failed)
+        except _HandlingError as failure:
+            secrets = _secrets(route, headers)
+            return await self._dead_letter(route, record, failure, secrets, headers)
+        return await self._send_reply(route, record, reply)
+
+    async def _produce_batch(self, records: list[Record]) -> asyncio.Future[Any]:
+        """Produce ``records``; one future of their delivery (one per record if need be)."""
+        produce_batch = getattr(self.transport, "produce_batch", None)
+        if produce_batch is not None:
+            completion: asyncio.Future[Any] = await produce_batch(records)
+            return completion
+        futures = [await self.transport.produce(record) for record in records]
+        return futures[0] if len(futures) == 1 else asyncio.gather(*futures)
+
+    async def _send_reply(
+        self, route: _Route, record: Record, reply: bytes | None
+    ) -> asyncio.Future[Any] | None:
+        if reply is None or route.in_topic is None:
+            return None
+        return await self.transport.produce(self._reply_record(route, record, reply))
+
+    async def _call_with_retries(
+        self,
+        route: _Route,
+        record: Record,
+        argument: Any,
+        headers: dict[str, str],
+        failed: tuple[str, Exception] | None = None,
+    ) -> bytes | None:
+        """The encoded, validated reply (None: no reply); raises _HandlingError past the tries.
+
+        ``failed`` is the (stage, error) of a first try already made.
+        """
+        attempt = 1
+        while True:
+            if failed is not None:
+                stage, error = failed
+                failed = None
+            else:
+                ctx = (
+                    self._context(route, record, headers, attempt) if route.takes_context else None
                 )
-                await asyncio.sleep(delay)
-                attempt += 1
+                stage = "handler"
+                try:
+                    if route.is_async:
+                        result = await _call(route, argument, ctx)
+                    else:
+                        loop = asyncio.get_running_loop()
+                        result = await loop.run_in_executor(
+                            self._executor, _call_sync, route, argument, ctx
+                        )
+                    stage = "reply"
+                    return self._encode_reply(route, result)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a handler may raise anything
+                    error = exc
+            if not self.retry.should_retry(error, attempt) or self._stopping:
+                raise _HandlingError(stage, error, attempt) from None
+            delay = self.retry.delay(attempt)
+            log.warning(
+                "%s failed (try %d of %d), retrying in %.2fs: %s",
+                route.scenario.identifier,
+                attempt,
+                self.retry.attempts,
+                delay,
+                redact(str(error), (headers[n] for n in route.secret if n in headers)),
+                extra=_extra(route, record, headers, "retry"),
+            )
+            await asyncio.sleep(delay)
+            attempt += 1
 
     def _encode_reply(self, route: _Route, result: Any) -> bytes | None:
         if result is None:
@@ -644,8 +900,9 @@ class App:
 
     def _reply_record(self, route: _Route, request: Record, value: bytes) -> Record:
         headers = request.headers
-        if route.propagate_never:
-            headers = tuple(h for h in headers if h[0] not in route.propagate_never)
+        never = route.propagate_never
+        if never:
+            headers = tuple([h for h in headers if h[0] not in never])
         key = request.header(_PROCESS_INSTANCE_UUID)
         assert route.in_topic is not None
         return Record(
@@ -711,7 +968,7 @@ class App:
     def _advance(self, part: _Partition) -> None:
         pending = part.pending
         while pending:
-            offset, completion = pending[0]
+            offset, count, completion = pending[0]
             if completion is not None:
                 if not completion.done():
                     break
@@ -721,7 +978,8 @@ class App:
                     break
             pending.popleft()
             part.done_upto = offset + 1
-            self._in_flight -= 1
+            part.held -= count
+            self._in_flight -= count
 
     async def _commit(self, partitions: Iterable[_Partition]) -> None:
         partitions = list(partitions)
@@ -735,6 +993,67 @@ class App:
             for part in partitions:
                 if part.tp in offsets:
                     part.committed = offsets[part.tp]
+
+
+_PAUSED_POLL = 0.005
+"""Seconds a paused fetch loop waits before it looks again whether it may resume."""
+
+_SYNC_SLICE = 0.005
+"""Seconds of sync handler calls one hop to a worker thread may take before replying."""
+
+_Prepared = tuple[Record, "dict[str, str] | None", Any, "Context | None"]
+"""A request ready for its handler: (record, decoded headers or None, argument, context)."""
+
+
+class _Rejected(NamedTuple):
+    """A request refused before its handler ran, and why."""
+
+    record: Record
+    failure: _HandlingError
+    headers: dict[str, str] | None
+    checked: bool = True  # the headers passed the checks (decode them when needed)
+
+
+def _decode_headers(raw: Headers, route: _Route) -> dict[str, str]:
+    """Header values as text; the checks of ``decode_headers`` on the happy path, faster."""
+    try:
+        decoded = {name: value.decode() for name, value in raw}
+    except (UnicodeDecodeError, AttributeError):
+        return decode_headers(raw, route.scenario.headers)  # raises, naming every problem
+    for name in route.mandatory:
+        if name not in decoded:
+            return decode_headers(raw, route.scenario.headers)
+    return decoded
+
+
+def _check_headers(raw: Headers, route: _Route) -> None:
+    """Raise what ``decode_headers`` raises, without building the decoded mapping.
+
+    A NUL byte cannot be part of a multi-byte UTF-8 sequence, so the values joined by NUL
+    decode if and only if every value does: one decode instead of one per header.
+    """
+    names: tuple[str, ...] = ()
+    if raw:
+        try:
+            names, values = zip(*raw, strict=True)
+            b"\x00".join(values).decode()
+        except (UnicodeDecodeError, TypeError, ValueError):
+            decode_headers(raw, route.scenario.headers)  # raises, naming every problem
+            return
+    for name in route.mandatory:
+        if name not in names:
+            decode_headers(raw, route.scenario.headers)
+
+
+def _text_headers(record: Record) -> dict[str, str]:
+    """The headers of a record whose headers passed the checks, decoded."""
+    return decode_headers(record.headers)
+
+
+def _secrets(route: _Route, headers: dict[str, str] | None) -> tuple[str, ...]:
+    if not headers or not route.secret:
+        return ()
+    return tuple(headers[name] for name in route.secret if name in headers)
 
 
 def _both(first: asyncio.Future[Any], second: asyncio.Future[Any]) -> asyncio.Future[Any]:

@@ -30,11 +30,15 @@ class JsonCodec:
     limit is refused rather than crashing the loop.
     """
 
-    __slots__ = ("_decoder", "_encoder", "max_bytes")
+    __slots__ = ("_decoder", "_encoder", "_scan", "max_bytes")
 
     def __init__(self, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self._decoder = json.JSONDecoder(parse_constant=_reject_constant)
+        # The decoder's C scanner, called directly on the happy path (what decode() does
+        # minus two regex matches for surrounding whitespace); anything else takes the
+        # full path below, which also words the errors.
+        self._scan: Any = getattr(self._decoder, "scan_once")  # noqa: B009 - untyped in typeshed
         self._encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
     def decode(self, data: bytes) -> Any:
@@ -47,6 +51,13 @@ class JsonCodec:
         except UnicodeDecodeError as exc:
             msg = f"value is not UTF-8: invalid byte at position {exc.start}"
             raise CodecError(msg) from None
+        try:
+            value, end = self._scan(text, 0)
+        except (StopIteration, ValueError, RecursionError):
+            pass
+        else:
+            if end == len(text):
+                return value
         try:
             return self._decoder.decode(text)
         except json.JSONDecodeError as exc:

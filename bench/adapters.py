@@ -1,0 +1,244 @@
+"""The contenders: one OTP adapter written four ways, each run as its own process.
+
+    python bench/adapters.py KIND BOOTSTRAP OUT_TOPIC IN_TOPIC [--group G] [--slow-ms MS]
+        [--linger-ms MS] [--profile FILE]
+
+Every kind does the same work per request: read the record, decode the JSON, (validate
+it), build the reply ``{"otpId": ..., "expiresAt": ...}``, (validate it), encode it, and
+produce it to the in topic with the request's headers (all but ``jwt``) and the
+``processInstanceUuid`` header as key. Kinds:
+
+* ``ours``         App + KafkaTransport, a sync handler (the usual way to write one)
+* ``ours-async``   App + KafkaTransport, an async handler
+* ``raw``          confluent-kafka consume -> json -> produce loop (the practical ceiling)
+* ``raw-fjs``      the raw loop plus fastjsonschema on request and reply
+* ``faststream``   FastStream's confluent broker, subscriber + publish, pydantic models
+
+``--slow-ms`` makes the handler take that long per request (a sync sleep on its thread
+for ``ours``), for the memory benchmark. SIGTERM stops every kind cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import time
+from typing import Any, Literal
+
+from common import (
+    EXPIRES,
+    TANSU_TEST_CONFIG,
+    consumer_conf,
+    otp_on,
+    producer_conf,
+)
+
+
+def run_ours(args: argparse.Namespace, *, is_async: bool) -> None:
+    from flowintegrations import App, Retry  # noqa: PLC0415
+    from flowintegrations.transport import KafkaTransport  # noqa: PLC0415
+
+    integration, otp = otp_on(args.out_topic, args.in_topic)
+    config = {**TANSU_TEST_CONFIG, "linger.ms": args.linger_ms}
+    transport = KafkaTransport(args.bootstrap, config=config)
+    app = App(
+        integration,
+        transport=transport,
+        group_id=args.group,
+        retry=Retry(attempts=1),
+        **({"max_in_flight": args.max_in_flight} if args.max_in_flight else {}),
+    )
+    slow = args.slow_ms / 1000
+
+    if is_async:
+
+        @app.handler(otp)
+        async def generate_otp_async(payload: dict[str, Any]) -> dict[str, Any]:
+            if slow:
+                await asyncio.sleep(slow)
+            return {"otpId": "otp-" + payload["recipient"], "expiresAt": EXPIRES}
+
+    else:
+
+        @app.handler(otp)
+        def generate_otp(payload: dict[str, Any]) -> dict[str, Any]:
+            if slow:
+                time.sleep(slow)
+            return {"otpId": "otp-" + payload["recipient"], "expiresAt": EXPIRES}
+
+    async def main() -> None:
+        await transport.start()
+        try:
+            await app.serve()
+        finally:
+            await transport.stop()
+
+    if args.profile:
+        from pyinstrument import Profiler  # noqa: PLC0415
+
+        profiler = Profiler(interval=0.0005, async_mode="disabled")
+        profiler.start()
+        try:
+            asyncio.run(main())
+        finally:
+            profiler.stop()
+            with open(args.profile, "w") as out:
+                out.write(profiler.output_text(unicode=False, color=False, show_all=False))
+    else:
+        asyncio.run(main())
+
+
+def run_raw(args: argparse.Namespace, *, validate: bool) -> None:
+    from confluent_kafka import Consumer, Producer  # noqa: PLC0415
+
+    check_request = check_reply = None
+    if validate:
+        import fastjsonschema  # noqa: PLC0415
+
+        from flowintegrations.validation import scenario_validators  # noqa: PLC0415
+
+        integration, otp = otp_on(args.out_topic, args.in_topic)
+        request_v, reply_v = scenario_validators(integration, otp)
+        check_request = fastjsonschema.compile(request_v.schema)
+        check_reply = fastjsonschema.compile(reply_v.schema)
+
+    consumer = Consumer(consumer_conf(args.bootstrap, args.group))
+    producer = Producer(producer_conf(args.bootstrap, **{"linger.ms": args.linger_ms}))
+    consumer.subscribe([args.out_topic])
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    in_topic = args.in_topic
+    slow = args.slow_ms / 1000
+    loads, dumps = json.loads, json.dumps
+    while not stopping:
+        # Greedy, as KafkaTransport reads: take what is fetched, wait only when nothing is
+        # (consume(500, t) would wait for 500 records or t).
+        messages = consumer.consume(500, 0)
+        if not messages:
+            messages = consumer.consume(1, 0.1)
+            if messages:
+                messages += consumer.consume(499, 0)
+        for message in messages:
+            if message.error() is not None:
+                continue
+            headers = message.headers() or []
+            payload = loads(message.value())
+            if check_request is not None:
+                check_request(payload)
+            if slow:
+                time.sleep(slow)
+            reply = {"otpId": "otp-" + payload["recipient"], "expiresAt": EXPIRES}
+            if check_reply is not None:
+                check_reply(reply)
+            key = message.key()
+            for name, value in headers:
+                if name == "processInstanceUuid":
+                    key = value
+            while True:
+                try:
+                    producer.produce(
+                        in_topic,
+                        dumps(reply, separators=(",", ":")).encode(),
+                        key,
+                        headers=[h for h in headers if h[0] != "jwt"],
+                    )
+                    break
+                except BufferError:
+                    producer.poll(0.001)
+        producer.poll(0)
+        if messages:
+            consumer.commit(asynchronous=True)
+    producer.flush(10)
+    consumer.close()
+
+
+def run_faststream(args: argparse.Namespace) -> None:
+    from faststream import FastStream  # noqa: PLC0415
+    from faststream.confluent import KafkaBroker, KafkaMessage  # noqa: PLC0415
+    from pydantic import BaseModel, ConfigDict  # noqa: PLC0415
+
+    class OtpRequest(BaseModel):
+        model_config = ConfigDict(strict=True, extra="forbid")
+        templateName: str
+        recipient: str
+        channel: Literal["EMAIL", "SMS"]
+        language: str = None  # type: ignore[assignment] - absent is fine, null is not
+        length: float = None  # type: ignore[assignment]
+
+    class OtpReply(BaseModel):
+        model_config = ConfigDict(strict=True)
+        otpId: str | None = None
+        expiresAt: str | None = None
+        error: str | None = None
+
+    config = {
+        k: v for k, v in TANSU_TEST_CONFIG.items() if k not in {"linger.ms", "auto.offset.reset"}
+    }
+    broker = KafkaBroker(
+        args.bootstrap,
+        config=config,  # type: ignore[arg-type]
+        # linger.ms=0: FastStream awaits every publish, so any linger is paid per message.
+        linger_ms=0,
+        acks="all",
+        enable_idempotence=True,
+        log_level=logging.WARNING,  # it logs two INFO lines per message by default
+    )
+    in_topic = args.in_topic
+    slow = args.slow_ms / 1000
+
+    @broker.subscriber(
+        args.out_topic,
+        group_id=args.group,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=int(TANSU_TEST_CONFIG["fetch.wait.max.ms"]),
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=500,
+    )
+    async def generate_otp(body: OtpRequest, msg: KafkaMessage) -> None:
+        if slow:
+            await asyncio.sleep(slow)
+        headers = {k: v for k, v in msg.headers.items() if k != "jwt"}
+        reply = OtpReply(otpId="otp-" + body.recipient, expiresAt=EXPIRES)
+        await broker.publish(
+            reply.model_dump_json(exclude_none=True).encode(),
+            in_topic,
+            key=headers.get("processInstanceUuid"),
+            headers=headers,
+        )
+
+    app = FastStream(broker)
+    asyncio.run(app.run())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kind", choices=["ours", "ours-async", "raw", "raw-fjs", "faststream"])
+    parser.add_argument("bootstrap")
+    parser.add_argument("out_topic")
+    parser.add_argument("in_topic")
+    parser.add_argument("--group", default="bench-adapter")
+    parser.add_argument("--slow-ms", type=float, default=0.0)
+    parser.add_argument("--linger-ms", type=int, default=5)
+    parser.add_argument("--profile", default="")
+    parser.add_argument("--max-in-flight", type=int, default=0)
+    args = parser.parse_args()
+    if args.kind in ("ours", "ours-async"):
+        run_ours(args, is_async=args.kind == "ours-async")
+    elif args.kind in ("raw", "raw-fjs"):
+        run_raw(args, validate=args.kind == "raw-fjs")
+    else:
+        run_faststream(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
