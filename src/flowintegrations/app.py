@@ -80,6 +80,10 @@ class _HandlingError(Exception):
         self.attempts = attempts
 
 
+class _LeftForRedelivery(Exception):  # noqa: N818 - a signal, not an error
+    """A stop cut a request's retries short: it is left uncommitted, to be handled again."""
+
+
 @attrs.define(eq=False)
 class _Route:
     """Everything the loop needs to handle one out topic, computed once at start."""
@@ -606,6 +610,8 @@ class App:
                 await self._handle_batch(part, route, batch)
             except asyncio.CancelledError:
                 raise
+            except _LeftForRedelivery:
+                return  # the record stays queued: never handled, so never committed
             except TransportError as exc:
                 log.exception("a send failed; stopping", extra={"event": "fatal"})
                 self._fail(exc)
@@ -854,8 +860,21 @@ class App:
                     raise
                 except Exception as exc:  # noqa: BLE001 - a handler may raise anything
                     error = exc
-            if not self.retry.should_retry(error, attempt) or self._stopping:
+            if not self.retry.should_retry(error, attempt):
                 raise _HandlingError(stage, error, attempt) from None
+            if self._stopping:
+                # Tries are left, but the app is stopping: dead-lettering now would give up
+                # on a request that may well succeed, so it is left uncommitted instead and
+                # whoever reads the partition next handles it again.
+                log.warning(
+                    "%s failed (try %d of %d) while stopping; left for redelivery: %s",
+                    route.scenario.identifier,
+                    attempt,
+                    self.retry.attempts,
+                    redact(str(error), (headers[n] for n in route.secret if n in headers)),
+                    extra=_extra(route, record, headers, "redeliver"),
+                )
+                raise _LeftForRedelivery from None
             delay = self.retry.delay(attempt)
             log.warning(
                 "%s failed (try %d of %d), retrying in %.2fs: %s",

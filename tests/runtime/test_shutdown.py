@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from flowintegrations import App
+from flowintegrations import App, Retry
 from flowintegrations.transport import InMemoryTransport, Record, TopicPartition
 from support.runtime import DEMO, GREET, GREET_IN, GREET_OUT
 
@@ -133,3 +133,44 @@ def test_a_partition_handed_over_finishes_its_request_in_progress_first() -> Non
         return calls, transport.count(GREET_IN), transport.committed(GROUP)
 
     assert asyncio.run(main()) == (["first"], 1, {TopicPartition(GREET_OUT, 1): 1})
+
+
+def test_a_failure_while_stopping_is_left_for_redelivery_not_dead_lettered() -> None:
+    """A request that fails during stop() with tries left is not committed nor dead-lettered."""
+
+    async def main() -> tuple[dict[TopicPartition, int], int, int, dict[TopicPartition, int]]:
+        transport = InMemoryTransport()
+        await transport.start()
+        release = asyncio.Event()
+        entered = asyncio.Event()
+        first = App(DEMO, transport=transport, group_id=GROUP, retry=Retry(attempts=3, backoff=0))
+
+        @first.handler(GREET)
+        async def failing(payload: dict[str, Any]) -> dict[str, Any]:
+            entered.set()
+            await release.wait()
+            raise ConnectionError("the mail server went away")
+
+        await first.start()
+        await transport.send(REQUEST)
+        await entered.wait()
+        stopping = asyncio.create_task(first.stop())
+        await asyncio.sleep(0)  # stop() has begun: the failure comes while stopping
+        release.set()
+        await stopping
+        after_first = transport.committed(GROUP)
+        dead_letters = transport.count(GREET_OUT + ".DLT")
+        second = App(DEMO, transport=transport, group_id=GROUP)
+        answered = asyncio.Event()
+
+        @second.handler(GREET)
+        async def greet(payload: dict[str, Any]) -> dict[str, Any]:
+            answered.set()
+            return {"greeting": "hello again"}
+
+        async with second:
+            # Bounded, so that a request that was lost fails the test instead of hanging it.
+            await asyncio.wait_for(answered.wait(), timeout=10)
+        return after_first, dead_letters, transport.count(GREET_IN), transport.committed(GROUP)
+
+    assert asyncio.run(main()) == ({}, 0, 1, {TopicPartition(GREET_OUT, 0): 1})
