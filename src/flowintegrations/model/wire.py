@@ -197,7 +197,13 @@ def structure_catalog(data: Any) -> Catalog:
         raise CatalogError(f"a catalog is a JSON object, got {_describe(data)}")
     problems: list[CatalogProblem] = []
     version = data.get("formatVersion", FORMAT_VERSION)
-    if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
+    if type(version) is not int:
+        problems.append(
+            CatalogProblem(
+                "$.formatVersion", f"expected an integer, got {_describe(version)}", version
+            )
+        )
+    elif not 1 <= version <= FORMAT_VERSION:
         problems.append(
             CatalogProblem(
                 "$.formatVersion",
