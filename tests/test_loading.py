@@ -10,7 +10,7 @@ import pytest
 
 import flowintegrations.cli
 from flowintegrations import App, FlowIntegrationsError
-from flowintegrations.loading import load_app
+from flowintegrations.loading import load_app, load_module_file
 
 ADAPTER_SOURCE = """\
 from flowintegrations import App, Integration, Scenario, TopicBinding
@@ -101,3 +101,18 @@ def test_an_attribute_that_is_not_an_app_is_refused(tmp_path: Path) -> None:
 def test_the_cli_still_exports_load_app() -> None:
     """`flowintegrations.cli.load_app` is the shared loader, for code that imported it there."""
     assert load_app is flowintegrations.cli.load_app
+
+
+def test_a_module_file_is_loaded_under_the_name_given(tmp_path: Path) -> None:
+    """load_module_file executes a file as the module name given, kept in sys.modules."""
+    module = load_module_file(write_adapter(tmp_path, "named_adapter"), "some_other_name")
+    assert (module.__name__, sys.modules["some_other_name"]) == ("some_other_name", module)
+
+
+def test_a_file_that_is_not_python_source_is_refused(tmp_path: Path) -> None:
+    """A path Python cannot import as source is an error naming the path."""
+    path = tmp_path / "adapter.txt"
+    path.write_text("app = 1\n", encoding="utf-8")
+    with pytest.raises(FlowIntegrationsError) as caught:
+        load_module_file(path, "adapter")
+    assert str(caught.value) == f"cannot import {str(path)!r}: it is not a Python source file"

@@ -17,7 +17,7 @@ from types import ModuleType
 from flowintegrations.app import App
 from flowintegrations.errors import FlowIntegrationsError
 
-__all__ = ["load_app"]
+__all__ = ["load_app", "load_module_file"]
 
 
 def load_app(spec: str, *, environment: str | None = None) -> App:
@@ -35,7 +35,9 @@ def load_app(spec: str, *, environment: str | None = None) -> App:
         msg = f"expected MODULE:APP (e.g. my_adapter:app), got {spec!r}"
         raise FlowIntegrationsError(msg)
     if module_name.endswith(".py") or "/" in module_name:
-        module = _exec_file(Path(module_name).resolve(), module_name)
+        path = Path(module_name).resolve()
+        _on_path(str(path.parent))
+        module = load_module_file(path, path.stem)
     else:
         _on_path(os.getcwd())
         module = importlib.import_module(module_name)
@@ -52,15 +54,18 @@ def load_app(spec: str, *, environment: str | None = None) -> App:
     return found
 
 
-def _exec_file(path: Path, given: str) -> ModuleType:
-    """Execute the file at ``path`` as module ``path.stem``, registered in ``sys.modules``."""
-    _on_path(str(path.parent))
-    module_spec = importlib.util.spec_from_file_location(path.stem, path)
+def load_module_file(path: Path, name: str) -> ModuleType:
+    """Execute the Python file at ``path`` as module ``name``, registered in ``sys.modules``.
+
+    Raises :class:`~flowintegrations.FlowIntegrationsError` when ``path`` cannot be loaded
+    as Python source; errors raised by the module itself propagate.
+    """
+    module_spec = importlib.util.spec_from_file_location(name, path)
     if module_spec is None or module_spec.loader is None:
-        msg = f"cannot import {given!r}: {path} is not a Python source file"
+        msg = f"cannot import {str(path)!r}: it is not a Python source file"
         raise FlowIntegrationsError(msg)
     module = importlib.util.module_from_spec(module_spec)
-    sys.modules[path.stem] = module
+    sys.modules[name] = module
     module_spec.loader.exec_module(module)
     return module
 
