@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import attrs
@@ -26,16 +27,30 @@ DEFAULT_OUT = "ai.flowx.test.plugin.echo.v1"
 DEFAULT_IN = "ai.flowx.test.engine.receive.echo.v1"
 
 
+def run_echo_adapter(
+    *options: str,
+    log: Path,
+    env: Mapping[str, str | None],
+    while_running: Callable[[], object] = lambda: None,
+) -> tuple[int, object]:
+    """Run the echo adapter until its start line, call ``while_running``, then SIGTERM it.
+
+    Returns the exit code and what ``while_running`` returned.
+    """
+    process = start_command("run", f"{ECHO_ADAPTER}:app", *options, log=log, env=env)
+    try:
+        wait_for_output(process, log, " started ")
+        result = while_running()
+        process.send_signal(signal.SIGTERM)
+        return process.wait(60), result
+    finally:
+        process.kill()
+
+
 def test_run_without_bootstrap_serves_in_memory_and_exits_0_on_sigterm(tmp_path: Path) -> None:
     """Without a bootstrap, run logs one start and one stop line naming the topics; exit 0."""
     log = tmp_path / "run.log"
-    process = start_command("run", f"{ECHO_ADAPTER}:app", log=log, env={BOOTSTRAP_VAR: None})
-    try:
-        wait_for_output(process, log, " started ")
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(60)
-    finally:
-        process.kill()
+    code, _ = run_echo_adapter(log=log, env={BOOTSTRAP_VAR: None})
     route = f"echo/echo out={DEFAULT_OUT} in={DEFAULT_IN}"
     assert (code, log_lines(log, "flowintegrations.cli")) == (
         0,
@@ -49,15 +64,7 @@ def test_run_without_bootstrap_serves_in_memory_and_exits_0_on_sigterm(tmp_path:
 def test_run_with_env_serves_that_environments_topics(tmp_path: Path) -> None:
     """--env picks each scenario's binding for that environment; the start line shows it."""
     log = tmp_path / "run.log"
-    process = start_command(
-        "run", f"{ECHO_ADAPTER}:app", "--env", "prod", log=log, env={BOOTSTRAP_VAR: None}
-    )
-    try:
-        wait_for_output(process, log, " started ")
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(60)
-    finally:
-        process.kill()
+    code, _ = run_echo_adapter("--env", "prod", log=log, env={BOOTSTRAP_VAR: None})
     (started, _) = log_lines(log, "flowintegrations.cli")
     assert (code, started) == (
         0,
@@ -72,22 +79,14 @@ def test_run_with_bootstrap_answers_on_kafka(kafka_bootstrap: str, tmp_path: Pat
     out_topic, in_topic = fresh("echo.out"), fresh("echo.in")
     log = tmp_path / "run.log"
     env = {"ECHO_OUT_TOPIC": out_topic, "ECHO_IN_TOPIC": in_topic, "ECHO_GROUP_ID": fresh("g")}
-    process = start_command(
-        "run",
-        f"{ECHO_ADAPTER}:app",
+    code, payload = run_echo_adapter(
         f"--bootstrap={kafka_bootstrap}",
         "--create-topics",
         *TANSU_OPTIONS,
         log=log,
         env={**env, BOOTSTRAP_VAR: None},
+        while_running=lambda: asyncio.run(request_echo(kafka_bootstrap, out_topic, in_topic)),
     )
-    try:
-        wait_for_output(process, log, " started ")
-        payload = asyncio.run(request_echo(kafka_bootstrap, out_topic, in_topic))
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(60)
-    finally:
-        process.kill()
     route = f"echo/echo out={out_topic} in={in_topic}"
     where = f"Kafka at {kafka_bootstrap}"
     group = env["ECHO_GROUP_ID"]
@@ -121,15 +120,7 @@ def test_run_uses_the_bootstrap_environment_variable(kafka_bootstrap: str, tmp_p
         "ECHO_GROUP_ID": fresh("g"),
         BOOTSTRAP_VAR: kafka_bootstrap,
     }
-    process = start_command(
-        "run", f"{ECHO_ADAPTER}:app", "--create-topics", *TANSU_OPTIONS, log=log, env=env
-    )
-    try:
-        wait_for_output(process, log, " started ")
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(60)
-    finally:
-        process.kill()
+    code, _ = run_echo_adapter("--create-topics", *TANSU_OPTIONS, log=log, env=env)
     (started, _) = log_lines(log, "flowintegrations.cli")
     assert (code, started.split(": ")[0]) == (
         0,

@@ -27,8 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
-import importlib.util
 import json
 import logging
 import os
@@ -40,6 +38,7 @@ from pathlib import Path
 
 from flowintegrations.app import App
 from flowintegrations.errors import CatalogError, CatalogProblem, FlowIntegrationsError
+from flowintegrations.loading import load_app
 from flowintegrations.model import Catalog
 from flowintegrations.transport import KafkaTransport
 from flowintegrations.validation import example_problems, scenario_validators, to_json_schema
@@ -172,42 +171,6 @@ def _settings(pairs: Sequence[str]) -> dict[str, str]:
             raise FlowIntegrationsError(msg)
         settings[key.strip()] = value
     return settings
-
-
-def load_app(spec: str, *, environment: str | None = None) -> App:
-    """The :class:`~flowintegrations.App` named by ``module:attribute`` or ``file.py:attribute``.
-
-    Raises :class:`~flowintegrations.FlowIntegrationsError` naming what is missing, or what
-    the attribute is when it is not an app.
-    """
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        msg = f"expected MODULE:APP (e.g. my_adapter:app), got {spec!r}"
-        raise FlowIntegrationsError(msg)
-    if module_name.endswith(".py") or "/" in module_name:
-        path = Path(module_name).resolve()
-        sys.path.insert(0, str(path.parent))
-        module_spec = importlib.util.spec_from_file_location(path.stem, path)
-        if module_spec is None or module_spec.loader is None:
-            msg = f"cannot import {module_name!r}"
-            raise FlowIntegrationsError(msg)
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[path.stem] = module
-        module_spec.loader.exec_module(module)
-    else:
-        sys.path.insert(0, os.getcwd())
-        module = importlib.import_module(module_name)
-    try:
-        found = getattr(module, attribute)
-    except AttributeError:
-        msg = f"module {module_name!r} has no attribute {attribute!r}"
-        raise FlowIntegrationsError(msg) from None
-    if not isinstance(found, App):
-        msg = f"{spec!r} is a {type(found).__name__}, not an App"
-        raise FlowIntegrationsError(msg)
-    if environment is not None:
-        found.environment = environment
-    return found
 
 
 def _run(args: argparse.Namespace) -> int:

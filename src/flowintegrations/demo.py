@@ -9,7 +9,6 @@ with headers saying why. In memory by default; on Kafka with ``--bootstrap``.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import logging
 import sys
@@ -20,6 +19,7 @@ from typing import Any
 
 from flowintegrations.client import EngineClient
 from flowintegrations.deadletter import ERROR_MESSAGE, ERROR_STAGE, ERROR_VIOLATIONS
+from flowintegrations.loading import load_module_file
 from flowintegrations.transport import InMemoryTransport, KafkaTransport, Record, Transport
 
 __all__ = ["example_path", "load_example_adapter", "run_demo"]
@@ -36,14 +36,7 @@ def example_path(name: str) -> Path:
 def load_example_adapter() -> ModuleType:
     """Import ``examples/notifications_adapter.py`` (it is not part of the package)."""
     path = example_path("notifications_adapter.py")
-    spec = importlib.util.spec_from_file_location("flowintegrations_example_adapter", path)
-    if spec is None or spec.loader is None:  # pragma: no cover - the file ships with us
-        msg = f"cannot load the example adapter from {path}"
-        raise ImportError(msg)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module_file(path, "flowintegrations_example_adapter")
 
 
 async def run_demo(

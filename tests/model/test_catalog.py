@@ -250,10 +250,36 @@ def test_invalid_json_text_names_line_and_column() -> None:
 
 
 def test_duplicate_json_keys_are_rejected() -> None:
-    """An object with a key twice is an error rather than a silent last-wins."""
-    message = "$: <string>: duplicate key 'integrations' in one object"
+    """An object with a key twice is an error, naming the key and where it comes again."""
+    message = "$: <string>: duplicate key 'integrations' in one object at line 1, column 22"
     with pytest.raises(CatalogError, match=exactly(message)):
         Catalog.load('{"integrations": [], "integrations": []}')
+
+
+def test_a_nested_duplicate_key_in_a_file_names_its_line_and_column(tmp_path: Path) -> None:
+    """A key twice in a nested object of a file is located at its second use."""
+    path = tmp_path / "catalog.json"
+    path.write_text(
+        '{\n  "integrations": [\n    {"name": "a", "identifier": "b", "name" : "c"}\n  ]\n}\n',
+        encoding="utf-8",
+    )
+    message = f"$: {path}: duplicate key 'name' in one object at line 3, column 38"
+    with pytest.raises(CatalogError, match=exactly(message)):
+        Catalog.load(path)
+
+
+def test_the_innermost_duplicate_key_is_the_one_reported() -> None:
+    """Of two duplicates, the one in the object that closes first is reported, as parsed."""
+    message = "$: <string>: duplicate key 'k' in one object at line 1, column 16"
+    with pytest.raises(CatalogError, match=exactly(message)):
+        Catalog.load('{"a": {"k": 1, "k": 2}, "a": 3}')
+
+
+def test_json_nested_too_deeply_is_a_catalog_error() -> None:
+    """Nesting deeper than the parser can go is reported, not raised as RecursionError."""
+    message = "$: <string> is not readable: its arrays and objects are nested too deeply"
+    with pytest.raises(CatalogError, match=exactly(message)):
+        Catalog.load('{"integrations": ' + "[" * 100_000 + "]" * 100_000 + "}")
 
 
 def test_nan_is_rejected() -> None:
@@ -268,13 +294,31 @@ def test_catalog_must_be_an_object() -> None:
         Catalog.load("[]")
 
 
-@pytest.mark.parametrize("version", [0, 2, "1", True, None])
-def test_unsupported_format_version(version: object) -> None:
+@pytest.mark.parametrize("version", [0, 2])
+def test_unsupported_format_version(version: int) -> None:
     """Only format version 1 is read; the message shows the version found."""
     message = (
         f"$.formatVersion: unsupported catalog format version {version!r} "
         "(this library reads version 1)"
     )
+    with pytest.raises(CatalogError, match=exactly(message)):
+        Catalog.load({"formatVersion": version})
+
+
+@pytest.mark.parametrize(
+    ("version", "found"),
+    [
+        ("1", "the string '1'"),
+        (True, "the boolean true"),
+        (None, "null"),
+        (1.0, "the number 1.0"),
+    ],
+)
+def test_a_format_version_that_is_not_an_integer_is_a_type_error(
+    version: object, found: str
+) -> None:
+    """A formatVersion of another JSON type gets the type message, not "unsupported"."""
+    message = f"$.formatVersion: expected an integer, got {found}"
     with pytest.raises(CatalogError, match=exactly(message)):
         Catalog.load({"formatVersion": version})
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import json.decoder
+import json.scanner
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -88,12 +90,20 @@ class Catalog:
         return json.dumps(self.dump(), indent=indent, ensure_ascii=False) + "\n"
 
 
+class _DuplicateKeyError(ValueError):
+    """A key given twice in one JSON object; ``position`` is where its second use starts."""
+
+    def __init__(self, key: str, position: int | None = None) -> None:
+        super().__init__(key, position)
+        self.key = key
+        self.position = position
+
+
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            msg = f"duplicate key {key!r} in one object"
-            raise ValueError(msg)
+            raise _DuplicateKeyError(key)
         result[key] = value
     return result
 
@@ -101,6 +111,53 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _reject_constant(name: str) -> Any:
     msg = f"{name} is not valid JSON"
     raise ValueError(msg)
+
+
+def _locate_duplicate_key(text: str) -> int | None:
+    """Where the first duplicate key of ``text`` starts, found by parsing it again.
+
+    The C parser that reads catalogs does not say where an object is; this slower second
+    pass, run only once a duplicate was found, uses the pure-Python scanner, which hands
+    each object its offset. Objects are checked in the order the first pass completed them,
+    so the key found is the one that pass reported.
+    """
+    decoder: Any = json.JSONDecoder(parse_constant=_reject_constant)
+    parse_pairs: Any = getattr(json.decoder, "JSONObject")  # noqa: B009 - not in typeshed
+    make_scanner: Any = getattr(json.scanner, "py_make_scanner")  # noqa: B009 - idem
+
+    def parse_object(
+        s_and_end: tuple[str, int], strict: bool, scan_once: Any, *_: Any
+    ) -> tuple[dict[str, Any], int]:
+        pairs, end = parse_pairs(s_and_end, strict, scan_once, None, list, {})
+        s, position = s_and_end  # just past the "{"
+        seen: set[str] = set()
+        for key, _value in pairs:
+            position = _skip_whitespace(s, position)
+            if key in seen:
+                raise _DuplicateKeyError(key, position)
+            seen.add(key)
+            # The object parsed, so it is well formed: "key" : value , "key" ...
+            _, position = decoder.parse_string(s, position + 1, strict)
+            position = _skip_whitespace(s, position) + 1
+            _, position = scan_once(s, _skip_whitespace(s, position))
+            position = _skip_whitespace(s, position) + 1
+        return dict(pairs), end
+
+    decoder.parse_object = parse_object
+    decoder.scan_once = make_scanner(decoder)
+    try:
+        decoder.decode(text)
+    except _DuplicateKeyError as exc:
+        return exc.position
+    except (ValueError, RecursionError):  # nested deeper than this parser goes: no position
+        return None
+    return None
+
+
+def _skip_whitespace(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\n\r":
+        position += 1
+    return position
 
 
 def parse_json(text: str, origin: str) -> Any:
@@ -114,5 +171,15 @@ def parse_json(text: str, origin: str) -> Any:
             "$", f"{origin} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         )
         raise CatalogError((problem,)) from exc
+    except _DuplicateKeyError as exc:
+        message = f"{origin}: duplicate key {exc.key!r} in one object"
+        position = _locate_duplicate_key(text)
+        if position is not None:
+            where = json.JSONDecodeError("", text, position)
+            message += f" at line {where.lineno}, column {where.colno}"
+        raise CatalogError((CatalogProblem("$", message),)) from exc
     except ValueError as exc:
         raise CatalogError((CatalogProblem("$", f"{origin}: {exc}"),)) from exc
+    except RecursionError:
+        message = f"{origin} is not readable: its arrays and objects are nested too deeply"
+        raise CatalogError((CatalogProblem("$", message),)) from None

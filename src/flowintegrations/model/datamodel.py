@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import enum
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
 
 import attrs
 
@@ -20,7 +20,15 @@ from flowintegrations.errors import CatalogError, CatalogProblem
 if TYPE_CHECKING:
     from flowintegrations.model.integration import Definitions
 
-__all__ = ["DataModel", "FrozenDict", "JSONValue", "Property", "PropertyType", "json_path_step"]
+__all__ = [
+    "DataModel",
+    "FrozenDict",
+    "JSONValue",
+    "Property",
+    "PropertyType",
+    "json_path_step",
+    "unresolved_message",
+]
 
 JSONValue = Any
 """A value as :func:`json.loads` returns it (dict, list, str, int, float, bool, None)."""
@@ -551,6 +559,22 @@ def _path_char(char: str) -> str:
     if code < 0x20 or 0x7F <= code < 0xA0 or char in "\u2028\u2029":
         return f"\\u{code:04x}"
     return char
+
+
+def unresolved_message(
+    prop: Property, kind: Literal["reference", "enumeration"], known: Iterable[str]
+) -> str:
+    """Why the ``ref`` (or ``enumeration``) name of ``prop`` does not resolve.
+
+    ``known`` are the names that would: the definitions for a reference, the enumerations
+    for an ENUM property that names one.
+    """
+    if kind == "reference":
+        name, listed = prop.ref, "definitions"
+    else:
+        name, listed = prop.enumeration, "enumerations"
+    names = ", ".join(repr(k) for k in known) or "none"
+    return f"{kind} {name!r} of property {prop.name!r} does not resolve ({listed}: {names})"
 
 
 def json_path_step(name: str) -> str:

@@ -164,28 +164,32 @@ def _matcher_problems(value: Mapping[str, Any], path: str) -> Iterator[CatalogPr
 
 def find_matchers(expected: JSONValue, path: str = "$") -> Iterator[tuple[str, Matcher]]:
     """Every well-formed matcher in an expected payload, with its JSON path."""
-    if isinstance(expected, Mapping):
-        if MATCH_KEY in expected:
-            if not list(_matcher_problems(expected, path)):
-                yield path, Matcher.from_json(expected)
-            return
-        for key, item in expected.items():
-            yield from find_matchers(item, f"{path}{json_path_step(str(key))}")
-    elif isinstance(expected, (list, tuple)):
-        for index, item in enumerate(expected):
-            yield from find_matchers(item, f"{path}[{index}]")
+    for where, spec in _matcher_objects(expected, path):
+        if not list(_matcher_problems(spec, where)):
+            yield where, Matcher.from_json(spec)
 
 
 def _all_matcher_problems(expected: JSONValue, path: str) -> Iterator[CatalogProblem]:
+    for where, spec in _matcher_objects(expected, path):
+        yield from _matcher_problems(spec, where)
+
+
+def _matcher_objects(
+    expected: JSONValue, path: str
+) -> Iterator[tuple[str, Mapping[str, JSONValue]]]:
+    """Every object of an expected payload that holds a matcher key, with its JSON path.
+
+    A matcher object is a leaf: what it contains is its own options, not more payload.
+    """
     if isinstance(expected, Mapping):
         if MATCH_KEY in expected:
-            yield from _matcher_problems(expected, path)
+            yield path, expected
             return
         for key, item in expected.items():
-            yield from _all_matcher_problems(item, f"{path}{json_path_step(str(key))}")
+            yield from _matcher_objects(item, f"{path}{json_path_step(str(key))}")
     elif isinstance(expected, (list, tuple)):
         for index, item in enumerate(expected):
-            yield from _all_matcher_problems(item, f"{path}[{index}]")
+            yield from _matcher_objects(item, f"{path}[{index}]")
 
 
 def _to_headers(value: Mapping[str, str]) -> FrozenDict:

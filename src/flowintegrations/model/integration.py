@@ -18,6 +18,7 @@ from flowintegrations.model.datamodel import (
     _model_example_problems,
     _to_tuple,
     json_path_step,
+    unresolved_message,
 )
 from flowintegrations.model.examples import Example
 from flowintegrations.model.headers import DEFAULT_HEADERS, Header
@@ -296,20 +297,14 @@ class Integration:
         unresolved = False
         for prop, path in iter_properties(model.properties, f"{where}.properties"):
             if prop.ref is not None and prop.ref not in self.definitions:
-                known = ", ".join(repr(d) for d in self.definitions) or "none"
                 yield CatalogProblem(
-                    f"{path}.ref",
-                    f"reference {prop.ref!r} of property {prop.name!r} does not resolve "
-                    f"(definitions: {known})",
-                    prop.ref,
+                    f"{path}.ref", unresolved_message(prop, "reference", self.definitions), prop.ref
                 )
                 unresolved = True
             if prop.enumeration is not None and prop.enumeration not in enumerations:
-                known = ", ".join(repr(e) for e in sorted(enumerations)) or "none"
                 yield CatalogProblem(
                     f"{path}.enumeration",
-                    f"enumeration {prop.enumeration!r} of property {prop.name!r} does not "
-                    f"resolve (enumerations: {known})",
+                    unresolved_message(prop, "enumeration", sorted(enumerations)),
                     prop.enumeration,
                 )
                 unresolved = True

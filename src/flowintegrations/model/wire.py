@@ -99,7 +99,9 @@ def _structure_property_type(value: Any, _: Any) -> PropertyType:
 
 def _structure_sequence(value: Any, type_: Any) -> tuple[Any, ...]:
     if not isinstance(value, list):
-        raise CatalogError(f"expected an array, got {_describe(value)}")
+        raise CatalogError(
+            (CatalogProblem("$", f"expected an array, got {_describe(value)}", value),)
+        )
     item_type = type_.__args__[0]
     items: list[Any] = []
     problems: list[CatalogProblem] = []
@@ -197,7 +199,13 @@ def structure_catalog(data: Any) -> Catalog:
         raise CatalogError(f"a catalog is a JSON object, got {_describe(data)}")
     problems: list[CatalogProblem] = []
     version = data.get("formatVersion", FORMAT_VERSION)
-    if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
+    if type(version) is not int:
+        problems.append(
+            CatalogProblem(
+                "$.formatVersion", f"expected an integer, got {_describe(version)}", version
+            )
+        )
+    elif not 1 <= version <= FORMAT_VERSION:
         problems.append(
             CatalogProblem(
                 "$.formatVersion",
@@ -210,18 +218,11 @@ def structure_catalog(data: Any) -> Catalog:
     problems.extend(
         CatalogProblem(f"${json_path_step(key)}", f"unknown key {key!r}", key) for key in extra
     )
-    integrations: list[Integration] = []
-    raw = data.get("integrations", [])
-    if not isinstance(raw, list):
-        problems.append(
-            CatalogProblem("$.integrations", f"expected an array, got {_describe(raw)}", raw)
-        )
-        raw = []
-    for index, item in enumerate(raw):
-        try:
-            integrations.append(converter.structure(item, Integration))
-        except Exception as exc:  # noqa: BLE001 - every problem is collected, then raised
-            problems.extend(_problems(exc, f"$.integrations[{index}]"))
+    integrations: tuple[Integration, ...] = ()
+    try:
+        integrations = _structure_sequence(data.get("integrations", []), tuple[Integration, ...])
+    except CatalogError as exc:
+        problems.extend(_problems(exc, "$.integrations"))
     if problems:
         raise CatalogError(problems)
     try:

@@ -277,8 +277,8 @@ def pytest_collection_modifyitems(
 
 
 def _load(spec: str, root: Path) -> App:
-    from flowintegrations.cli import load_app  # noqa: PLC0415 (lazy)
     from flowintegrations.errors import FlowIntegrationsError  # noqa: PLC0415 (lazy)
+    from flowintegrations.loading import load_app  # noqa: PLC0415 (lazy)
 
     module, _, attribute = spec.partition(":")
     if module.endswith(".py") or "/" in module:

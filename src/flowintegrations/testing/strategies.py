@@ -38,6 +38,7 @@ from flowintegrations.model import (
     TopicBinding,
     json_path_step,
 )
+from flowintegrations.model.datamodel import unresolved_message
 
 __all__ = [
     "ENGINE_HEADERS",
@@ -134,12 +135,8 @@ class _Names:
         try:
             return self.definitions[prop.ref or ""]
         except KeyError:
-            known = ", ".join(repr(d) for d in self.definitions) or "none"
-            msg = (
-                f"reference {prop.ref!r} of property {prop.name!r} does not resolve "
-                f"(definitions: {known}); pass definitions="
-            )
-            raise LookupError(msg) from None
+            msg = unresolved_message(prop, "reference", self.definitions)
+            raise LookupError(f"{msg}; pass definitions=") from None
 
     def enum_values(self, prop: Property) -> tuple[str, ...]:
         if prop.enumeration is None:
@@ -147,12 +144,8 @@ class _Names:
         try:
             return self.enumerations[prop.enumeration]
         except KeyError:
-            known = ", ".join(repr(e) for e in self.enumerations) or "none"
-            msg = (
-                f"enumeration {prop.enumeration!r} of property {prop.name!r} does not resolve "
-                f"(enumerations: {known}); pass enumerations="
-            )
-            raise LookupError(msg) from None
+            msg = unresolved_message(prop, "enumeration", self.enumerations)
+            raise LookupError(f"{msg}; pass enumerations=") from None
 
 
 class _Valid:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flowintegrations.model import DataModel, Property, PropertyType
+from flowintegrations.model.datamodel import unresolved_message
 
 __all__ = ["DRAFT_07", "Enumerations", "to_json_schema", "validation_schema"]
 
@@ -95,11 +96,7 @@ class _Builder:
                 try:
                     values = tuple(self.enumerations[prop.enumeration])
                 except KeyError:
-                    known = ", ".join(repr(e) for e in self.enumerations) or "none"
-                    msg = (
-                        f"enumeration {prop.enumeration!r} of property {prop.name!r} does not "
-                        f"resolve (enumerations: {known})"
-                    )
+                    msg = unresolved_message(prop, "enumeration", self.enumerations)
                     raise LookupError(msg) from None
             return {"type": "string", "enum": list(values)}
         if kind is PropertyType.OBJECT_REF:
@@ -111,11 +108,7 @@ class _Builder:
         try:
             return {"$ref": f"#/definitions/{self.ref_names[prop.ref]}"}
         except KeyError:
-            known = ", ".join(repr(d) for d in self.definitions) or "none"
-            msg = (
-                f"reference {prop.ref!r} of property {prop.name!r} does not resolve "
-                f"(definitions: {known})"
-            )
+            msg = unresolved_message(prop, "reference", self.definitions)
             raise LookupError(msg) from None
 
 
