@@ -207,6 +207,28 @@ class App:
             f"handlers={len(self._registrations)})"
         )
 
+    @property
+    def owns_transport(self) -> bool:
+        """Whether the app stops its transport when it stops (it made it, or was given it)."""
+        return self._owns_transport
+
+    def assignment(self) -> frozenset[TopicPartition]:
+        """The partitions this app's consumer-group member holds now (empty when stopped)."""
+        subscription = self._subscription
+        if subscription is None or not self._running:
+            return frozenset()
+        return subscription.assignment()
+
+    def is_handled(self, record: Record) -> bool:
+        """Whether this app fully handled the consumed ``record``: replied or dead-lettered.
+
+        Fully handled means what it sent was acknowledged, so its offset may be committed.
+        """
+        if record.partition is None or record.offset is None:
+            msg = f"{record!r} was not consumed: it has no partition and offset"
+            raise ValueError(msg)
+        return self._is_done(TopicPartition(record.topic, record.partition), record.offset)
+
     def use_transport(self, transport: Transport, *, owned: bool = True) -> None:
         """Run on ``transport`` instead; call before :meth:`start`.
 

@@ -132,6 +132,16 @@ class EngineClient:
         msg = f"no integration of this client has a scenario {name!r}"
         raise LookupError(msg)
 
+    @property
+    def reads_replies(self) -> bool:
+        """Whether the started client reads any in topic (some scenario has replies)."""
+        return self._subscription is not None
+
+    def assignment(self) -> frozenset[TopicPartition]:
+        """The partitions of the in topics this client's consumer holds now (empty if none)."""
+        subscription = self._subscription
+        return frozenset() if subscription is None else subscription.assignment()
+
     async def start(self) -> None:
         """Start the transport if needed and subscribe to every scenario's in topic."""
         if self._closed:

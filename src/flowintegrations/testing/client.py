@@ -30,7 +30,7 @@ from flowintegrations.client import EngineClient, Reply
 from flowintegrations.errors import TransportClosedError
 from flowintegrations.model import Scenario
 from flowintegrations.testing.isolation import IsolatedTransport
-from flowintegrations.transport import InMemoryTransport, Record, TopicPartition, Transport
+from flowintegrations.transport import InMemoryTransport, Record, Transport
 
 __all__ = ["TestClient"]
 
@@ -106,9 +106,9 @@ class TestClient:
         self._loop, self._thread = loop, thread
         if self._factory is not None:
             self.transport = IsolatedTransport(self._factory())
-            self._previous = (self.app.transport, self.app._owns_transport)
+            self._previous = (self.app.transport, self.app.owns_transport)
             self.app.use_transport(self.transport, owned=False)
-        elif self.app._owns_transport and self._stopped_already(self.app.transport):
+        elif self.app.owns_transport and self._stopped_already(self.app.transport):
             # An earlier client stopped the in-memory transport the app made for itself:
             # this test gets a fresh one, as a new App(transport=None) would.
             self.transport = InMemoryTransport()
@@ -159,8 +159,7 @@ class TestClient:
         """Return once the app and the engine side have partitions (joined their groups)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.startup_timeout
-        members = [self.app._subscription, engine._subscription]
-        while not all(m is None or m.assignment() for m in members):
+        while not (self.app.assignment() and (engine.assignment() or not engine.reads_replies)):
             if loop.time() > deadline:
                 msg = (
                     f"the app and the engine client did not join their consumer groups on "
@@ -217,12 +216,10 @@ class TestClient:
         if record.partition is None or record.offset is None:
             msg = f"{record!r} was not sent yet: it has no partition and offset"
             raise ValueError(msg)
-        tp = TopicPartition(record.topic, record.partition)
-        offset = record.offset
         deadline = time.monotonic() + timeout
 
         async def done() -> bool:
-            return self.app._is_done(tp, offset)
+            return self.app.is_handled(record)
 
         while not self._run(done()):
             if time.monotonic() > deadline:
