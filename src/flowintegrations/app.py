@@ -493,6 +493,8 @@ class App:
         for part in revoked:
             part.revoked = True
             part.wakeup.set()
+        # A revocation ends the transport's pause of a partition: forget ours too.
+        self._paused -= partitions
         await self._finish_in_progress(revoked)
         with contextlib.suppress(FlowIntegrationsError):
             await self._commit(revoked)

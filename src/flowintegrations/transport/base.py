@@ -151,7 +151,11 @@ class Subscription(Protocol):
         """
 
     def pause(self, partitions: Iterable[TopicPartition]) -> None:
-        """Stop returning records of ``partitions`` (backpressure) until :meth:`resume`."""
+        """Stop returning records of ``partitions`` (backpressure) until :meth:`resume`.
+
+        A pause ends with the assignment: a partition revoked and then assigned again is
+        not paused.
+        """
 
     def resume(self, partitions: Iterable[TopicPartition]) -> None:
         """Return records of ``partitions`` again, from where reading left off."""

@@ -948,6 +948,24 @@ class KafkaSubscription:
             self._assignment -= tps
             for tp in tps:
                 self._revocations[tp] = self._revocations.get(tp, 0) + 1
+            self._unpause(consumer, partitions)
+
+    def _unpause(self, consumer: Any, partitions: list[Any]) -> None:
+        """Clear the pause of revoked ``partitions``: a pause ends with its assignment.
+
+        librdkafka keeps a partition paused by the application across an unassign, so a
+        partition paused when revoked and later assigned to this member again would never
+        be fetched: its new holder (the app) knows nothing of that pause.
+        """
+        if not partitions or self._closing:
+            return
+        try:
+            consumer.resume(partitions)
+        except Exception as exc:  # noqa: BLE001 - a failed resume must not break the rebalance
+            log.warning(
+                "%s",
+                translate_error(exc, action="resuming revoked partitions", redact=self._redact),
+            )
 
     def _on_lost(self, consumer: Any, partitions: list[Any]) -> None:
         self._on_revoke(consumer, partitions)
@@ -1110,7 +1128,7 @@ class KafkaSubscription:
             self._commit_now(held)
 
     def pause(self, partitions: Iterable[TopicPartition]) -> None:
-        """Stop fetching ``partitions`` until :meth:`resume`."""
+        """Stop fetching ``partitions`` until :meth:`resume` or until they are revoked."""
         self._check_open()
         self._pause_resume("pause", partitions)
 
