@@ -976,7 +976,15 @@ class KafkaSubscription:
         self._in_listener = True
         try:
             future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-            future.add_done_callback(lambda _: requests.put(_LISTENER_DONE))
+
+            def listener_done() -> None:
+                # Runs on the loop, where commit() reads the flag and queues in one step: a
+                # commit asked for after this takes the executor path, and every one queued
+                # before it is ahead of the marker, so none is left in the queue unserved.
+                self._in_listener = False
+                requests.put(_LISTENER_DONE)
+
+            future.add_done_callback(lambda _: self._loop.call_soon_threadsafe(listener_done))
             while True:
                 item = requests.get()
                 if item is _LISTENER_DONE:
