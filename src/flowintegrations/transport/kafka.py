@@ -984,9 +984,29 @@ class KafkaSubscription:
                 self._in_listener = False
                 requests.put(_LISTENER_DONE)
 
-            future.add_done_callback(lambda _: self._loop.call_soon_threadsafe(listener_done))
+            def on_done(_: object) -> None:
+                # Usually called on the loop already; when the coroutine ended before the
+                # callback was added, on this thread: then the loop is asked to do it.
+                try:
+                    on_loop = asyncio.get_running_loop() is self._loop
+                except RuntimeError:
+                    on_loop = False
+                if on_loop:
+                    listener_done()
+                    return
+                try:
+                    self._loop.call_soon_threadsafe(listener_done)
+                except RuntimeError:  # the loop is closed: nobody can commit any more
+                    listener_done()
+
+            future.add_done_callback(on_done)
             while True:
-                item = requests.get()
+                try:
+                    item = requests.get(timeout=0.5)
+                except queue.Empty:
+                    if future.done() and not self._loop.is_running():
+                        break  # the loop is gone before it could say so: nothing can come
+                    continue
                 if item is _LISTENER_DONE:
                     break
                 offsets, reply = item
