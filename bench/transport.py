@@ -17,37 +17,13 @@ import statistics
 import time
 import uuid
 
+from common import consumer_conf, producer_conf
 from confluent_kafka import Consumer, Producer
 
 from flowintegrations.testing.broker import TANSU_TEST_CONFIG, local_broker
 from flowintegrations.transport import KafkaTransport, Record
 
 VALUE = b"x" * 300
-CONSUMER_ONLY = {
-    "session.timeout.ms",
-    "heartbeat.interval.ms",
-    "fetch.wait.max.ms",
-    "auto.offset.reset",
-}
-
-
-def producer_conf(bootstrap: str) -> dict[str, object]:
-    conf = {k: v for k, v in TANSU_TEST_CONFIG.items() if k not in CONSUMER_ONLY}
-    conf.update({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True})
-    return conf
-
-
-def consumer_conf(bootstrap: str, group: str) -> dict[str, object]:
-    conf = {k: v for k, v in TANSU_TEST_CONFIG.items() if k != "linger.ms"}
-    conf.update(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": group,
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-        }
-    )
-    return conf
 
 
 def raw_produce(bootstrap: str, topic: str, n: int, *, per_message: bool = False) -> float:
