@@ -325,6 +325,36 @@ async def _check_group_shares_partitions(run: _Run) -> None:
     run.expect(sorted(r.value for r in sent), values, "records read by the group")
 
 
+async def _check_pause_ends_with_its_assignment(run: _Run) -> None:
+    """A partition paused when it is revoked is read again once it is assigned again."""
+    transport = await run.transport()
+    topic = await run.topic_with(transport, 2)
+    both = frozenset({TopicPartition(topic, 0), TopicPartition(topic, 1)})
+    await _send_all(transport, [Record(topic, value=b"%d" % i, partition=i % 2) for i in range(6)])
+    group = run.group()
+    first = await transport.subscribe([topic], group_id=group)
+    await _poll_until(run, [first], lambda: first.assignment() == both, "one member joining")
+    first.pause(both)  # nothing is committed: whoever reads a partition starts at 0
+    # A second member joins and takes a paused partition from the first, then leaves: the
+    # partition comes back to the first member, which never resumed it.
+    second = await transport.subscribe([topic], group_id=group)
+    await _poll_until(
+        run, [first, second], lambda: bool(second.assignment()), "a second member joining"
+    )
+    moved = second.assignment()
+    await second.close()
+    got: list[list[Record]] = [[]]
+
+    def moved_partition_read() -> bool:
+        return len([r for r in got[0] if r.topic_partition in moved]) >= 3
+
+    await _poll_until(
+        run, [first], moved_partition_read, "reading a partition paused before it moved", got
+    )
+    offsets = [r.offset for r in got[0] if r.topic_partition in moved]
+    run.expect([0, 1, 2], offsets, f"offsets read of {sorted(moved)} once it came back")
+
+
 async def _check_groups_are_independent(run: _Run) -> None:
     """Two groups reading one topic each get every record."""
     transport = await run.transport()
@@ -408,6 +438,7 @@ CHECKS: dict[str, Callable[[_Run], Awaitable[None]]] = {
     "commit_then_restart_resumes": _check_commit_then_restart_resumes,
     "no_commit_redelivers": _check_no_commit_redelivers,
     "group_shares_partitions": _check_group_shares_partitions,
+    "pause_ends_with_its_assignment": _check_pause_ends_with_its_assignment,
     "groups_are_independent": _check_groups_are_independent,
     "two_transports_share_the_cluster": _check_two_transports_share_the_cluster,
     "stop_is_idempotent": _check_stop_is_idempotent,
