@@ -415,19 +415,10 @@ class App:
         assert self._revoking is not None
         async with self._revoking:  # a revocation under way finishes before fetching stops
             await self._stop_fetching()
-        workers = [p.task for p in self._partitions.values() if p.task is not None]
-        for part in self._partitions.values():
-            part.wakeup.set()
-        deadline = time.monotonic() + self.shutdown_timeout
-        if workers:
-            _, unfinished = await asyncio.wait(workers, timeout=self.shutdown_timeout)
-            for task in unfinished:
-                task.cancel()
-        completions = [
-            c for p in self._partitions.values() for _, _, c in p.pending if c is not None
-        ]
-        if completions:
-            await asyncio.wait(completions, timeout=max(0.0, deadline - time.monotonic()))
+        parts = list(self._partitions.values())
+        for part in parts:
+            part.wakeup.set()  # an idle worker sees that the app is stopping, and returns
+        await self._finish_in_progress(parts)
         if self._committer is not None:
             self._committer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -509,11 +500,11 @@ class App:
             )
 
     async def _finish_in_progress(self, parts: list[_Partition]) -> None:
-        """Let the workers of ``parts`` finish their current record and its sends.
+        """Let the workers of ``parts`` finish their work and its sends.
 
-        Workers of revoked partitions stop after their current record; they and the
-        unacknowledged sends are waited for within ``shutdown_timeout``, late workers
-        cancelled.
+        Workers of revoked partitions stop after their current record, and on a stop after
+        what they fetched; they and the unacknowledged sends are waited for within
+        ``shutdown_timeout``, late workers cancelled.
         """
         deadline = time.monotonic() + self.shutdown_timeout
         workers = [p.task for p in parts if p.task is not None and not p.task.done()]
