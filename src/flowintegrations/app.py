@@ -35,7 +35,7 @@ import cattrs
 
 from flowintegrations.codec import JsonCodec
 from flowintegrations.context import Context, MessageLogger
-from flowintegrations.deadletter import dead_letter_record, error_class_name, redact
+from flowintegrations.deadletter import dead_letter_record, error_class_name
 from flowintegrations.errors import (
     CodecError,
     DeliveryError,
@@ -55,6 +55,12 @@ from flowintegrations.transport import (
     Transport,
 )
 from flowintegrations.validation import Validator, decode_headers, scenario_validators
+from flowintegrations.vocabulary import (
+    ENVIRONMENT_VAR,
+    PROCESS_INSTANCE_ID,
+    PROCESS_INSTANCE_UUID,
+    redact,
+)
 
 __all__ = ["App", "Handler"]
 
@@ -65,9 +71,9 @@ Handler = Callable[..., Any]
 
 H = TypeVar("H", bound=Handler)
 
-ENV_VAR = "FLOWINTEGRATIONS_ENV"
-_PROCESS_INSTANCE_ID = "processInstanceId"
-_PROCESS_INSTANCE_UUID = "processInstanceUuid"
+ENV_VAR = ENVIRONMENT_VAR  # the old name, kept for imports from here
+_PROCESS_INSTANCE_ID = PROCESS_INSTANCE_ID
+_PROCESS_INSTANCE_UUID = PROCESS_INSTANCE_UUID
 
 
 class _HandlingError(Exception):

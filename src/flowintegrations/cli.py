@@ -42,16 +42,11 @@ from flowintegrations.loading import load_app
 from flowintegrations.model import Catalog
 from flowintegrations.transport import KafkaTransport
 from flowintegrations.validation import example_problems, scenario_validators, to_json_schema
+from flowintegrations.vocabulary import BOOTSTRAP_VAR, DEFAULT_ENGINE_PATTERN
 
 __all__ = ["BOOTSTRAP_VAR", "DEFAULT_ENGINE_PATTERN", "engine_pattern_warnings", "load_app", "main"]
 
 log = logging.getLogger("flowintegrations.cli")
-
-BOOTSTRAP_VAR = "FLOWINTEGRATIONS_KAFKA_BOOTSTRAP"
-"""Environment variable with Kafka bootstrap servers, for ``run`` and ``demo``."""
-
-DEFAULT_ENGINE_PATTERN = "ai.flowx.{env}.engine.receive.*"
-"""The topic pattern the engine listens on for replies; ``{env}`` is the environment."""
 
 
 def _example_catalog() -> str:

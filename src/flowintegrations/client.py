@@ -30,14 +30,18 @@ from flowintegrations.errors import (
 )
 from flowintegrations.model import Integration, Scenario
 from flowintegrations.transport import Record, Subscription, TopicPartition, Transport
-from flowintegrations.validation import REDACTED, decode_headers, scenario_validators
+from flowintegrations.validation import decode_headers, scenario_validators
+from flowintegrations.vocabulary import (
+    ENVIRONMENT_VAR,
+    PROCESS_INSTANCE_ID,
+    PROCESS_INSTANCE_UUID,
+    REDACTED,
+)
 
 __all__ = ["EngineClient", "Reply"]
 
 log = logging.getLogger("flowintegrations.client")
 
-PROCESS_INSTANCE_ID = "processInstanceId"
-PROCESS_INSTANCE_UUID = "processInstanceUuid"
 _RECENT_TIMEOUTS = 1024
 
 
@@ -90,7 +94,7 @@ class EngineClient:
         self.integrations = integrations
         self.transport = transport
         self.environment = (
-            environment if environment is not None else os.environ.get("FLOWINTEGRATIONS_ENV")
+            environment if environment is not None else os.environ.get(ENVIRONMENT_VAR)
         )
         self.group_id = group_id or f"flowintegrations.engine.{uuid.uuid4().hex[:12]}"
         self.codec = codec or JsonCodec()

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 
 from flowintegrations.errors import ValidationError
 from flowintegrations.transport import Record
+from flowintegrations.vocabulary import redact
 
 __all__ = [
     "ATTEMPTS",
@@ -58,14 +59,6 @@ def error_class_name(error: BaseException) -> str:
     if cls.__module__ == "builtins" or cls.__module__.startswith("flowintegrations."):
         return cls.__qualname__
     return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every occurrence of a secret value replaced by ``<redacted>``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "<redacted>")
-    return text
 
 
 def dead_letter_record(

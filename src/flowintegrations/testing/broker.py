@@ -28,6 +28,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 
+from flowintegrations.vocabulary import BOOTSTRAP_VAR
+
 __all__ = [
     "BOOTSTRAP_ENV",
     "TANSU_TEST_CONFIG",
@@ -37,7 +39,7 @@ __all__ = [
     "wait_until_reachable",
 ]
 
-BOOTSTRAP_ENV = "FLOWINTEGRATIONS_KAFKA_BOOTSTRAP"
+BOOTSTRAP_ENV = BOOTSTRAP_VAR
 """Environment variable naming an existing cluster to test against instead of Tansu."""
 
 TANSU_TEST_CONFIG: Mapping[str, str | int] = {

@@ -31,10 +31,11 @@ from flowintegrations.model.examples import MATCH_KEY
 from flowintegrations.testing.client import TestClient
 from flowintegrations.transport import Record
 from flowintegrations.validation import DEFAULT_EXAMPLE_HEADERS
+from flowintegrations.vocabulary import PROCESS_INSTANCE_UUID
 
 __all__ = ["ExampleCase", "ExampleMismatchError", "check_example", "compare", "example_cases"]
 
-_UUID = "processInstanceUuid"
+_UUID = PROCESS_INSTANCE_UUID
 
 
 class ExampleMismatchError(AssertionError):

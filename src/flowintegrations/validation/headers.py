@@ -7,11 +7,9 @@ from collections.abc import Iterable
 from flowintegrations.errors import ValidationError
 from flowintegrations.model import Header, json_path_step
 from flowintegrations.validation.violations import Violation
+from flowintegrations.vocabulary import REDACTED
 
 __all__ = ["REDACTED", "decode_headers"]
-
-REDACTED = "<redacted>"
-"""What stands in for the value of a secret header wherever it would be shown."""
 
 
 def decode_headers(
