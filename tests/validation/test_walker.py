@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -155,3 +157,17 @@ def test_the_model_checks_examples_with_the_installed_check() -> None:
     finally:
         use_example_check(example_problems)
     assert calls == [("n", "$.example", None), ("n", "$.properties[0].example", False)]
+
+
+def test_importing_only_the_model_still_checks_examples() -> None:
+    """A fresh interpreter that imports only the model gets examples checked by the walker."""
+    code = (
+        "from flowintegrations.model.datamodel import Property\n"
+        "try:\n"
+        "    Property.number('n', example=True)\n"
+        "except ValueError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    expected = "$.example: example does not match property 'n': must be a number, got true\n"
+    assert done.stdout == expected

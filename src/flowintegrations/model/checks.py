@@ -25,7 +25,12 @@ from flowintegrations.errors import CatalogProblem
 if TYPE_CHECKING:
     from flowintegrations.model.datamodel import DataModel, Property
 
-__all__ = ["ExampleCheck", "example_problems", "model_example_problems", "use_example_check"]
+__all__ = [
+    "ExampleCheck",
+    "model_example_problems",
+    "property_example_problems",
+    "use_example_check",
+]
 
 
 class ExampleCheck(Protocol):
@@ -59,7 +64,7 @@ def use_example_check(check: ExampleCheck) -> None:
     _installed[:] = [check]
 
 
-def example_problems(
+def property_example_problems(
     prop: Property,
     path: str,
     *,
@@ -89,7 +94,7 @@ def model_example_problems(
     """The problems of every example in ``properties`` (nested ones too), below ``path``."""
     for index, prop in enumerate(properties):
         here = f"{path}[{index}]"
-        yield from example_problems(
+        yield from property_example_problems(
             prop,
             f"{here}.example",
             additional=additional,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
 import attrs
 
 from flowintegrations.errors import CatalogError, CatalogProblem
-from flowintegrations.model.checks import example_problems, model_example_problems
+from flowintegrations.model.checks import model_example_problems, property_example_problems
 
 if TYPE_CHECKING:
     from flowintegrations.model.integration import Definitions
@@ -253,7 +253,7 @@ class Property:
                 None,
             )
         yield from _property_list_problems(self.properties, "$.properties")
-        yield from example_problems(self, "$.example")
+        yield from property_example_problems(self, "$.example")
 
     # Shortcuts --------------------------------------------------------------------------
 
