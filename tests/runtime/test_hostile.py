@@ -6,8 +6,10 @@ be dead-lettered (or answered with an error reply) and the partition must keep s
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,6 +34,13 @@ from support.runtime import DEMO, GREET, GREET_OUT, HEADERS
 
 NO_WAIT = Retry(attempts=2, backoff=0.0)
 PID = (("processInstanceId", b"1001"),)
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage() -> Iterator[None]:
+    """Collect after each test: a task that died logs so then, not inside pytest's own work."""
+    yield
+    gc.collect()
 
 
 def why(record: Record) -> dict[str, str]:
