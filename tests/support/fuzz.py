@@ -290,7 +290,7 @@ def _nested(rng: Rng) -> bytes:
 
 def _huge(scenario: Scenario, rng: Rng) -> bytes:
     size = rng.randint(100_000, MAX_RECORD - 2_000)
-    kind = rng.randint(0, 3)
+    kind = rng.choice([0, 1, 3])
     if kind == 0:
         return rng.randbytes(size)
     if kind == 1:  # valid, with one huge string
@@ -303,9 +303,6 @@ def _huge(scenario: Scenario, rng: Rng) -> bytes:
         else:
             payload["tags"] = [pad]
         return _dumps(payload)
-    if kind == 2:  # one unknown key per 13 bytes: a dead letter far larger than the value
-        entries = size // 13
-        return b'{"level": "LOW"' + b"".join(b',"k%07d":0' % i for i in range(entries)) + b"}"
     return b'{"values": [' + b",".join([b"1e400"] * (size // 6)) + b"]}"
 
 
@@ -336,6 +333,9 @@ def _value(category: str, scenario: Scenario, rng: Rng) -> bytes:
         return rng.choice([b"", b" ", b"null", b"{}", b"[]", b'""', b"0"])
     if category == "huge":
         return _huge(scenario, rng)
+    if category == "oversized-dead-letter":  # one unknown key per 13 bytes (defect 3)
+        entries = rng.randint(50_000, (MAX_RECORD - 2_000) // 13)
+        return b'{"amount": 1' + b"".join(b',"k%07d":0' % i for i in range(entries)) + b"}"
     return _dumps(_json_value(rng))  # "json"
 
 
@@ -383,8 +383,9 @@ CATEGORIES: dict[str, int] = {
     "empty": 4,
     "odd-headers": 12,
     "huge": 0,
+    "oversized-dead-letter": 0,
 }
-"""Relative weights of the hostile categories; 'huge' comes once every ``huge_every``."""
+"""Relative weights of the categories; the last two come once every ``huge_every`` each."""
 
 
 @attrs.frozen
@@ -421,6 +422,8 @@ def generate(
             category = rng.choices(names, weights)[0]
             if fid % huge_every == huge_every // 2 and "huge" not in skip:
                 category = "huge"
+            elif fid % huge_every == huge_every // 4 and "oversized-dead-letter" not in skip:
+                category = "oversized-dead-letter"
             value = _value(category, scenario, rng)
             headers = _headers(category, rng, pid)
             key = _key(rng)
@@ -645,8 +648,10 @@ async def run_fuzz(
                 )
                 break
             if progress is not None:
+                seconds = time.monotonic() - started
                 progress(
-                    f"{done:,} records, {time.monotonic() - started:.0f} s, {dict(report.outcomes)}"
+                    f"{done:,} records, {seconds:.0f} s, RSS {rss() / 2**20:.0f} MiB, "
+                    f"{dict(report.outcomes)}"
                 )
     finally:
         report.seconds = time.monotonic() - started

@@ -38,7 +38,6 @@ import itertools
 import time
 import zlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from typing import cast
 
 from flowintegrations.errors import (
     DeliveryError,
@@ -86,9 +85,9 @@ class _Topic:
 
     def __init__(self, name: str, partitions: int) -> None:
         self.name = name
-        # A deleted record leaves None in its slot, so that offsets stay list indexes.
-        self.partitions: list[list[Record | None]] = [[] for _ in range(partitions)]
-        self.starts = [0] * partitions  # per partition, the first offset not deleted
+        # Each partition's records from its first offset not deleted (``starts``) on.
+        self.partitions: list[list[Record]] = [[] for _ in range(partitions)]
+        self.starts = [0] * partitions
         self.log: list[Record] = []  # every record, in the order written
         self.next_partition = 0
 
@@ -230,7 +229,7 @@ class InMemoryBroker:
             record.value,
             record.headers,
             partition,
-            len(log),
+            topic.starts[partition] + len(log),
             timestamp,
         )
         log.append(written)
@@ -331,15 +330,15 @@ class InMemoryBroker:
                 msg = f"{tp.topic!r} has no partition {tp.partition}"
                 raise ValueError(msg)
             log = topic.partitions[tp.partition]
-            if not 0 <= offset <= len(log):
+            start = topic.starts[tp.partition]
+            if not 0 <= offset <= start + len(log):
                 msg = (
                     f"cannot delete {tp.topic}[{tp.partition}] up to {offset}: "
-                    f"it ends at {len(log)}"
+                    f"it ends at {start + len(log)}"
                 )
                 raise ValueError(msg)
-            start = topic.starts[tp.partition]
             if offset > start:
-                log[start:offset] = [None] * (offset - start)
+                del log[: offset - start]
                 topic.starts[tp.partition] = offset
                 touched.add(tp.topic)
         for name in touched:
@@ -371,7 +370,7 @@ class InMemoryBroker:
             return []
         if partition is None:
             return list(found.log)
-        return [r for r in found.partitions[partition][found.starts[partition] :] if r is not None]
+        return list(found.partitions[partition])
 
     def count(self, topic: str | None = None) -> int:
         """How many records ``topic`` holds (every topic's when ``topic`` is ``None``)."""
@@ -385,7 +384,10 @@ class InMemoryBroker:
         found = self._topics.get(topic)
         if found is None:
             raise TopicNotFoundError((topic,))
-        return {TopicPartition(topic, p): len(log) for p, log in enumerate(found.partitions)}
+        return {
+            TopicPartition(topic, p): found.starts[p] + len(log)
+            for p, log in enumerate(found.partitions)
+        }
 
     def committed(self, group_id: str) -> dict[TopicPartition, int]:
         """The offsets group ``group_id`` committed (empty for an unknown group)."""
@@ -690,12 +692,13 @@ class InMemorySubscription:
             topic = topics[tp.topic]
             log = topic.partitions[tp.partition]
             position = self._positions[tp]
+            start = topic.starts[tp.partition]
             # Records deleted meanwhile: read on from the first one left.
-            position = max(position, topic.starts[tp.partition])
-            if position < len(log):
-                end = min(len(log), position + max_records - len(batch))
-                batch.extend(cast("list[Record]", log[position:end]))
-                self._positions[tp] = end
+            index = max(position, start) - start
+            if index < len(log):
+                end = min(len(log), index + max_records - len(batch))
+                batch.extend(log[index:end])
+                self._positions[tp] = start + end
                 if len(batch) >= max_records:
                     break
         return batch
