@@ -27,7 +27,7 @@ CONTRACT = {
         "Retry",
     },
     "flowintegrations.transport": {"Record", "Transport", "InMemoryTransport", "KafkaTransport"},
-    "flowintegrations.testing": {"TestClient"},
+    "flowintegrations.testing": {"TestClient", "FaultyTransport"},
 }
 
 PACKAGES = [

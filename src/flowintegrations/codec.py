@@ -1,4 +1,4 @@
-"""Message bytes <-> JSON values, strictly: UTF-8 only, no NaN/Infinity, bounded size.
+"""Message bytes <-> JSON values, strictly: UTF-8 only, finite numbers only, bounded size.
 
 The engine speaks JSON on both topics. Decoding is where hostile bytes first meet the
 library, so everything that can go wrong becomes a :class:`~flowintegrations.errors.CodecError`
@@ -8,6 +8,8 @@ with a sentence that says what and where (byte/line/column), never a crash.
 from __future__ import annotations
 
 import json
+import re
+from math import isfinite
 from typing import Any
 
 from flowintegrations.errors import CodecError
@@ -23,18 +25,53 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(msg)
 
 
+class _OutOfRangeError(ValueError):
+    """A number literal that a float cannot hold (``1e400``): it would decode as infinity."""
+
+
+def _finite_float(literal: str) -> float:
+    # Called by the decoder for every number with a fraction or an exponent; integers are
+    # exact at any size and never come here.
+    value = float(literal)
+    if isfinite(value):
+        return value
+    raise _OutOfRangeError(literal)
+
+
+# A JSON text tokenised just enough to find numbers outside strings (on the error path only).
+_STRING_OR_NUMBER = re.compile(
+    r'"(?:[^"\\]|\\.)*"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?'
+)
+
+
+def _out_of_range(text: str, literal: str) -> str:
+    """The codec's sentence for ``literal``, found at its first place outside a string."""
+    for match in _STRING_OR_NUMBER.finditer(text):
+        if match.group() == literal:
+            start = match.start()
+            line = text.count("\n", 0, start) + 1
+            column = start - text.rfind("\n", 0, start)
+            where = f" at line {line}, column {column}"
+            break
+    else:  # cannot happen: the decoder read the literal outside a string
+        where = ""
+    return f"value is not JSON: number {literal}{where} is out of range"
+
+
 class JsonCodec:
     """Decode and encode message values as UTF-8 JSON.
 
     ``max_bytes`` bounds what is decoded; nesting deeper than the interpreter's recursion
-    limit is refused rather than crashing the loop.
+    limit is refused rather than crashing the loop. A number too large for a float
+    (``1e400``) is refused too, where :mod:`json` would return infinity: no JSON value
+    decodes to ``inf`` or ``nan``.
     """
 
     __slots__ = ("_decoder", "_encoder", "_scan", "max_bytes")
 
     def __init__(self, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
-        self._decoder = json.JSONDecoder(parse_constant=_reject_constant)
+        self._decoder = json.JSONDecoder(parse_float=_finite_float, parse_constant=_reject_constant)
         # The decoder's C scanner, called directly on the happy path (what decode() does
         # minus two regex matches for surrounding whitespace); anything else takes the
         # full path below, which also words the errors.
@@ -53,6 +90,8 @@ class JsonCodec:
             raise CodecError(msg) from None
         try:
             value, end = self._scan(text, 0)
+        except _OutOfRangeError as exc:
+            raise CodecError(_out_of_range(text, str(exc))) from None
         except (StopIteration, ValueError, RecursionError):
             pass
         else:
@@ -63,6 +102,8 @@ class JsonCodec:
         except json.JSONDecodeError as exc:
             msg = f"value is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
             raise CodecError(msg) from None
+        except _OutOfRangeError as exc:
+            raise CodecError(_out_of_range(text, str(exc))) from None
         except ValueError as exc:
             msg = f"value is not JSON: {exc}"
             raise CodecError(msg) from None

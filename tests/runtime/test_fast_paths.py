@@ -9,6 +9,7 @@ against a bare fastjsonschema validator of the same schema.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +50,19 @@ json_values = st.recursive(
 )
 
 
+def finite_float(literal: str) -> float:
+    """``float(literal)``, refusing what overflows to infinity, as the codec does."""
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError(literal)
+    return value
+
+
 def reference_decode(data: bytes) -> Any:
     """What JsonCodec.decode returned before its fast path (None stands for an error)."""
-    decoder = json.JSONDecoder(parse_constant=lambda name: (_ for _ in ()).throw(ValueError()))
+    decoder = json.JSONDecoder(
+        parse_float=finite_float, parse_constant=lambda name: (_ for _ in ()).throw(ValueError())
+    )
     try:
         return ("ok", decoder.decode(data.decode("utf-8")))
     except (ValueError, RecursionError):

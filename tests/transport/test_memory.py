@@ -16,6 +16,7 @@ from flowintegrations.errors import (
 )
 from flowintegrations.transport import InMemoryBroker, InMemoryTransport, Record, TopicPartition
 from flowintegrations.transport.base import RebalanceListener, Subscription, Transport
+from flowintegrations.transport.memory import DEFAULT_MAX_MESSAGE_BYTES, record_size
 
 T0 = TopicPartition("t", 0)
 T1 = TopicPartition("t", 1)
@@ -503,3 +504,72 @@ def test_broker_options_are_not_given_twice() -> None:
     """Options of the broker cannot be passed to a transport that is given a broker."""
     with pytest.raises(TypeError, match="belong to the InMemoryBroker passed"):
         InMemoryTransport(broker=InMemoryBroker(), partitions=2)
+
+
+def test_a_record_larger_than_max_message_bytes_fails_delivery() -> None:
+    """A record past max_message_bytes (key, value, header names and values) is refused."""
+
+    async def main() -> tuple[Record, BaseException | None]:
+        transport = await started(max_message_bytes=10)
+        fits = await transport.send(Record("t", b"k", b"vvvv", (("hh", b"xx"),)))
+        refused = await transport.produce(Record("t", b"k", b"vvvv", (("hh", b"xxxx"),)))
+        return fits, refused.exception()
+
+    fits, error = asyncio.run(main())
+    assert fits.offset == 0
+    assert isinstance(error, DeliveryError)
+    assert str(error) == (
+        "cannot deliver to topic 't': the record is 11 bytes, more than max_message_bytes (10)"
+    )
+
+
+def test_max_message_bytes_is_kafka_s_default() -> None:
+    """By default a topic takes records up to 1 MiB, as Kafka's message.max.bytes."""
+    assert InMemoryBroker().max_message_bytes == 1024 * 1024 == DEFAULT_MAX_MESSAGE_BYTES
+
+
+def test_a_lone_surrogate_in_a_header_name_counts_three_bytes() -> None:
+    """record_size counts a header name as UTF-8, a lone surrogate as three bytes."""
+    assert record_size(Record("t", None, b"", (("\udcff", b""),))) == 3
+
+
+def test_deleted_records_are_gone_and_offsets_stay() -> None:
+    """delete_records drops the records before an offset; the next record keeps its number."""
+
+    async def main() -> tuple[list[Record], Record]:
+        transport = await started()
+        for i in range(4):
+            await transport.send(Record("t", value=b"%d" % i))
+        transport.delete_records({T0: 3})
+        return transport.records("t"), await transport.send(Record("t", value=b"4"))
+
+    left, written = asyncio.run(main())
+    assert [(r.offset, r.value) for r in left] == [(3, b"3")]
+    assert written.offset == 4
+
+
+def test_a_member_before_deleted_records_reads_on_from_the_first_left() -> None:
+    """A member positioned before deleted records gets the first record left, then on."""
+
+    async def main() -> list[int | None]:
+        transport = await started()
+        subscription = await transport.subscribe(["t"], group_id="g")
+        await subscription.getmany(timeout=0)
+        for i in range(4):
+            await transport.send(Record("t", value=b"%d" % i))
+        transport.delete_records({T0: 2})
+        return [r.offset for r in await subscription.getmany(timeout=0)]
+
+    assert asyncio.run(main()) == [2, 3]
+
+
+def test_deleting_past_the_end_is_an_error() -> None:
+    """delete_records refuses an offset past a partition's end."""
+
+    async def main() -> None:
+        transport = await started()
+        await transport.send(Record("t", value=b"0"))
+        transport.delete_records({T0: 2})
+
+    with pytest.raises(ValueError, match=r"^cannot delete t\[0\] up to 2: it ends at 1$"):
+        asyncio.run(main())

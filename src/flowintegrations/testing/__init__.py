@@ -1,4 +1,4 @@
-"""Test helpers: the test client for adapters and a conformance checker for transports."""
+"""Test helpers: the test client, fault injection, and a conformance checker for transports."""
 
 from flowintegrations.testing.client import TestClient
 from flowintegrations.testing.conformance import (
@@ -7,10 +7,14 @@ from flowintegrations.testing.conformance import (
     check_transport,
     check_transport_async,
 )
+from flowintegrations.testing.faults import CommitAttempt, FaultySubscription, FaultyTransport
 
 __all__ = [
     "CHECKS",
+    "CommitAttempt",
     "ConformanceError",
+    "FaultySubscription",
+    "FaultyTransport",
     "TestClient",
     "check_transport",
     "check_transport_async",

@@ -15,7 +15,12 @@ what :class:`~flowintegrations.App` runs on when no transport is given, and what
   :meth:`~InMemorySubscription.getmany`, through its listener, so it can still commit —
   and only then assigned to their new owner, which resumes from the committed offset;
 * a member that closes, or :meth:`~InMemorySubscription.crash` es, leaves at once without
-  callbacks: everything it did not commit is delivered again to the next owner.
+  callbacks: everything it did not commit is delivered again to the next owner;
+* a record larger than ``max_message_bytes`` (Kafka's ``message.max.bytes``, 1 MiB by
+  default; see :func:`record_size`) is refused with a ``DeliveryError``, as the broker
+  refuses it with ``MSG_SIZE_TOO_LARGE``;
+* :meth:`~InMemoryBroker.delete_records` drops the records before an offset (Kafka's
+  ``DeleteRecords``), so a long test can keep its memory bounded.
 
 Transports made with the same :class:`InMemoryBroker` share its topics and groups, as
 clients of one cluster do. Everything is deterministic and inspectable
@@ -42,7 +47,30 @@ from flowintegrations.errors import (
 )
 from flowintegrations.transport.base import RebalanceListener, Record, TopicPartition
 
-__all__ = ["InMemoryBroker", "InMemorySubscription", "InMemoryTransport"]
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "InMemoryBroker",
+    "InMemorySubscription",
+    "InMemoryTransport",
+    "record_size",
+]
+
+DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
+"""The largest record a topic takes by default: Kafka's ``message.max.bytes`` (1 MiB)."""
+
+
+def record_size(record: Record) -> int:
+    """The bytes ``record`` takes on the wire, as counted against ``max_message_bytes``.
+
+    Its key, value, header names (UTF-8; a lone surrogate counts as the 3 bytes
+    ``surrogatepass`` writes) and header values. Kafka adds a few bytes of framing per
+    record; they are left out, so a record fits exactly when its parts do.
+    """
+    size = len(record.value) + (0 if record.key is None else len(record.key))
+    for name, value in record.headers:
+        size += len(name.encode("utf-8", "surrogatepass")) + len(value)
+    return size
+
 
 _NEW, _RUNNING, _STOPPED = "new", "running", "stopped"
 
@@ -53,11 +81,13 @@ def _set_if_pending(future: asyncio.Future[None]) -> None:
 
 
 class _Topic:
-    __slots__ = ("log", "name", "next_partition", "partitions")
+    __slots__ = ("log", "name", "next_partition", "partitions", "starts")
 
     def __init__(self, name: str, partitions: int) -> None:
         self.name = name
+        # Each partition's records from its first offset not deleted (``starts``) on.
         self.partitions: list[list[Record]] = [[] for _ in range(partitions)]
+        self.starts = [0] * partitions
         self.log: list[Record] = []  # every record, in the order written
         self.next_partition = 0
 
@@ -85,7 +115,9 @@ class InMemoryBroker:
     the engine-side client, or a transport restarted in a test). ``partitions`` is the
     partition count of topics created without one; with ``auto_create_topics=False``
     missing topics are errors, as on a locked-down cluster. ``clock`` returns seconds since
-    the epoch and stamps records sent without a timestamp.
+    the epoch and stamps records sent without a timestamp. A record larger than
+    ``max_message_bytes`` (:func:`record_size`) is refused, as Kafka's ``message.max.bytes``
+    refuses it.
     """
 
     def __init__(
@@ -94,10 +126,15 @@ class InMemoryBroker:
         partitions: int = 1,
         auto_create_topics: bool = True,
         clock: Callable[[], float] = time.time,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         if partitions < 1:
             msg = f"partitions must be at least 1, not {partitions}"
             raise ValueError(msg)
+        if max_message_bytes < 1:
+            msg = f"max_message_bytes must be at least 1, not {max_message_bytes}"
+            raise ValueError(msg)
+        self.max_message_bytes = max_message_bytes
         self.default_partitions = partitions
         self.auto_create_topics = auto_create_topics
         self.clock = clock
@@ -150,7 +187,8 @@ class InMemoryBroker:
     def write(self, record: Record) -> Record:
         """Append ``record`` to its partition now; return it as written.
 
-        Raises ``DeliveryError`` for a missing topic (without auto-create) or partition.
+        Raises ``DeliveryError`` for a missing topic (without auto-create) or partition, and
+        for a record larger than ``max_message_bytes``.
         """
         # Typed callers cannot get this wrong; untyped ones get the error Kafka would give.
         value: object = record.value
@@ -158,6 +196,13 @@ class InMemoryBroker:
         if not isinstance(value, bytes) or not (key is None or isinstance(key, bytes)):
             msg = "a record's value must be bytes and its key bytes or None"
             raise TypeError(msg)
+        size = record_size(record)
+        if size > self.max_message_bytes:
+            msg = (
+                f"cannot deliver to topic {record.topic!r}: the record is {size} bytes, more "
+                f"than max_message_bytes ({self.max_message_bytes})"
+            )
+            raise DeliveryError(msg)
         try:
             topic = self._topic_for(record.topic)
         except TopicNotFoundError as exc:
@@ -184,7 +229,7 @@ class InMemoryBroker:
             record.value,
             record.headers,
             partition,
-            len(log),
+            topic.starts[partition] + len(log),
             timestamp,
         )
         log.append(written)
@@ -267,6 +312,40 @@ class InMemoryBroker:
         self._rebalance(group)
         self._release(group, owned)
 
+    def delete_records(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Drop, for each partition, every record before the offset given (Kafka's DeleteRecords).
+
+        Offsets do not change: the next record written keeps its number, and a member whose
+        position is before the first remaining record reads on from it (as Kafka's
+        ``auto.offset.reset=earliest`` does). Committed offsets are kept. For long tests that
+        must not hold every record in memory. Raises ``TopicNotFoundError`` for a missing
+        topic and ``ValueError`` for a partition it does not have or an offset past its end.
+        """
+        touched: set[str] = set()
+        for tp, offset in offsets.items():
+            topic = self._topics.get(tp.topic)
+            if topic is None:
+                raise TopicNotFoundError((tp.topic,))
+            if not 0 <= tp.partition < len(topic.partitions):
+                msg = f"{tp.topic!r} has no partition {tp.partition}"
+                raise ValueError(msg)
+            log = topic.partitions[tp.partition]
+            start = topic.starts[tp.partition]
+            if not 0 <= offset <= start + len(log):
+                msg = (
+                    f"cannot delete {tp.topic}[{tp.partition}] up to {offset}: "
+                    f"it ends at {start + len(log)}"
+                )
+                raise ValueError(msg)
+            if offset > start:
+                del log[: offset - start]
+                topic.starts[tp.partition] = offset
+                touched.add(tp.topic)
+        for name in touched:
+            topic = self._topics[name]
+            starts = topic.starts
+            topic.log = [r for r in topic.log if (r.offset or 0) >= starts[r.partition or 0]]
+
     # Inspection (for tests) ------------------------------------------------------------------
 
     def topics(self) -> list[str]:
@@ -284,6 +363,7 @@ class InMemoryBroker:
         """The records of ``topic`` in the order they were written (empty if it is missing).
 
         Within a partition that is offset order. ``partition`` selects one partition.
+        Deleted records (:meth:`delete_records`) are left out.
         """
         found = self._topics.get(topic)
         if found is None:
@@ -304,7 +384,10 @@ class InMemoryBroker:
         found = self._topics.get(topic)
         if found is None:
             raise TopicNotFoundError((topic,))
-        return {TopicPartition(topic, p): len(log) for p, log in enumerate(found.partitions)}
+        return {
+            TopicPartition(topic, p): found.starts[p] + len(log)
+            for p, log in enumerate(found.partitions)
+        }
 
     def committed(self, group_id: str) -> dict[TopicPartition, int]:
         """The offsets group ``group_id`` committed (empty for an unknown group)."""
@@ -320,8 +403,9 @@ class InMemoryTransport:
     """A :class:`~flowintegrations.transport.Transport` that keeps everything in memory.
 
     Without ``broker`` the transport has a cluster of its own, made with ``partitions``,
-    ``auto_create_topics`` and ``clock`` (see :class:`InMemoryBroker`); pass ``broker`` to
-    share one with other transports (the other options must then be left out). The
+    ``auto_create_topics``, ``clock`` and ``max_message_bytes`` (see
+    :class:`InMemoryBroker`); pass ``broker`` to share one with other transports (the other
+    options must then be left out). The
     inspection helpers (:meth:`records`, :meth:`committed`, ...) describe the broker and
     keep working after :meth:`stop`.
     """
@@ -333,15 +417,22 @@ class InMemoryTransport:
         auto_create_topics: bool | None = None,
         clock: Callable[[], float] | None = None,
         broker: InMemoryBroker | None = None,
+        max_message_bytes: int | None = None,
     ) -> None:
         if broker is None:
             broker = InMemoryBroker(
                 partitions=1 if partitions is None else partitions,
                 auto_create_topics=True if auto_create_topics is None else auto_create_topics,
                 clock=time.time if clock is None else clock,
+                max_message_bytes=(
+                    DEFAULT_MAX_MESSAGE_BYTES if max_message_bytes is None else max_message_bytes
+                ),
             )
-        elif (partitions, auto_create_topics, clock) != (None, None, None):
-            msg = "partitions, auto_create_topics and clock belong to the InMemoryBroker passed"
+        elif (partitions, auto_create_topics, clock, max_message_bytes) != (None,) * 4:
+            msg = (
+                "partitions, auto_create_topics, clock and max_message_bytes belong to the "
+                "InMemoryBroker passed"
+            )
             raise TypeError(msg)
         self.broker = broker
         self._state = _NEW
@@ -485,6 +576,10 @@ class InMemoryTransport:
         """The ids of every consumer group that ever had a member, sorted."""
         return self.broker.groups()
 
+    def delete_records(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Drop the records before the offsets given (see :meth:`InMemoryBroker.delete_records`)."""
+        self.broker.delete_records(offsets)
+
 
 class InMemorySubscription:
     """One member of an in-memory consumer group (see :class:`InMemoryTransport`).
@@ -594,12 +689,16 @@ class InMemorySubscription:
         batch: list[Record] = []
         topics = self._broker._topics
         for tp in owned[start:] + owned[:start]:
-            log = topics[tp.topic].partitions[tp.partition]
+            topic = topics[tp.topic]
+            log = topic.partitions[tp.partition]
             position = self._positions[tp]
-            if position < len(log):
-                end = min(len(log), position + max_records - len(batch))
-                batch.extend(log[position:end])
-                self._positions[tp] = end
+            start = topic.starts[tp.partition]
+            # Records deleted meanwhile: read on from the first one left.
+            index = max(position, start) - start
+            if index < len(log):
+                end = min(len(log), index + max_records - len(batch))
+                batch.extend(log[index:end])
+                self._positions[tp] = start + end
                 if len(batch) >= max_records:
                     break
         return batch
