@@ -1,1 +1,7 @@
 """Fixtures of the Flow service tests."""
+
+from __future__ import annotations
+
+from support import runtime_shim
+
+runtime_shim.install()

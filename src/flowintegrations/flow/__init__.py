@@ -16,15 +16,19 @@ except ImportError as _missing:  # pragma: no cover - exercised in a subprocess
 
 from flowintegrations.flow.callbacks import CallbackSender, UndeliveredCallback
 from flowintegrations.flow.describe import describe_answer
+from flowintegrations.flow.service import DEFAULT_MAX_BODY_BYTES, PROBLEM_KIND_HEADER, FlowService
 from flowintegrations.flow.types import Action, ContentType, Field, FieldKind, Shape, build_actions
 from flowintegrations.flow.values import FlowValueError, engine_values, payload_from_values
 
 __all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "PROBLEM_KIND_HEADER",
     "Action",
     "CallbackSender",
     "ContentType",
     "Field",
     "FieldKind",
+    "FlowService",
     "FlowValueError",
     "Shape",
     "UndeliveredCallback",
