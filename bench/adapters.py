@@ -12,6 +12,9 @@ produce it to the in topic with the request's headers (all but ``jwt``) and the
 * ``ours-async``   App + KafkaTransport, an async handler
 * ``raw``          confluent-kafka consume -> json -> produce loop (the practical ceiling)
 * ``raw-fjs``      the raw loop plus fastjsonschema on request and reply
+* ``raw-alo``      the careful hand-written loop: ``raw-fjs`` made at-least-once (per batch:
+                   produce every reply, flush, then commit), what an adapter author writes
+                   instead of using the SDK
 * ``faststream``   FastStream's confluent broker, subscriber + publish, pydantic models
 
 ``--slow-ms`` makes the handler take that long per request (a sync sleep on its thread
@@ -92,7 +95,7 @@ def run_ours(args: argparse.Namespace, *, is_async: bool) -> None:
         asyncio.run(main())
 
 
-def run_raw(args: argparse.Namespace, *, validate: bool) -> None:
+def run_raw(args: argparse.Namespace, *, validate: bool, at_least_once: bool = False) -> None:
     from confluent_kafka import Consumer, Producer  # noqa: PLC0415
 
     check_request = check_reply = None
@@ -154,7 +157,11 @@ def run_raw(args: argparse.Namespace, *, validate: bool) -> None:
                     break
                 except BufferError:
                     producer.poll(0.001)
-        producer.poll(0)
+        if at_least_once and messages:
+            # Commit only what was delivered: wait for every reply of the batch first.
+            producer.flush()
+        else:
+            producer.poll(0)
         if messages:
             consumer.commit(asynchronous=True)
     producer.flush(10)
@@ -221,7 +228,9 @@ def run_faststream(args: argparse.Namespace) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("kind", choices=["ours", "ours-async", "raw", "raw-fjs", "faststream"])
+    parser.add_argument(
+        "kind", choices=["ours", "ours-async", "raw", "raw-fjs", "raw-alo", "faststream"]
+    )
     parser.add_argument("bootstrap")
     parser.add_argument("out_topic")
     parser.add_argument("in_topic")
@@ -233,8 +242,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.kind in ("ours", "ours-async"):
         run_ours(args, is_async=args.kind == "ours-async")
-    elif args.kind in ("raw", "raw-fjs"):
-        run_raw(args, validate=args.kind == "raw-fjs")
+    elif args.kind in ("raw", "raw-fjs", "raw-alo"):
+        run_raw(args, validate=args.kind != "raw", at_least_once=args.kind == "raw-alo")
     else:
         run_faststream(args)
     return 0

@@ -53,7 +53,7 @@ from confluent_kafka import Consumer, Producer
 
 from flowintegrations.testing.broker import TANSU_TEST_CONFIG, local_broker
 
-THROUGHPUT_KINDS = ("raw", "ours", "raw-fjs", "ours-async", "faststream")
+THROUGHPUT_KINDS = ("raw", "ours", "raw-fjs", "raw-alo", "ours-async", "faststream")
 
 
 # Throughput ---------------------------------------------------------------------------------
@@ -94,13 +94,20 @@ def throughput(bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
         (
             k,
             f"{args.faststream_messages if k == 'faststream' else args.messages:,}",
+            f"{min(rates[k]):,.0f}",
             f"{med[k]:,.0f}",
+            f"{max(rates[k]):,.0f}",
+            f"{max(rates[k]) / min(rates[k]):.2f}" if min(rates[k]) else "-",
             f"{med[k] / raw:.2f}",
-            " / ".join(f"{r:,.0f}" for r in rates[k]),
         )
         for k in kinds
     ]
-    print(table(["contender", "requests", "msg/s (median)", "x raw", "rounds"], rows))
+    print(
+        table(
+            ["contender", "requests", "min msg/s", "median", "max", "max/min", "x raw"],
+            rows,
+        )
+    )
     return {
         "rates": rates,
         "median": med,

@@ -35,6 +35,7 @@ PACKAGES = [
     "flowintegrations.model",
     "flowintegrations.validation",
     "flowintegrations.transport",
+    "flowintegrations.runtime",
     "flowintegrations.testing",
 ]
 

@@ -28,7 +28,7 @@ from flowintegrations.errors import (
     TransportClosedError,
     ValidationError,
 )
-from flowintegrations.model import Integration, Scenario
+from flowintegrations.model import Integration, Scenario, find_scenario
 from flowintegrations.transport import Record, Subscription, TopicPartition, Transport
 from flowintegrations.validation import decode_headers, scenario_validators
 from flowintegrations.vocabulary import (
@@ -122,19 +122,8 @@ class EngineClient:
     ) -> None:
         await self.stop()
 
-    def _scenarios(self) -> list[tuple[Integration, Scenario]]:
-        return [(i, s) for i in self.integrations for s in i.scenarios]
-
     def _find(self, scenario: Scenario | str) -> tuple[Integration, Scenario]:
-        for integration, candidate in self._scenarios():
-            if scenario == candidate or scenario in (
-                candidate.identifier,
-                f"{integration.identifier}/{candidate.identifier}",
-            ):
-                return integration, candidate
-        name = scenario.identifier if isinstance(scenario, Scenario) else scenario
-        msg = f"no integration of this client has a scenario {name!r}"
-        raise LookupError(msg)
+        return find_scenario(self.integrations, scenario, owner="this client")
 
     @property
     def reads_replies(self) -> bool:
@@ -160,7 +149,8 @@ class EngineClient:
             in_topics = sorted(
                 {
                     binding.in_topic
-                    for _, s in self._scenarios()
+                    for i in self.integrations
+                    for s in i.scenarios
                     if (binding := _binding_or_none(s, self.environment)) is not None
                     and binding.in_topic is not None
                 }

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 
 from flowintegrations.errors import ValidationError
 from flowintegrations.transport import Record
-from flowintegrations.vocabulary import redact
+from flowintegrations.vocabulary import encodable, redact
 
 __all__ = [
     "ATTEMPTS",
@@ -83,9 +83,12 @@ def dead_letter_record(
         (ORIGINAL_OFFSET, str(record.offset)),
         (ATTEMPTS, str(attempts)),
     )
+    # Every text is made encodable: a lone surrogate (valid in JSON) in an error message
+    # or a header name must not make the dead letter itself fail.
+    original = tuple((encodable(name), value) for name, value in record.headers)
     return Record(
-        topic=record.topic + suffix,
+        topic=encodable(record.topic + suffix),
         key=record.key,
         value=record.value,
-        headers=record.headers + tuple((k, v.encode("utf-8")) for k, v in why),
+        headers=original + tuple((k, encodable(v).encode("utf-8")) for k, v in why),
     )

@@ -26,6 +26,7 @@ __all__ = [
     "FlowIntegrationsWarning",
     "HandlerRegistrationError",
     "RequestTimeoutError",
+    "ScenarioNotFoundError",
     "TopicNotFoundError",
     "TransportBrokenError",
     "TransportClosedError",
@@ -128,6 +129,10 @@ class CodecError(FlowIntegrationsError, ValueError):
 
 class HandlerRegistrationError(FlowIntegrationsError, ValueError):
     """A handler cannot be registered (unknown scenario, registered twice, bad signature)."""
+
+
+class ScenarioNotFoundError(FlowIntegrationsError, LookupError):
+    """No integration at hand has the scenario asked for (or the name is ambiguous)."""
 
 
 class RequestTimeoutError(FlowIntegrationsError, TimeoutError):

@@ -26,10 +26,11 @@ from flowintegrations import (
     TopicBinding,
     ValidationError,
 )
-from flowintegrations.app import _check_headers, _decode_headers, _Partition
 from flowintegrations.codec import JsonCodec
 from flowintegrations.errors import CodecError
 from flowintegrations.model import Catalog
+from flowintegrations.runtime import Backpressure
+from flowintegrations.runtime.pipeline import check_request_headers, decode_request_headers
 from flowintegrations.testing import TestClient
 from flowintegrations.transport import InMemoryTransport, Record, TopicPartition
 from flowintegrations.validation import decode_headers, scenario_validators
@@ -109,8 +110,7 @@ def route_for(takes_context: bool) -> Any:
         def without_ctx(payload: Any) -> None:
             return None
 
-    app._build_routes()
-    return app._routes["out.s"]
+    return app.pipeline.route(SCENARIO)
 
 
 header_names = st.sampled_from(["processInstanceId", "processInstanceUuid", "jwt", "tenant", "x"])
@@ -134,8 +134,8 @@ def outcome(fn: Any, *args: Any) -> Any:
 def test_header_fast_paths_agree_with_decode_headers(raw: tuple[tuple[str, bytes], ...]) -> None:
     """Both header shortcuts accept, decode and refuse exactly what decode_headers does."""
     expected = outcome(decode_headers, raw, HEADERS)
-    assert expected == outcome(_decode_headers, raw, route_for(True))
-    checked = outcome(_check_headers, raw, route_for(False))
+    assert expected == outcome(decode_request_headers, raw, route_for(True))
+    checked = outcome(check_request_headers, raw, route_for(False))
     assert (expected[0], None if expected[0] == "ok" else expected[1]) == checked
 
 
@@ -252,51 +252,30 @@ def test_a_backlog_is_handled_in_order_with_a_retry_in_place(kind: str) -> None:
 # Backpressure: each partition has its share of the in-flight budget -----------------------
 
 
-class RecordingSubscription:
-    """Just enough of a Subscription for the backpressure decision: who is paused."""
-
-    def __init__(self, assignment: set[TopicPartition]) -> None:
-        self._assignment = frozenset(assignment)
-        self.paused: set[TopicPartition] = set()
-
-    def assignment(self) -> frozenset[TopicPartition]:
-        """The partitions assigned."""
-        return self._assignment
-
-    def pause(self, partitions: Any) -> None:
-        """Pause partitions."""
-        self.paused |= set(partitions)
-
-    def resume(self, partitions: Any) -> None:
-        """Resume partitions."""
-        self.paused -= set(partitions)
-
-
 def test_a_partition_past_its_share_pauses_alone_and_resumes_at_half() -> None:
     """One partition holding its share is paused; the others keep fetching; half resumes it."""
-    app = App(DEMO, max_in_flight=100, max_batch=10)
+    policy = Backpressure(max_in_flight=100, max_batch=10)
     busy, idle = TopicPartition(GREET_OUT, 0), TopicPartition(GREET_OUT, 1)
-    subscription = RecordingSubscription({busy, idle})
-    app._partitions = {busy: _Partition(busy), idle: _Partition(idle)}
-    app._partitions[busy].held = app._in_flight = 50  # its share: 100 // 2 partitions
-    app._apply_backpressure(subscription)  # type: ignore[arg-type]
-    paused_when_full = set(subscription.paused)
-    app._partitions[busy].held = app._in_flight = 26
-    app._apply_backpressure(subscription)  # type: ignore[arg-type]
-    paused_above_half = set(subscription.paused)
-    app._partitions[busy].held = app._in_flight = 25
-    app._apply_backpressure(subscription)  # type: ignore[arg-type]
-    assert ({busy}, {busy}, set()) == (paused_when_full, paused_above_half, subscription.paused)
+    assignment = {busy, idle}
+    # Its share: 100 // 2 partitions.
+    paused_when_full = policy.paused({busy: 50, idle: 0}, 50, assignment, set())
+    paused_above_half = policy.paused({busy: 26, idle: 0}, 26, assignment, paused_when_full)
+    resumed = policy.paused({busy: 25, idle: 0}, 25, assignment, paused_above_half)
+    assert ({busy}, {busy}, set()) == (paused_when_full, paused_above_half, resumed)
 
 
 def test_every_partition_pauses_past_the_whole_budget() -> None:
     """Past max_in_flight in all, every assigned partition pauses."""
-    app = App(DEMO, max_in_flight=100, max_batch=10)
+    policy = Backpressure(max_in_flight=100, max_batch=10)
     tps = {TopicPartition(GREET_OUT, p) for p in range(4)}
-    subscription = RecordingSubscription(tps)
-    app._partitions = {tp: _Partition(tp) for tp in tps}
-    for part in app._partitions.values():
-        part.held = 25
-    app._in_flight = 100
-    app._apply_backpressure(subscription)  # type: ignore[arg-type]
-    assert tps == subscription.paused
+    assert tps == policy.paused(dict.fromkeys(tps, 25), 100, tps, set())
+
+
+def test_a_pause_of_every_partition_lasts_until_half_the_budget_is_done() -> None:
+    """Paused in all, partitions stay paused above half of max_in_flight and resume at half."""
+    policy = Backpressure(max_in_flight=100, max_batch=10)
+    tps = {TopicPartition(GREET_OUT, p) for p in range(4)}
+    policy.paused(dict.fromkeys(tps, 25), 100, tps, set())
+    above_half = policy.paused(dict.fromkeys(tps, 13), 51, tps, tps)
+    at_half = policy.paused(dict.fromkeys(tps, 12), 50, tps, tps)
+    assert (tps, set()) == (above_half, at_half)

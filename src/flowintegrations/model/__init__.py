@@ -18,6 +18,7 @@ from flowintegrations.model.integration import (
     Scenario,
     iter_properties,
 )
+from flowintegrations.model.lookup import find_scenario
 from flowintegrations.model.topics import TopicBinding, topic_name_problem
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "PropertyType",
     "Scenario",
     "TopicBinding",
+    "find_scenario",
     "iter_properties",
     "json_path_step",
     "topic_name_problem",

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from flowintegrations.app import App
 from flowintegrations.client import EngineClient, Reply
 from flowintegrations.errors import TransportClosedError
-from flowintegrations.model import Scenario
+from flowintegrations.model import Scenario, find_scenario
 from flowintegrations.testing.isolation import IsolatedTransport
 from flowintegrations.transport import InMemoryTransport, Record, Transport
 
@@ -239,10 +239,11 @@ class TestClient:
 
     def replies(self, scenario: Scenario | str) -> list[Record]:
         """Every record on ``scenario``'s in topic so far (replies and error replies)."""
-        for _, candidate, _, in_topic in self.app.routes():
-            if scenario in (candidate, candidate.identifier) and in_topic is not None:
+        integration, found = find_scenario(self.app.integrations, scenario, owner="this app")
+        for candidate_integration, candidate, _, in_topic in self.app.routes():
+            if (candidate_integration, candidate) == (integration, found) and in_topic:
                 return self.transport.records(in_topic)
-        msg = f"the app has no handler with replies for scenario {scenario!r}"
+        msg = f"the app has no handler with replies for scenario {found.identifier!r}"
         raise LookupError(msg)
 
     def _require_engine(self) -> EngineClient:

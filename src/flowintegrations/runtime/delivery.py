@@ -1,0 +1,562 @@
+"""The delivery loop: feeds the handling pipeline from a Subscription, at least once.
+
+One request's way through it::
+
+    Subscription.getmany -> Record -> partition queue -> route by topic -> the pipeline
+    (prepare, handler, reply) -> outcome -> Record to the in topic (request headers copied,
+    key = processInstanceUuid) or to the dead-letter topic -> broker ack -> offset done ->
+    commit (batched)
+
+Replies are kept in flight without serialising the loop: for each partition the committed
+offset only moves past records that are fully handled (what they sent acknowledged). The
+records of one partition are handled in order by one worker task; partitions are handled
+concurrently. The records fetched and not done are bounded by a :class:`Backpressure`
+policy: past it, partitions pause.
+
+No record can stop its partition: whatever goes wrong while handling it, the pipeline's
+own bugs included, ends in a reply or a dead letter (stage ``internal``), and the worker
+goes on with the next record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
+
+import attrs
+
+from flowintegrations.deadletter import dead_letter_record, error_class_name
+from flowintegrations.errors import FlowIntegrationsError, TransportError
+from flowintegrations.runtime.outcome import (
+    DeadLettered,
+    ErrorReplied,
+    Failure,
+    LeftForRedelivery,
+    Outcome,
+    Replied,
+    Stage,
+)
+from flowintegrations.runtime.partitions import Backpressure, PartitionState
+from flowintegrations.runtime.pipeline import SYNC_SLICE, Pipeline, Prepared, Route, log_extra
+from flowintegrations.transport import Record, Subscription, TopicPartition, Transport
+from flowintegrations.validation import decode_headers
+from flowintegrations.vocabulary import PROCESS_INSTANCE_UUID, encodable, redact
+
+__all__ = ["DeliveryLoop", "TopicRoute"]
+
+log = logging.getLogger("flowintegrations.app")
+
+PAUSED_POLL = 0.005
+"""Seconds a paused fetch loop waits before it looks again whether it may resume."""
+
+IDLE_POLL = 0.2
+"""Seconds a fetch waits for records when nothing is paused."""
+
+
+@attrs.frozen
+class TopicRoute:
+    """The route of an out topic, and the in topic its replies go to (None: no replies)."""
+
+    route: Route
+    in_topic: str | None
+
+
+class _Redeliver(Exception):  # noqa: N818 - a signal, not an error
+    """A stop cut a request's retries short: it stays queued, never committed."""
+
+
+class DeliveryLoop:
+    """Reads a subscription, hands records to the pipeline, sends outcomes, commits.
+
+    It is the subscription's :class:`~flowintegrations.transport.RebalanceListener`.
+    ``on_fatal`` is called once with the error when the loop cannot go on (the fetch
+    failed, or a send failed for good).
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        transport: Transport,
+        routes: Mapping[str, TopicRoute],
+        *,
+        dead_letter_suffix: str,
+        max_in_flight: int,
+        max_batch: int,
+        commit_interval: float,
+        shutdown_timeout: float,
+        on_fatal: Callable[[BaseException], None],
+    ) -> None:
+        self.pipeline = pipeline
+        self.transport = transport
+        self.routes = dict(routes)
+        self.dead_letter_suffix = dead_letter_suffix
+        self.max_batch = max_batch
+        self.commit_interval = commit_interval
+        self.shutdown_timeout = shutdown_timeout
+        self.backpressure = Backpressure(max_in_flight, max_batch)
+        self._on_fatal = on_fatal
+        self._partitions: dict[TopicPartition, PartitionState] = {}
+        self._subscription: Subscription | None = None
+        self._fetcher: asyncio.Task[None] | None = None
+        self._committer: asyncio.Task[None] | None = None
+        self._in_flight = 0
+        self._paused: set[TopicPartition] = set()
+        self._stopping = False
+        self._revoking = asyncio.Lock()
+
+    # Lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def subscription(self) -> Subscription | None:
+        """The subscription being read (None before :meth:`run`)."""
+        return self._subscription
+
+    def run(self, subscription: Subscription) -> None:
+        """Start fetching from ``subscription`` (whose listener this loop is) and committing."""
+        self._subscription = subscription
+        self._fetcher = asyncio.create_task(self._fetch_loop(), name="flowintegrations-fetch")
+        self._committer = asyncio.create_task(self._commit_loop(), name="flowintegrations-commit")
+
+    async def drain(self) -> None:
+        """Stop fetching, finish what was fetched (within ``shutdown_timeout``), commit, close.
+
+        Records not finished in time are not committed: they will be delivered again.
+        """
+        self._stopping = True
+        async with self._revoking:  # a revocation under way finishes before fetching stops
+            if self._fetcher is not None:
+                self._fetcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._fetcher
+        parts = list(self._partitions.values())
+        for part in parts:
+            part.wakeup.set()  # an idle worker sees that the loop is stopping, and returns
+        await self._finish_in_progress(parts)
+        if self._committer is not None:
+            self._committer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._committer
+        subscription = self._subscription
+        if subscription is not None:
+            with contextlib.suppress(FlowIntegrationsError):
+                await self._commit(self._partitions.values())
+            await subscription.close()
+        self._partitions.clear()
+        self._in_flight = 0
+
+    def is_done(self, tp: TopicPartition, offset: int) -> bool:
+        """Whether the record at ``offset`` of ``tp`` is fully handled (sends acknowledged)."""
+        part = self._partitions.get(tp)
+        if part is None:
+            return False
+        self._advance(part)
+        return part.done_upto is not None and part.done_upto > offset
+
+    # Rebalance listener ---------------------------------------------------------------------
+
+    async def on_partitions_assigned(self, partitions: frozenset[TopicPartition]) -> None:
+        """Start handling ``partitions`` (called by the subscription)."""
+        for tp in partitions:
+            if tp not in self._partitions:
+                self._partitions[tp] = PartitionState(tp)
+
+    async def on_partitions_revoked(self, partitions: frozenset[TopicPartition]) -> None:
+        """Finish the records of ``partitions`` in progress, commit them, forget the rest.
+
+        A record being handled is finished and its sends awaited (within
+        ``shutdown_timeout``) before the commit, so that the new owner does not handle it
+        again; records not started yet are left to the new owner.
+        """
+        async with self._revoking:
+            revoked = [self._partitions[tp] for tp in partitions if tp in self._partitions]
+            for part in revoked:
+                part.revoked = True
+                part.wakeup.set()
+            # A revocation ends the transport's pause of a partition: forget ours too.
+            self._paused -= partitions
+            await self._finish_in_progress(revoked)
+            with contextlib.suppress(FlowIntegrationsError):
+                await self._commit(revoked)
+            for part in revoked:
+                self._in_flight -= part.undone()
+                del self._partitions[part.tp]
+                log.info(
+                    "partition %s[%d] revoked",
+                    part.tp.topic,
+                    part.tp.partition,
+                    extra={
+                        "event": "revoke",
+                        "topic": part.tp.topic,
+                        "partition": part.tp.partition,
+                    },
+                )
+
+    async def _finish_in_progress(self, parts: list[PartitionState]) -> None:
+        """Let the workers of ``parts`` finish their work and its sends.
+
+        Workers of revoked partitions stop after their current record, and on a stop after
+        what they fetched; they and the unacknowledged sends are waited for within
+        ``shutdown_timeout``, late workers cancelled.
+        """
+        deadline = time.monotonic() + self.shutdown_timeout
+        workers = [p.task for p in parts if p.task is not None and not p.task.done()]
+        if workers:
+            _, unfinished = await asyncio.wait(workers, timeout=self.shutdown_timeout)
+            for task in unfinished:
+                task.cancel()
+        completions = [c for p in parts for c in p.completions()]
+        if completions:
+            await asyncio.wait(completions, timeout=max(0.0, deadline - time.monotonic()))
+
+    # Fetching -------------------------------------------------------------------------------
+
+    async def _fetch_loop(self) -> None:
+        subscription = self._subscription
+        assert subscription is not None
+        try:
+            while True:
+                self._apply_backpressure(subscription)
+                # Paused, the wait is short: it is how soon the loop sees the room to resume.
+                timeout = PAUSED_POLL if self._paused else IDLE_POLL
+                records = await subscription.getmany(max_records=self.max_batch, timeout=timeout)
+                if records:
+                    self._enqueue(records)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("the fetch loop failed; stopping", extra={"event": "fatal"})
+            self._on_fatal(exc)
+
+    def _enqueue(self, records: list[Record]) -> None:
+        self._in_flight += len(records)
+        # A batch holds runs of records of one partition: look each partition up once per
+        # run, and wake its worker once per batch.
+        touched: set[PartitionState] = set()
+        topic: str | None = None
+        partition: int | None = None
+        part: PartitionState | None = None
+        for record in records:
+            if part is None or record.partition != partition or record.topic != topic:
+                topic, partition = record.topic, record.partition
+                tp = TopicPartition(topic, partition or 0)
+                part = self._partitions.get(tp)
+                if part is None:  # assigned without a callback (transport quirk)
+                    part = self._partitions[tp] = PartitionState(tp)
+                touched.add(part)
+            part.queue.append(record)
+            part.held += 1
+        for part in touched:
+            if part.task is None or part.task.done():
+                part.task = asyncio.create_task(self._worker(part))
+            else:
+                part.wakeup.set()
+
+    def _apply_backpressure(self, subscription: Subscription) -> None:
+        """Pause what holds too much, resume what has room again (see :class:`Backpressure`)."""
+        partitions = self._partitions
+        if self._paused or self._in_flight >= self.backpressure.max_in_flight:
+            # Done records only leave the count when their partition advances: do it now,
+            # not at the next commit, or the loop idles until then.
+            for part in list(partitions.values()):
+                self._advance(part)
+        assignment = subscription.assignment()
+        wanted = self.backpressure.paused(
+            {tp: part.held for tp, part in partitions.items()},
+            self._in_flight,
+            assignment,
+            self._paused,
+        )
+        now_paused = self._paused & assignment
+        if wanted - now_paused:
+            subscription.pause(wanted - now_paused)
+        if now_paused - wanted:
+            subscription.resume(now_paused - wanted)
+        self._paused = wanted
+
+    # Handling -------------------------------------------------------------------------------
+
+    async def _worker(self, part: PartitionState) -> None:
+        queue = part.queue
+        while not part.revoked:
+            if not queue:
+                if self._stopping:
+                    return
+                part.wakeup.clear()
+                await part.wakeup.wait()
+                continue
+            topic_route = self.routes.get(queue[0].topic)
+            if topic_route is None:  # not ours (cannot happen with a well-behaved transport)
+                part.skip()
+                continue
+            # The records stay queued until handled, so a revocation counts them right.
+            batch = list(itertools.islice(queue, self.max_batch))
+            try:
+                await self._handle_batch(part, topic_route, batch)
+            except asyncio.CancelledError:
+                raise
+            except _Redeliver:
+                return  # the record stays queued: never handled, so never committed
+            except TransportError as exc:
+                log.exception("a send failed; stopping", extra={"event": "fatal"})
+                self._on_fatal(exc)
+                return
+            except Exception as exc:  # noqa: BLE001 - our own bug must not stop the partition
+                if not await self._internal_failure(part, topic_route, exc):
+                    return
+
+    async def _internal_failure(
+        self, part: PartitionState, topic_route: TopicRoute, error: Exception
+    ) -> bool:
+        """Dead-letter the record in progress at stage ``internal``; False if even that fails."""
+        if not part.queue or part.revoked:
+            return True
+        record = part.queue[0]
+        log.exception(
+            "internal error handling %s",
+            _where(record),
+            extra=log_extra(topic_route.route, record, {}, "internal"),
+        )
+        failure = Failure(stage=Stage.INTERNAL, error=error, attempts=0)
+        try:
+            completion = await self._send(topic_route, record, DeadLettered(failure=failure), None)
+        except Exception as exc:
+            log.exception("cannot dead-letter %s; stopping", _where(record))
+            self._on_fatal(exc)
+            return False
+        part.handled(completion)
+        return True
+
+    async def _handle_batch(
+        self, part: PartitionState, topic_route: TopicRoute, batch: list[Record]
+    ) -> None:
+        """Handle ``batch`` (the head of ``part``'s queue) in order, record by record.
+
+        Consecutive acceptable requests form a run whose sync handlers are called in one
+        hop to a worker thread; a rejected request is dead-lettered in its place.
+        """
+        pipeline = self.pipeline
+        route = topic_route.route
+        index = 0
+        while index < len(batch) and not part.revoked:
+            run: list[Prepared] = []
+            rejected: Failure | None = None
+            while index < len(batch):
+                prepared = pipeline.prepare(route, batch[index])
+                index += 1
+                if isinstance(prepared, Failure):
+                    rejected = prepared
+                    break
+                run.append(prepared)
+            if run:
+                if route.spec.is_async:
+                    await self._handle_async_run(part, topic_route, run)
+                else:
+                    await self._handle_sync_run(part, topic_route, run)
+            if rejected is not None and not part.revoked:
+                record = batch[index - 1]
+                headers = (
+                    None if rejected.stage is Stage.HEADERS else decode_headers(record.headers)
+                )
+                outcome = pipeline.rejected(route, rejected, headers)
+                part.handled(await self._send(topic_route, record, outcome, headers))
+
+    async def _handle_sync_run(
+        self, part: PartitionState, topic_route: TopicRoute, run: list[Prepared]
+    ) -> None:
+        """Call the handler for each request of ``run`` in order and send the replies."""
+        pipeline = self.pipeline
+        route = topic_route.route
+        done = 0
+        while done < len(run):
+            # One hop to a worker thread for as many handler calls as fit in a time slice:
+            # the loop never runs a sync handler, and a cheap one costs no thread hop.
+            values, failed = await pipeline.run_in_worker(route, run, done)
+            if part.revoked:
+                return
+            if values:
+                completion = await self._send_replies(topic_route, run, done, values)
+                done += len(values)
+                part.handled(completion, len(values))
+            if failed is not None:
+                prepared = run[done]
+                done += 1
+                outcome = await pipeline.finish(route, prepared, failed)
+                part.handled(await self._send_outcome(topic_route, prepared, outcome))
+
+    async def _handle_async_run(
+        self, part: PartitionState, topic_route: TopicRoute, run: list[Prepared]
+    ) -> None:
+        """Await the handler for each request of ``run`` in order; send replies in batches.
+
+        Replies are collected and produced together once a time slice has passed (or the
+        run ends, or a request fails), so a slow handler does not hold replies back long.
+        """
+        pipeline = self.pipeline
+        route = topic_route.route
+        loop = asyncio.get_running_loop()
+        start = 0  # the first request answered since the last batch was sent
+        values: list[bytes | None] = []
+        deadline = loop.time() + SYNC_SLICE
+        for index, prepared in enumerate(run):
+            if part.revoked:
+                return
+            value, failed = await pipeline.first_try(route, prepared)
+            if failed is None:
+                values.append(value)
+                if loop.time() < deadline:
+                    continue
+            if values:
+                completion = await self._send_replies(topic_route, run, start, values)
+                part.handled(completion, len(values))
+                values = []
+            if failed is not None:
+                outcome = await pipeline.finish(route, prepared, failed)
+                part.handled(await self._send_outcome(topic_route, prepared, outcome))
+            start = index + 1
+            deadline = loop.time() + SYNC_SLICE
+        if values and not part.revoked:
+            completion = await self._send_replies(topic_route, run, start, values)
+            part.handled(completion, len(values))
+
+    # Sending --------------------------------------------------------------------------------
+
+    async def _send_replies(
+        self, topic_route: TopicRoute, run: list[Prepared], start: int, values: list[bytes | None]
+    ) -> asyncio.Future[Any] | None:
+        """Produce the replies ``values`` to ``run[start:]``; one future of their delivery."""
+        in_topic = topic_route.in_topic
+        if in_topic is None:
+            return None
+        never = topic_route.route.propagate_never
+        replies = [
+            _reply_record(in_topic, _record(run[start + index]), value, never)
+            for index, value in enumerate(values)
+            if value is not None
+        ]
+        return await self._produce_batch(replies) if replies else None
+
+    async def _send_outcome(
+        self, topic_route: TopicRoute, prepared: Prepared, outcome: Outcome
+    ) -> asyncio.Future[Any] | None:
+        return await self._send(topic_route, _record(prepared), outcome, prepared.headers)
+
+    async def _send(
+        self,
+        topic_route: TopicRoute,
+        record: Record,
+        outcome: Outcome,
+        headers: Mapping[str, str] | None,
+    ) -> asyncio.Future[Any] | None:
+        """Produce what ``outcome`` says for ``record``; the future of its delivery."""
+        in_topic = topic_route.in_topic
+        if isinstance(outcome, Replied):
+            if outcome.value is None or in_topic is None:
+                return None
+            never = topic_route.route.propagate_never
+            return await self.transport.produce(
+                _reply_record(in_topic, record, outcome.value, never)
+            )
+        if isinstance(outcome, LeftForRedelivery):
+            raise _Redeliver
+        failure = outcome.failure
+        self._log_dead_letter(topic_route, record, failure, headers)
+        dead = dead_letter_record(
+            record,
+            suffix=self.dead_letter_suffix,
+            stage=failure.stage.value,
+            error=failure.error,
+            attempts=failure.attempts,
+            secrets=failure.secrets,
+        )
+        sent = await self.transport.produce(dead)
+        if isinstance(outcome, ErrorReplied) and in_topic is not None:
+            never = topic_route.route.propagate_never
+            error_reply = _reply_record(in_topic, record, outcome.value, never)
+            replied = await self.transport.produce(error_reply)
+            both: asyncio.Future[Any] = asyncio.gather(sent, replied)
+            return both
+        return sent
+
+    def _log_dead_letter(
+        self,
+        topic_route: TopicRoute,
+        record: Record,
+        failure: Failure,
+        headers: Mapping[str, str] | None,
+    ) -> None:
+        error = failure.error
+        log.error(
+            "%s: %s failed at %s after %d tries, dead-lettered: %s",
+            topic_route.route.scenario.identifier,
+            _where(record),
+            failure.stage.value,
+            failure.attempts,
+            encodable(redact(f"{error_class_name(error)}: {error}", failure.secrets)),
+            extra=log_extra(topic_route.route, record, headers or {}, "dead_letter"),
+        )
+
+    async def _produce_batch(self, records: list[Record]) -> asyncio.Future[Any]:
+        """Produce ``records``; one future of their delivery (one per record if need be)."""
+        produce_batch = getattr(self.transport, "produce_batch", None)
+        if produce_batch is not None:
+            completion: asyncio.Future[Any] = await produce_batch(records)
+            return completion
+        futures = [await self.transport.produce(record) for record in records]
+        return futures[0] if len(futures) == 1 else asyncio.gather(*futures)
+
+    # Commits --------------------------------------------------------------------------------
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.commit_interval)
+            try:
+                await self._commit(list(self._partitions.values()))
+            except FlowIntegrationsError:
+                log.warning("commit failed; will retry", exc_info=True, extra={"event": "commit"})
+
+    def _advance(self, part: PartitionState) -> None:
+        released, error = part.advance()
+        self._in_flight -= released
+        if error is not None:
+            self._on_fatal(error)
+
+    async def _commit(self, partitions: Iterable[PartitionState]) -> None:
+        partitions = list(partitions)
+        offsets = {}
+        for part in partitions:
+            self._advance(part)
+            if part.done_upto is not None and part.done_upto != part.committed:
+                offsets[part.tp] = part.done_upto
+        if offsets and self._subscription is not None:
+            await self._subscription.commit(offsets)
+            for part in partitions:
+                if part.tp in offsets:
+                    part.committed = offsets[part.tp]
+
+
+def _reply_record(in_topic: str, request: Record, value: bytes, never: frozenset[str]) -> Record:
+    """The reply to ``request``: its headers copied (but ``never``), keyed by the process."""
+    headers = request.headers
+    if never:
+        headers = tuple([h for h in headers if h[0] not in never])
+    key = request.header(PROCESS_INSTANCE_UUID)
+    return Record(
+        topic=in_topic,
+        key=key if key is not None else request.key,
+        value=value,
+        headers=headers,
+    )
+
+
+def _record(prepared: Prepared) -> Record:
+    """The consumed record a prepared request came from (the loop only prepares records)."""
+    return cast(Record, prepared.source)
+
+
+def _where(record: Record) -> str:
+    return f"{record.topic}[{record.partition}]@{record.offset}"
