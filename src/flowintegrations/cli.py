@@ -45,7 +45,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flowintegrations.app import App
-from flowintegrations.errors import CatalogError, CatalogProblem, FlowIntegrationsError
+from flowintegrations.errors import (
+    CatalogError,
+    CatalogProblem,
+    FlowIntegrationsError,
+    HandlerRegistrationError,
+)
 from flowintegrations.loading import load_app, load_object
 from flowintegrations.model import Catalog
 from flowintegrations.transport import KafkaTransport
@@ -238,11 +243,18 @@ def _list(args: argparse.Namespace) -> int:
     if args.env is not None:
         app.environment = args.env
     env = app.environment or "(default)"
-    for integration, scenario, out_topic, in_topic in app.routes():
-        print(
-            f"{integration.identifier}\t{scenario.identifier}\tenv={env}\t"
-            f"out={out_topic}\tin={in_topic or '-'}"
-        )
+    try:
+        routes = app.pipeline.routes
+    except HandlerRegistrationError:
+        routes = ()
+    for route in routes:
+        name = f"{route.integration.identifier}\t{route.scenario.identifier}\tenv={env}"
+        try:
+            binding = route.scenario.binding(app.environment)
+        except CatalogError:
+            print(f"{name}\t(no topics: served to Flow only)")
+            continue
+        print(f"{name}\tout={binding.out_topic}\tin={binding.in_topic or '-'}")
     try:
         from flowintegrations.flow import FlowService  # noqa: PLC0415 - an optional extra
     except ImportError:

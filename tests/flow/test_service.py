@@ -172,14 +172,21 @@ def test_a_body_that_is_not_an_object_is_400(client: httpx.Client) -> None:
 
 
 def test_hostile_strings_are_data_not_errors(client: httpx.Client) -> None:
-    """A lone surrogate, quotes and markup in a value come back unchanged."""
-    hostile = "\ud800'\"<script>\u2028"
-    body = json.dumps(request(text("text", hostile))).encode()
+    """Quotes, markup and line separators in a value come back unchanged."""
+    hostile = "'\"<script>\u2028\u0000"
+    response = client.post("/actions/echo", json=request(text("text", hostile)))
+    assert response.status_code == 200
+    assert outputs(response.json()) == {"text": hostile}
+
+
+def test_a_lone_surrogate_is_400(client: httpx.Client) -> None:
+    """A value that is not valid Unicode is 400 naming its path, never a 500."""
+    body = json.dumps(request(text("text", "\ud800"))).encode()
     response = client.post(
         "/actions/echo", content=body, headers={"Content-Type": "application/json"}
     )
-    assert response.status_code == 200
-    assert outputs(response.json()) == {"text": hostile}
+    assert response.status_code == 400
+    assert [v["path"] for v in response.json()["violations"]] == ["$.text"]
 
 
 def test_a_body_over_the_cap_is_413(client: httpx.Client) -> None:

@@ -168,12 +168,19 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_hostile_names_and_text_are_read_as_data() -> None:
-    """Quotes, newlines and lone surrogates in names and values are only data."""
-    hostile = "\ud800'\n</script>"
+    """Quotes, newlines, markup and line separators in names and values are only data."""
+    hostile = "'\"\n</script>\u2028"
     read = payload_from_values(
         ECHO, [value("text", "ContentString", hostile), value(hostile, "ContentString", "x")]
     )
     assert read == {"text": hostile, hostile: "x"}
+
+
+def test_a_lone_surrogate_is_refused() -> None:
+    """A value no UTF-8 answer could carry is a problem at its path, not a later crash."""
+    assert read_error([value("text", "ContentString", "a\ud800")]) == [
+        ("$.text", "a contentValue must be valid Unicode (a lone surrogate is not)")
+    ]
 
 
 def test_deep_nesting_is_refused() -> None:

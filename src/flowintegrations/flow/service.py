@@ -56,7 +56,7 @@ from flowintegrations.flow.callbacks import CallbackSender, UndeliveredCallback
 from flowintegrations.flow.describe import describe_answer
 from flowintegrations.flow.types import Action, Shape, build_actions
 from flowintegrations.flow.values import FlowValueError, engine_values, payload_from_values
-from flowintegrations.runtime import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
+from flowintegrations.runtime import (
     DeadLettered,
     ErrorReplied,
     LeftForRedelivery,
@@ -202,7 +202,8 @@ class FlowService:
 
     def _routes(self) -> dict[str, tuple[Action, Route]]:
         if self._actions is None:
-            pipeline = self.app.pipeline  # type: ignore[attr-defined,unused-ignore]
+            pipeline = self.app.pipeline
+            pipeline.start()
             routes = pipeline.routes
             actions, self._types = build_actions(
                 [(r.integration, r.scenario) for r in routes],
@@ -255,10 +256,11 @@ class FlowService:
             await self.aclose()
 
     async def aclose(self) -> None:
-        """Let WAITing actions finish, then close the callback client.
+        """Let WAITing actions finish, then close the callback client and the pipeline.
 
         Waits up to ``shutdown_timeout`` for running actions and the delivery of their
-        answers. Idempotent; the ASGI lifespan calls it at shutdown.
+        answers; then lets the pipeline's worker threads go (the next request starts them
+        again). Idempotent; the ASGI lifespan calls it at shutdown.
         """
         pending = set(self._background)
         if pending:
@@ -277,6 +279,9 @@ class FlowService:
                 )
                 task.cancel()
         await self.callbacks.aclose()
+        pipeline, self._pipeline, self._actions = self._pipeline, None, None
+        if pipeline is not None:
+            pipeline.close()
 
     # Endpoints --------------------------------------------------------------------------
 

@@ -260,11 +260,11 @@ class _Reader:
                 )
                 continue
             name = value.get("developerName")
-            if not isinstance(name, str):
+            if not isinstance(name, str) or not _encodable(name):
                 self.problem(
                     f"{path}[{index}].developerName",
                     "shape",
-                    f"expected the property's name (a string), got {_kind(name)}",
+                    f"expected the property's name (a valid Unicode string), got {_kind(name)}",
                 )
                 continue
             here = f"{path}{json_path_step(name)}"
@@ -281,6 +281,9 @@ class _Reader:
     def undeclared(self, value: dict[str, Any], path: str, depth: int) -> Any:
         content = value.get("contentValue")
         if value.get("contentFormat") == JSON_FORMAT and isinstance(content, str):
+            if not _encodable(content):
+                self.problem(path, "contentValue", "a contentValue must be valid Unicode")
+                return _ABSENT
             try:
                 return _JSON_DECODER.decode(content)
             except (ValueError, RecursionError):
@@ -360,6 +363,13 @@ class _Reader:
                 path, "contentValue", f"a contentValue is a string or null, got {_kind(content)}"
             )
             return _ABSENT
+        if not _encodable(content):
+            self.problem(
+                path,
+                "contentValue",
+                "a contentValue must be valid Unicode (a lone surrogate is not)",
+            )
+            return _ABSENT
         if content_type == ContentType.NUMBER.value:
             return self.number(content, path)
         if content_type == ContentType.BOOLEAN.value:
@@ -414,6 +424,15 @@ class _Reader:
 
 
 _ABSENT: Any = object()
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` can be encoded as UTF-8 (JSON lets a lone surrogate through)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_date_time(text: str) -> bool:
