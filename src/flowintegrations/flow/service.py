@@ -177,6 +177,7 @@ class FlowService:
         self._describe: dict[str, Any] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._offsets = itertools.count()
+        self._actions_prefix = f"{path}/actions/"
         self._asgi = Starlette(
             routes=[
                 HttpRoute(f"{path}/metadata", self._metadata, methods=["POST"]),
@@ -196,6 +197,19 @@ class FlowService:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection (HTTP requests and the lifespan)."""
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"].startswith(self._actions_prefix)
+            and len(scope["path"]) > len(self._actions_prefix)
+        ):
+            # Message actions, Flow's hot path, skip the router: _answer already turns every
+            # failure into a JSON answer, which is what Starlette's middleware is for.
+            request = Request(scope, receive)
+            uri_part = scope["path"][len(self._actions_prefix) :]
+            response = await self._answer(request, lambda r: self._run_action(r, uri_part))
+            await response(scope, receive, send)
+            return
         await self._asgi(scope, receive, send)
 
     # What is served ---------------------------------------------------------------------
@@ -292,14 +306,15 @@ class FlowService:
         return await self._answer(request, self._describe_answer)
 
     async def _describe_answer(self, request: Request) -> Response:
-        body = await self._read(request)
+        body, _ = await self._read(request)
         answer = dict(self.describe())
         answer["culture"] = body.get("culture")
         answer["uri"] = body.get("uri")
         return _json(answer)
 
     async def _action(self, request: Request) -> Response:
-        return await self._answer(request, self._run_action)
+        uri_part = request.path_params["uri_part"]
+        return await self._answer(request, lambda r: self._run_action(r, uri_part))
 
     async def _answer(self, request: Request, endpoint: Any) -> Response:
         """Authenticate, run ``endpoint``, and turn every failure into a JSON answer."""
@@ -356,8 +371,12 @@ class FlowService:
                 headers={"WWW-Authenticate": 'Basic realm="flowintegrations"'},
             )
 
-    async def _read(self, request: Request) -> dict[str, Any]:
-        """The request body as a JSON object: 413 past the cap, 400 when it is not one."""
+    async def _read(self, request: Request) -> tuple[dict[str, Any], bool]:
+        r"""The request body as a JSON object: 413 past the cap, 400 when it is not one.
+
+        Also whether its text escapes a surrogate (``\udXXX``): only then can a string in
+        it be a lone surrogate, which no answer could encode.
+        """
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             raise _Problem(413, self._too_large())
@@ -370,30 +389,31 @@ class FlowService:
             chunks.append(chunk)
         data = b"".join(chunks)
         if not data.strip():
-            return {}
+            return {}, False
         try:
             body = self._codec.decode(data)
         except CodecError as exc:
             raise _Problem(400, f"the request body {exc}".replace("body value", "body")) from None
         if not isinstance(body, dict):
             raise _Problem(400, "the request body must be a JSON object")
-        return body
+        return body, b"\\ud" in data or b"\\uD" in data
 
     def _too_large(self) -> str:
         return f"the request body is larger than the {self.max_body_bytes} bytes allowed"
 
     # Message actions --------------------------------------------------------------------
 
-    async def _run_action(self, request: Request) -> Response:
-        uri_part = request.path_params["uri_part"]
+    async def _run_action(self, request: Request, uri_part: str) -> Response:
         found = self._routes().get(uri_part)
         if found is None:
             known = ", ".join(sorted(self._routes())) or "none"
             raise _Problem(404, f"no action {uri_part[:100]!r} (actions: {known})")
         action, route = found
-        body = await self._read(request)
+        body, surrogates = await self._read(request)
         try:
-            payload = payload_from_values(action.inputs, body.get("inputs"))
+            payload = payload_from_values(
+                action.inputs, body.get("inputs"), check_unicode=surrogates
+            )
         except FlowValueError as exc:
             raise _Problem(400, str(exc), violations=exc.violations) from None
         headers = _headers(action, body)
@@ -405,12 +425,15 @@ class FlowService:
         )
         pipeline = self._pipeline
         assert pipeline is not None  # built by _routes() above
-        task = asyncio.ensure_future(pipeline.handle(route, payload, headers, origin=origin))
+        handling = pipeline.handle(route, payload, headers, origin=origin)
         callback = body.get("callbackUri")
-        can_wait = isinstance(callback, str) and callback.startswith(("http://", "https://"))
-        done, _ = await asyncio.wait({task}, timeout=self.sync_timeout if can_wait else None)
+        if not (isinstance(callback, str) and callback.startswith(("http://", "https://"))):
+            # Nowhere to send a later answer: this request waits for it, however long.
+            return self._outcome_response(action, body, await handling)
+        task = asyncio.ensure_future(handling)
+        done, _ = await asyncio.wait({task}, timeout=self.sync_timeout)
         if not done:
-            self._finish_later(task, action, body, callback)  # type: ignore[arg-type]
+            self._finish_later(task, action, body, callback)
             return _json(self._service_response(body, invoke_type="WAIT"))
         return self._outcome_response(action, body, task.result())
 

@@ -236,16 +236,35 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:40] + "...")
 
 
+_Path = Any
+"""Where a value is, built cheaply as nested pairs ``(parent, name or index)``; ``None`` is
+the root. Rendered as a JSON path (``$.recipients[0].email``) only for a problem."""
+
+
+def _render(path: _Path) -> str:
+    steps: list[str] = []
+    while path is not None:
+        path, step = path
+        steps.append(f"[{step}]" if isinstance(step, int) else json_path_step(step))
+    return "$" + "".join(reversed(steps))
+
+
 class _Reader:
     """Reads Flow values into a payload, collecting every problem instead of stopping."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, check_unicode: bool = True) -> None:
         self.problems: list[Violation] = []
+        self.check_unicode = check_unicode
 
-    def problem(self, path: str, rule: str, message: str) -> None:
-        self.problems.append(Violation(path, rule, message))
+    def problem(self, path: _Path, rule: str, message: str) -> None:
+        self.problems.append(Violation(_render(path), rule, message))
 
-    def properties(self, shape: Shape | None, values: Any, path: str, depth: int) -> dict[str, Any]:
+    def encodable(self, text: str) -> bool:
+        return not self.check_unicode or _encodable(text)
+
+    def properties(
+        self, shape: Shape | None, values: Any, path: _Path, depth: int
+    ) -> dict[str, Any]:
         result: dict[str, Any] = {}
         if values is None:
             return result
@@ -255,19 +274,17 @@ class _Reader:
         declared = shape.by_name if shape is not None else {}
         for index, value in enumerate(values):
             if not isinstance(value, dict):
-                self.problem(
-                    f"{path}[{index}]", "shape", f"expected a typed value, got {_kind(value)}"
-                )
+                self.problem((path, index), "shape", f"expected a typed value, got {_kind(value)}")
                 continue
             name = value.get("developerName")
-            if not isinstance(name, str) or not _encodable(name):
+            if not isinstance(name, str) or not self.encodable(name):
                 self.problem(
-                    f"{path}[{index}].developerName",
+                    ((path, index), "developerName"),
                     "shape",
                     f"expected the property's name (a valid Unicode string), got {_kind(name)}",
                 )
                 continue
-            here = f"{path}{json_path_step(name)}"
+            here = (path, name)
             field = declared.get(name)
             read = (
                 self.value(field, value, here, depth)
@@ -278,10 +295,10 @@ class _Reader:
                 result[name] = read
         return result
 
-    def undeclared(self, value: dict[str, Any], path: str, depth: int) -> Any:
+    def undeclared(self, value: dict[str, Any], path: _Path, depth: int) -> Any:
         content = value.get("contentValue")
         if value.get("contentFormat") == JSON_FORMAT and isinstance(content, str):
-            if not _encodable(content):
+            if not self.encodable(content):
                 self.problem(path, "contentValue", "a contentValue must be valid Unicode")
                 return _ABSENT
             try:
@@ -298,8 +315,14 @@ class _Reader:
             return _ABSENT if objects is None else objects
         return self.scalar(content_type, content, path)
 
-    def value(self, field: Field, value: dict[str, Any], path: str, depth: int) -> Any:
+    def value(self, field: Field, value: dict[str, Any], path: _Path, depth: int) -> Any:
         content_type = value.get("contentType")
+        if field.kind is FieldKind.SCALAR and (content_type is None or content_type == field.wire):
+            # The common case, on its own fast path: a value of exactly the declared type.
+            content = value.get("contentValue")
+            if field.plain and type(content) is str and not self.check_unicode:
+                return content
+            return self.scalar(content_type or field.wire, content, path)
         expected = field.wire_type
         if content_type is not None and not self.fits(content_type, expected):
             shown = _shown(content_type) if isinstance(content_type, str) else _kind(content_type)
@@ -330,7 +353,7 @@ class _Reader:
         return expected in (ContentType.STRING, ContentType.DATE_TIME) and content_type in _STRINGS
 
     def objects(
-        self, shape: Shape | None, value: dict[str, Any], path: str, depth: int, *, single: bool
+        self, shape: Shape | None, value: dict[str, Any], path: _Path, depth: int, *, single: bool
     ) -> list[Any] | None:
         data = value.get("objectData")
         if data is None:
@@ -348,14 +371,14 @@ class _Reader:
             return None
         result = []
         for index, item in enumerate(data):
-            here = path if single else f"{path}[{index}]"
+            here = path if single else (path, index)
             if not isinstance(item, dict):
                 self.problem(here, "shape", f"expected an object, got {_kind(item)}")
                 continue
             result.append(self.properties(shape, item.get("properties"), here, depth + 1))
         return result
 
-    def scalar(self, content_type: Any, content: Any, path: str) -> Any:
+    def scalar(self, content_type: Any, content: Any, path: _Path) -> Any:
         if content is None:
             return _ABSENT
         if not isinstance(content, str):
@@ -363,7 +386,7 @@ class _Reader:
                 path, "contentValue", f"a contentValue is a string or null, got {_kind(content)}"
             )
             return _ABSENT
-        if not _encodable(content):
+        if not self.encodable(content):
             self.problem(
                 path,
                 "contentValue",
@@ -401,7 +424,7 @@ class _Reader:
         self.problem(path, "contentType", f"unknown contentType {shown}")
         return _ABSENT
 
-    def number(self, content: str, path: str) -> Any:
+    def number(self, content: str, path: _Path) -> Any:
         text = content.strip()
         if text == "":
             return _ABSENT
@@ -444,13 +467,15 @@ def _is_date_time(text: str) -> bool:
     return True
 
 
-def payload_from_values(shape: Shape, values: Any) -> dict[str, Any]:
-    """The payload that the EngineValues ``values`` (a message action's inputs) carry.
+def payload_from_values(shape: Shape, values: Any, *, check_unicode: bool = True) -> dict[str, Any]:
+    r"""The payload that the EngineValues ``values`` (a message action's inputs) carry.
 
     Raises :class:`FlowValueError` listing every value that cannot be read.
+    ``check_unicode=False`` skips looking for lone surrogates in every string: for a caller
+    that knows there are none (its JSON text has no ``\ud800``-style escape).
     """
-    reader = _Reader()
-    payload = reader.properties(shape, values, "$", 0)
+    reader = _Reader(check_unicode=check_unicode)
+    payload = reader.properties(shape, values, None, 0)
     if reader.problems:
         raise FlowValueError(tuple(reader.problems))
     return payload
