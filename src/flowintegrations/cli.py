@@ -52,7 +52,7 @@ from flowintegrations.errors import (
     HandlerRegistrationError,
 )
 from flowintegrations.loading import load_app, load_object
-from flowintegrations.model import Catalog
+from flowintegrations.model import Catalog, PropertyType, iter_properties, json_path_step
 from flowintegrations.transport import KafkaTransport
 from flowintegrations.validation import example_problems, scenario_validators, to_json_schema
 from flowintegrations.vocabulary import BOOTSTRAP_VAR, DEFAULT_ENGINE_PATTERN, FLOW_TOKEN_VAR
@@ -60,7 +60,14 @@ from flowintegrations.vocabulary import BOOTSTRAP_VAR, DEFAULT_ENGINE_PATTERN, F
 if TYPE_CHECKING:
     from flowintegrations.flow import FlowService as FlowServiceType
 
-__all__ = ["BOOTSTRAP_VAR", "DEFAULT_ENGINE_PATTERN", "engine_pattern_warnings", "load_app", "main"]
+__all__ = [
+    "BOOTSTRAP_VAR",
+    "DEFAULT_ENGINE_PATTERN",
+    "engine_pattern_warnings",
+    "flow_notes",
+    "load_app",
+    "main",
+]
 
 log = logging.getLogger("flowintegrations.cli")
 
@@ -102,6 +109,34 @@ def engine_pattern_warnings(
                     )
 
 
+_ITEM_TYPES = {"STRING": "String", "ENUM": "String", "NUMBER": "Number", "BOOLEAN": "Boolean"}
+
+
+def flow_notes(catalog: Catalog) -> Iterator[str]:
+    """A note, with its JSON path, for every ARRAY of scalars: Flow has no such value.
+
+    Served as a Flow service (``flowintegrations.flow``) such an array travels as a list of
+    one-property ``Item (String)`` / ``Item (Number)`` / ``Item (Boolean)`` objects.
+    """
+    for i, integration in enumerate(catalog.integrations):
+        models = [
+            (f"definitions{json_path_step(n)}", m) for n, m in integration.definitions.items()
+        ]
+        for s, scenario in enumerate(integration.scenarios):
+            models.append((f"scenarios[{s}].outputModel", scenario.output_model))
+            models.append((f"scenarios[{s}].inputModel", scenario.input_model))
+        for where, model in models:
+            base = f"$.integrations[{i}].{where}.properties"
+            for prop, path in iter_properties(model.properties, base):
+                item = prop.item_type.value if prop.item_type is not None else ""
+                if prop.type is PropertyType.ARRAY and item in _ITEM_TYPES:
+                    yield (
+                        f"{path}: an ARRAY of {item} has no Boomi Flow equivalent (Flow lists "
+                        f"hold objects); as a Flow service it is a list of 'Item "
+                        f"({_ITEM_TYPES[item]})' objects, each item in their 'value'"
+                    )
+
+
 def _check(args: argparse.Namespace) -> int:
     try:
         if ":" in args.catalog and not Path(args.catalog).exists():
@@ -122,6 +157,8 @@ def _check(args: argparse.Namespace) -> int:
     warnings = list(engine_pattern_warnings(catalog, args.engine_pattern))
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for note in flow_notes(catalog):
+        print(f"note: {note}", file=sys.stderr)
     scenarios = [s for i in catalog.integrations for s in i.scenarios]
     examples = sum(len(s.examples) for s in scenarios)
     print(

@@ -13,7 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flowintegrations.cli import main
+from flowintegrations import Catalog
+from flowintegrations.cli import flow_notes, main
+from support.flow_adapters import KITCHEN
 from support.processes import log_lines, start_command, wait_for_output
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,4 +140,15 @@ def test_importing_flow_without_the_extra_names_what_to_install() -> None:
     assert out.stdout == (
         "flowintegrations.flow needs the 'flow' extra (starlette is missing): "
         "pip install flowintegrations[flow]\n"
+    )
+
+
+def test_check_notes_every_array_of_scalars() -> None:
+    """`check` notes each ARRAY of scalars with its path and what Flow gets instead."""
+    notes = list(flow_notes(Catalog([KITCHEN])))
+    assert len(notes) == 9  # tags, scores, switches in echo's request and reply, bad-reply's
+    assert notes[0] == (
+        "$.integrations[0].scenarios[0].outputModel.properties[9]: an ARRAY of STRING has no "
+        "Boomi Flow equivalent (Flow lists hold objects); as a Flow service it is a list of "
+        "'Item (String)' objects, each item in their 'value'"
     )

@@ -207,7 +207,7 @@ def test_an_unknown_action_is_404(client: httpx.Client) -> None:
     response = client.post("/actions/nope", json=request())
     assert response.status_code == 404
     assert response.json()["message"] == (
-        "no action 'nope' (actions: bad-reply, broken, broken-politely, echo, slow)"
+        "no action 'nope' (actions: bad-reply, broken, broken-politely, echo, flaky, slow)"
     )
 
 
@@ -223,6 +223,12 @@ def test_a_failing_handler_is_500_with_the_service_problem(client: httpx.Client)
         "/fs/kitchen/actions/broken",
     )
     assert "the printer is on fire" in body["message"]
+
+
+def test_a_failing_try_is_retried_with_the_apps_policy(client: httpx.Client) -> None:
+    """The pipeline retries a failed try; ctx carries the attempt and the Flow state id."""
+    answer = client.post("/actions/flaky", json=request()).json()
+    assert outputs(answer) == {"status": "attempt 2 for state-1"}
 
 
 def test_a_reply_that_breaks_its_model_is_500(client: httpx.Client) -> None:

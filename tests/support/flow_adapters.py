@@ -97,6 +97,7 @@ KITCHEN = Integration(
             error_reply=True,
         ),
         Scenario("Bad reply", "bad-reply", output_model=SLOW, input_model=EVERYTHING),
+        Scenario("Flaky", "flaky", output_model=DataModel(), input_model=DONE),
     ),
 )
 
@@ -123,6 +124,13 @@ def kitchen_app() -> App:
     def broken_politely(payload: dict[str, Any]) -> dict[str, Any]:
         msg = "no paper left"
         raise RuntimeError(msg)
+
+    @app.handler("flaky")
+    def flaky(payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        if ctx.attempt == 1:
+            msg = "busy, try again"
+            raise ConnectionError(msg)
+        return {"status": f"attempt {ctx.attempt} for {ctx.process_instance_id}"}
 
     @app.handler("bad-reply")
     def bad_reply(payload: dict[str, Any]) -> dict[str, Any]:
