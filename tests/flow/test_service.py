@@ -248,6 +248,15 @@ def test_an_error_reply_scenario_answers_200_with_root_faults(client: httpx.Clie
     assert "no paper left" in response.json()["rootFaults"]["error"]
 
 
+def test_an_invalid_request_is_400_even_with_error_replies(client: httpx.Client) -> None:
+    """A scenario with error_reply=True still answers a malformed request with 400."""
+    response = client.post("/actions/broken-politely", json=request())
+    assert response.status_code == 400
+    assert [(v["path"], v["rule"]) for v in response.json()["violations"]] == [
+        ("$.seconds", "required")
+    ]
+
+
 def test_many_concurrent_requests_are_all_answered_correctly(kitchen: str) -> None:
     """250 requests in parallel each get their own echo back."""
 

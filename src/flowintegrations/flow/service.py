@@ -487,9 +487,13 @@ class FlowService:
     def _outcome_response(
         self, action: Action, request: dict[str, Any], outcome: Outcome
     ) -> Response:
-        if isinstance(outcome, (Replied, ErrorReplied)):
+        if isinstance(outcome, Replied):
             return _json(self._final_answer(action, request, outcome))
         failure = outcome.failure
+        if isinstance(outcome, ErrorReplied) and failure.stage not in _CLIENT_STAGES:
+            # A malformed request is the caller's to fix (400), even where the scenario
+            # answers failures with an error reply; a failed handler is the rootFaults case.
+            return _json(self._final_answer(action, request, outcome))
         if isinstance(outcome, LeftForRedelivery):
             raise _Problem(503, f"the service is stopping; try again ({failure.message})")
         if failure.stage in _CLIENT_STAGES:
