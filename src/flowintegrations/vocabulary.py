@@ -21,6 +21,8 @@ __all__ = [
     "PROCESS_INSTANCE_ID",
     "PROCESS_INSTANCE_UUID",
     "REDACTED",
+    "UNREADABLE_HEADERS",
+    "UNREADABLE_HEADERS_VALUE",
     "encodable",
     "redact",
 ]
@@ -45,6 +47,18 @@ KAFKA_SETTING_PREFIX = "FLOWINTEGRATIONS_KAFKA_"
 
 DEFAULT_ENGINE_PATTERN = "ai.flowx.{env}.engine.receive.*"
 """The topic pattern the engine reads replies from; ``{env}`` is the environment."""
+
+UNREADABLE_HEADERS = "flowintegrations.unreadable-headers"
+"""The one header a transport gives a record whose headers it cannot read.
+
+confluent-kafka cannot decode a header *name* that is not UTF-8 (and crashes if asked
+twice), so the Kafka transport hands such a record on with this header alone (value
+:data:`UNREADABLE_HEADERS_VALUE`, which is not UTF-8 on purpose): the header checks then
+refuse it, and it is dead-lettered at stage ``headers`` instead of stopping the adapter.
+"""
+
+UNREADABLE_HEADERS_VALUE = b"\xff"
+"""The value of :data:`UNREADABLE_HEADERS`: never valid UTF-8, so no fast path accepts it."""
 
 REDACTED = "<redacted>"
 """What stands in for a secret wherever it would be shown: logs, reprs, errors, headers."""

@@ -400,7 +400,7 @@ def test_example_outside_a_named_enumeration_is_rejected() -> None:
     """An ENUM example must be one of the named enumeration's values."""
     message = (
         "$.scenarios[0].outputModel.properties[0].example: example does not match property "
-        "'status': 'LOST' is not one of ['QUEUED', 'SENT']"
+        "'status': must be one of 'QUEUED', 'SENT'; got 'LOST'"
     )
     with pytest.raises(CatalogError, match=exactly(message)):
         Integration(
@@ -417,7 +417,7 @@ def test_example_not_matching_its_definition_is_rejected() -> None:
     """An OBJECT_REF example must match the definition it refers to."""
     message = (
         "$.scenarios[0].outputModel.properties[0].example.street: example does not match "
-        "property 'home': expected a string, got a number"
+        "property 'home': must be a string, got 1"
     )
     with pytest.raises(CatalogError, match=exactly(message)):
         Integration(
@@ -435,7 +435,7 @@ def test_example_with_keys_a_closed_definition_lacks_is_rejected() -> None:
     closed = DataModel([Property.string("name")], additional_properties=False)
     message = (
         "$.scenarios[0].outputModel.properties[0].example[0].age: example does not match "
-        "property 'people': not a property of the model, which allows no additional properties"
+        "property 'people': is not a property of this model"
     )
     with pytest.raises(CatalogError, match=exactly(message)):
         Integration(

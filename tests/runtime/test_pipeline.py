@@ -24,6 +24,7 @@ from flowintegrations.runtime import (
     Stage,
 )
 from flowintegrations.transport import Record
+from flowintegrations.vocabulary import UNREADABLE_HEADERS, UNREADABLE_HEADERS_VALUE
 from support.runtime import ANSWER, DEMO, GREET, GREET_OUT
 
 ORIGIN = Origin(topic="http:/actions/greet")
@@ -235,7 +236,7 @@ def test_a_stop_on_the_last_try_still_dead_letters() -> None:
 
 
 def test_records_are_prepared_or_refused_with_their_stage() -> None:
-    """prepare() of a record: Prepared, or a Failure at HEADERS, DECODE or REQUEST."""
+    """prepare(): Prepared, or a Failure at HEADERS (unreadable too), DECODE or REQUEST."""
     pipeline = pipeline_of(greeting)
     route = pipeline.route(GREET)
     pid = (("processInstanceId", b"1"),)
@@ -244,13 +245,16 @@ def test_records_are_prepared_or_refused_with_their_stage() -> None:
         Record(GREET_OUT, None, b'{"name": "Ana"}', (("processInstanceId", b"\xff"),)),
         Record(GREET_OUT, None, b"{nope", pid),
         Record(GREET_OUT, None, b'{"name": 1}', pid),
+        Record(
+            GREET_OUT, None, b'{"name": "Ana"}', ((UNREADABLE_HEADERS, UNREADABLE_HEADERS_VALUE),)
+        ),
     ]
     kinds = []
     for record in cases:
         prepared = pipeline.prepare(route, record)
         kinds.append(prepared.stage if isinstance(prepared, Failure) else type(prepared))
     pipeline.close()
-    assert kinds == [Prepared, Stage.HEADERS, Stage.DECODE, Stage.REQUEST]
+    assert kinds == [Prepared, Stage.HEADERS, Stage.DECODE, Stage.REQUEST, Stage.HEADERS]
 
 
 class UnreadableHeaders(Mapping[str, str]):

@@ -6,6 +6,7 @@ import pytest
 
 from flowintegrations import Header, ValidationError, Violation
 from flowintegrations.validation import REDACTED, decode_headers
+from flowintegrations.vocabulary import UNREADABLE_HEADERS, UNREADABLE_HEADERS_VALUE
 from support.exact import exactly
 
 DECLARED = (
@@ -131,3 +132,13 @@ def test_header_repr_holds_no_value() -> None:
     """A Header declaration carries no value to leak: its repr shows the declaration only."""
     expected = "Header(name='jwt', mandatory=False, description='', propagate=False, secret=True)"
     assert repr(DECLARED[1]) == expected
+
+
+def test_headers_a_transport_could_not_read_are_refused_as_a_whole() -> None:
+    """The unreadable-headers marker is one encoding violation at $, nothing else."""
+    raw = ((UNREADABLE_HEADERS, UNREADABLE_HEADERS_VALUE),)
+    with pytest.raises(ValidationError) as caught:
+        decode_headers(raw, (Header("processInstanceId", mandatory=True),))
+    assert [(v.path, v.rule, v.message) for v in caught.value.violations] == [
+        ("$", "encoding", "cannot be read: a header name is not UTF-8")
+    ]

@@ -3,7 +3,9 @@
 A data model describes the JSON object a message carries, property by property, with the
 types the engine's admin UI offers. These classes check *structure* only (a name is not
 empty, an ARRAY has an item type); checking payloads is the validation engine's job
-(:mod:`flowintegrations.validation`), reached through :meth:`DataModel.validate`.
+(:mod:`flowintegrations.validation`), reached through :meth:`DataModel.validate`. That
+includes the ``example`` of a property, which the constructors check through the seam of
+:mod:`flowintegrations.model.checks` rather than by importing the validation layer.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
 import attrs
 
 from flowintegrations.errors import CatalogError, CatalogProblem
+from flowintegrations.model.checks import model_example_problems, property_example_problems
 
 if TYPE_CHECKING:
     from flowintegrations.model.integration import Definitions
@@ -250,11 +253,7 @@ class Property:
                 None,
             )
         yield from _property_list_problems(self.properties, "$.properties")
-        if self.example is not None:
-            for path, message in _example_problems(self, self.example, "$.example"):
-                yield CatalogProblem(
-                    path, f"example does not match property {self.name!r}: {message}", self.example
-                )
+        yield from property_example_problems(self, "$.example")
 
     # Shortcuts --------------------------------------------------------------------------
 
@@ -350,8 +349,9 @@ class DataModel:
         if not problems and not self.additional_properties:
             # Each property checked its example alone; only the model knows that unknown
             # keys are not allowed.
-            context = _ExampleContext(additional=False)
-            problems.extend(_model_example_problems(self.properties, "$.properties", context))
+            problems.extend(
+                model_example_problems(self.properties, "$.properties", additional=False)
+            )
         if problems:
             raise CatalogError(problems)
 
@@ -420,133 +420,6 @@ def _duplicates(
                 f"duplicate {what} {value!r} (first at index {first})",
                 value,
             )
-
-
-@attrs.frozen
-class _ExampleContext:
-    """What an example check knows beyond the property itself.
-
-    ``None`` means "not known here": a lone property does not know whether its model allows
-    additional properties, nor the integration's definitions and enumerations. The model
-    and the integration check examples again with what they know.
-    """
-
-    additional: bool | None = None
-    definitions: Mapping[str, DataModel] | None = None
-    enumerations: Mapping[str, tuple[str, ...]] | None = None
-
-
-_LONE = _ExampleContext()
-
-
-def _example_problems(
-    prop: Property, value: JSONValue, path: str, context: _ExampleContext = _LONE
-) -> Iterator[tuple[str, str]]:
-    """Check an example against its property without the validation engine.
-
-    What ``context`` does not know (references, named enumerations, additional properties)
-    is checked for shape only.
-    """
-    kind = prop.type
-    if kind is PropertyType.ARRAY or kind is PropertyType.ARRAY_REF:
-        if not isinstance(value, list):
-            yield path, f"expected an array, got {_json_kind(value)}"
-            return
-        for index, item in enumerate(value):
-            yield from _element_problems(prop, item, f"{path}[{index}]", context)
-        return
-    yield from _element_problems(prop, value, path, context)
-
-
-def _element_problems(
-    prop: Property, value: JSONValue, path: str, context: _ExampleContext
-) -> Iterator[tuple[str, str]]:
-    kind = prop.element_type
-    if kind is PropertyType.STRING:
-        if not isinstance(value, str):
-            yield path, f"expected a string, got {_json_kind(value)}"
-    elif kind is PropertyType.NUMBER:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            yield path, f"expected a number, got {_json_kind(value)}"
-    elif kind is PropertyType.BOOLEAN:
-        if not isinstance(value, bool):
-            yield path, f"expected a boolean, got {_json_kind(value)}"
-    elif kind is PropertyType.ENUM:
-        values = _enum_values(prop, context)
-        if not isinstance(value, str):
-            yield path, f"expected one of the enum values, got {_json_kind(value)}"
-        elif values is not None and value not in values:
-            yield path, f"{value!r} is not one of {list(values)!r}"
-    elif not isinstance(value, dict):
-        yield path, f"expected an object, got {_json_kind(value)}"
-    elif kind is PropertyType.OBJECT_REF:
-        definitions = context.definitions
-        model = None if definitions is None else definitions.get(prop.ref or "")
-        if isinstance(model, DataModel):
-            inner = attrs.evolve(context, additional=model.additional_properties)
-            yield from _object_problems(model.properties, value, path, inner)
-    else:
-        yield from _object_problems(prop.properties, value, path, context)
-
-
-def _enum_values(prop: Property, context: _ExampleContext) -> tuple[str, ...] | None:
-    if prop.enum:
-        return prop.enum
-    if context.enumerations is None or prop.enumeration is None:
-        return None
-    return context.enumerations.get(prop.enumeration)
-
-
-def _object_problems(
-    properties: tuple[Property, ...],
-    value: dict[str, JSONValue],
-    path: str,
-    context: _ExampleContext,
-) -> Iterator[tuple[str, str]]:
-    for child in properties:
-        child_path = f"{path}{json_path_step(child.name)}"
-        if child.name in value:
-            yield from _example_problems(child, value[child.name], child_path, context)
-        elif child.mandatory:
-            yield child_path, "a mandatory property is missing"
-    if context.additional is False:
-        names = {child.name for child in properties}
-        for key in value:
-            if key not in names:
-                yield (
-                    f"{path}{json_path_step(str(key))}",
-                    "not a property of the model, which allows no additional properties",
-                )
-
-
-def _model_example_problems(
-    properties: tuple[Property, ...], path: str, context: _ExampleContext
-) -> Iterator[CatalogProblem]:
-    """The problems of every example in ``properties`` (nested ones too), in ``context``."""
-    for index, prop in enumerate(properties):
-        here = f"{path}[{index}]"
-        if prop.example is not None:
-            for where, message in _example_problems(prop, prop.example, f"{here}.example", context):
-                yield CatalogProblem(
-                    where, f"example does not match property {prop.name!r}: {message}", prop.example
-                )
-        yield from _model_example_problems(prop.properties, f"{here}.properties", context)
-
-
-def _json_kind(value: JSONValue) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return f"a {type(value).__name__} (not JSON)"
 
 
 _PATH_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -8,14 +8,13 @@ from typing import Any
 import attrs
 
 from flowintegrations.errors import CatalogError, CatalogProblem
+from flowintegrations.model.checks import model_example_problems
 from flowintegrations.model.datamodel import (
     DataModel,
     FrozenDict,
     Property,
     PropertyType,
     _duplicates,
-    _ExampleContext,
-    _model_example_problems,
     _to_tuple,
     json_path_step,
     unresolved_message,
@@ -311,12 +310,13 @@ class Integration:
         if not unresolved:
             # Properties checked their examples alone; references and named enumerations
             # resolve only here.
-            context = _ExampleContext(
+            yield from model_example_problems(
+                model.properties,
+                f"{where}.properties",
                 additional=model.additional_properties,
                 definitions=self.definitions,
                 enumerations=values,
             )
-            yield from _model_example_problems(model.properties, f"{where}.properties", context)
 
     def _cycle_problems(self) -> Iterator[CatalogProblem]:
         edges = {

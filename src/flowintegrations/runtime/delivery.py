@@ -30,8 +30,12 @@ from typing import Any, cast
 
 import attrs
 
-from flowintegrations.deadletter import dead_letter_record, error_class_name
-from flowintegrations.errors import FlowIntegrationsError, TransportError
+from flowintegrations.deadletter import (
+    dead_letter_record,
+    error_class_name,
+    reduced_dead_letter,
+)
+from flowintegrations.errors import DeliveryError, FlowIntegrationsError, TransportError
 from flowintegrations.runtime.outcome import (
     DeadLettered,
     ErrorReplied,
@@ -473,7 +477,7 @@ class DeliveryLoop:
             attempts=failure.attempts,
             secrets=failure.secrets,
         )
-        sent = await self.transport.produce(dead)
+        sent = await self._produce_dead_letter(dead, record)
         if isinstance(outcome, ErrorReplied) and in_topic is not None:
             never = topic_route.route.propagate_never
             error_reply = _reply_record(in_topic, record, outcome.value, never)
@@ -498,6 +502,38 @@ class DeliveryLoop:
             failure.attempts,
             encodable(redact(f"{error_class_name(error)}: {error}", failure.secrets)),
             extra=log_extra(topic_route.route, record, headers or {}, "dead_letter"),
+        )
+
+    async def _produce_dead_letter(self, dead: Record, original: Record) -> asyncio.Future[Any]:
+        """Produce ``dead``; if it is refused (too large), its reduced form instead.
+
+        The future is of whichever was delivered: a dead letter is never given up on
+        for its size.
+        """
+        reduced = reduced_dead_letter(dead, original)
+        try:
+            sent = await self.transport.produce(dead)
+        except DeliveryError as exc:  # refused before it left (larger than the producer takes)
+            self._log_reduced(dead, exc)
+            return await self.transport.produce(reduced)
+        return asyncio.ensure_future(self._delivered_or_reduced(sent, dead, reduced))
+
+    async def _delivered_or_reduced(
+        self, sent: asyncio.Future[Any], dead: Record, reduced: Record
+    ) -> Any:
+        try:
+            return await sent
+        except DeliveryError as exc:  # the broker refused it
+            self._log_reduced(dead, exc)
+            return await (await self.transport.produce(reduced))
+
+    @staticmethod
+    def _log_reduced(dead: Record, error: DeliveryError) -> None:
+        log.warning(
+            "dead letter of %d bytes refused (%s); sending it reduced",
+            len(dead.value),
+            error,
+            extra={"event": "dead_letter_reduced", "topic": dead.topic},
         )
 
     async def _produce_batch(self, records: list[Record]) -> asyncio.Future[Any]:

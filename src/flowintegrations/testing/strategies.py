@@ -39,6 +39,7 @@ from flowintegrations.model import (
     json_path_step,
 )
 from flowintegrations.model.datamodel import unresolved_message
+from flowintegrations.validation.walker import JSON_TYPES
 
 __all__ = [
     "ENGINE_HEADERS",
@@ -90,14 +91,6 @@ _BY_TYPE: dict[str, SearchStrategy[JSONValue]] = {
     "string": _TEXT,
     "array": st.lists(_SCALARS, max_size=_MAX_ITEMS),
     "object": st.dictionaries(_TEXT, _SCALARS, max_size=_MAX_ITEMS),
-}
-_JSON_TYPE = {
-    PropertyType.STRING: "string",
-    PropertyType.ENUM: "string",
-    PropertyType.NUMBER: "number",
-    PropertyType.BOOLEAN: "boolean",
-    PropertyType.OBJECT: "object",
-    PropertyType.OBJECT_REF: "object",
 }
 
 
@@ -274,7 +267,7 @@ class _Invalid:
 
     def element(self, prop: Property, additional: bool, path: str) -> SearchStrategy[_Pair]:
         kind = prop.element_type
-        options = [self.wrong_type(_JSON_TYPE[kind], path)]
+        options = [self.wrong_type(JSON_TYPES[kind], path)]
         if kind is PropertyType.ENUM:
             values = self.names.enum_values(prop)
             unknown = _TEXT.filter(lambda v: v not in values)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from flowintegrations.errors import ValidationError
 from flowintegrations.model import Header, json_path_step
 from flowintegrations.validation.violations import Violation
-from flowintegrations.vocabulary import REDACTED
+from flowintegrations.vocabulary import REDACTED, UNREADABLE_HEADERS
 
 __all__ = ["REDACTED", "decode_headers"]
 
@@ -27,6 +27,10 @@ def decode_headers(
     decoded: dict[str, str] = {}
     problems: list[Violation] = []
     for name, value in raw:
+        if name == UNREADABLE_HEADERS:
+            # Nothing else is known of the headers: not even which are missing.
+            violation = Violation("$", "encoding", "cannot be read: a header name is not UTF-8")
+            raise ValidationError([violation], subject="headers")
         if isinstance(value, str):
             decoded[name] = value
             continue

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from flowintegrations.model import DataModel, Property, PropertyType
 from flowintegrations.model.datamodel import unresolved_message
+from flowintegrations.validation.walker import JSON_TYPES
 
 __all__ = ["DRAFT_07", "Enumerations", "to_json_schema", "validation_schema"]
 
@@ -23,11 +24,7 @@ DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 Enumerations = Mapping[str, Sequence[str]]
 """Enumeration name -> its values, for ENUM properties that name an enumeration."""
 
-_SCALARS = {
-    PropertyType.STRING: "string",
-    PropertyType.NUMBER: "number",
-    PropertyType.BOOLEAN: "boolean",
-}
+_SCALARS = frozenset({PropertyType.STRING, PropertyType.NUMBER, PropertyType.BOOLEAN})
 
 
 class _Builder:
@@ -74,9 +71,9 @@ class _Builder:
 
     def property(self, prop: Property, additional: bool) -> dict[str, Any]:
         if prop.type is PropertyType.ARRAY:
-            schema = {"type": "array", "items": self.element(prop, additional)}
+            schema = {"type": JSON_TYPES[prop.type], "items": self.element(prop, additional)}
         elif prop.type is PropertyType.ARRAY_REF:
-            schema = {"type": "array", "items": self.ref(prop)}
+            schema = {"type": JSON_TYPES[prop.type], "items": self.ref(prop)}
         else:
             schema = self.element(prop, additional)
         if self.annotate:
@@ -89,7 +86,7 @@ class _Builder:
     def element(self, prop: Property, additional: bool) -> dict[str, Any]:
         kind = prop.element_type
         if kind in _SCALARS:
-            return {"type": _SCALARS[kind]}
+            return {"type": JSON_TYPES[kind]}
         if kind is PropertyType.ENUM:
             values = prop.enum
             if prop.enumeration is not None:
@@ -98,7 +95,7 @@ class _Builder:
                 except KeyError:
                     msg = unresolved_message(prop, "enumeration", self.enumerations)
                     raise LookupError(msg) from None
-            return {"type": "string", "enum": list(values)}
+            return {"type": JSON_TYPES[kind], "enum": list(values)}
         if kind is PropertyType.OBJECT_REF:
             return self.ref(prop)
         return self.object(prop.properties, additional)

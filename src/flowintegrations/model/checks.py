@@ -1,0 +1,110 @@
+"""The seam through which the model has property examples checked: :class:`ExampleCheck`.
+
+``Property``, ``DataModel`` and ``Integration`` reject an ``example`` that does not match
+its property when they are built. Checking a value against a property is the payload
+walker's job, and the walker belongs to the validation layer, which the model may not
+import (DESIGN.md, Architecture). So the model only *declares* the check it needs here, and
+the validation layer installs the one implementation
+(:func:`flowintegrations.validation.walker.example_problems`) when it is imported. The
+``flowintegrations`` package imports that layer, and Python imports a package before any
+of its modules, so the check is installed before user code can build a model; building a
+model with an example before that is a bug in the SDK and raises ``RuntimeError``.
+
+Each caller checks with what it knows: a property alone (paths ``$.example...``), a model
+that allows no additional properties, an integration with its definitions and
+enumerations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from flowintegrations.errors import CatalogProblem
+
+if TYPE_CHECKING:
+    from flowintegrations.model.datamodel import DataModel, Property
+
+__all__ = [
+    "ExampleCheck",
+    "model_example_problems",
+    "property_example_problems",
+    "use_example_check",
+]
+
+
+class ExampleCheck(Protocol):
+    """Checks the ``example`` of one property (not of its nested properties).
+
+    ``path`` is where the example sits (``$.example``, ``$.properties[0].example``);
+    ``additional`` is the ``additional_properties`` of the property's model, and
+    ``definitions`` / ``enumerations`` resolve names; ``None`` means "not known here", and
+    what is not known is checked for shape only. Yields one problem per violation, each
+    with the JSON path of the offending value.
+    """
+
+    def __call__(
+        self,
+        prop: Property,
+        path: str,
+        *,
+        additional: bool | None = None,
+        definitions: Mapping[str, DataModel] | None = None,
+        enumerations: Mapping[str, Sequence[str]] | None = None,
+    ) -> Iterator[CatalogProblem]:
+        """The problems of ``prop.example``."""
+        ...
+
+
+_installed: list[ExampleCheck] = []
+
+
+def use_example_check(check: ExampleCheck) -> None:
+    """Make ``check`` the example check of every model (the validation layer calls this)."""
+    _installed[:] = [check]
+
+
+def property_example_problems(
+    prop: Property,
+    path: str,
+    *,
+    additional: bool | None = None,
+    definitions: Mapping[str, DataModel] | None = None,
+    enumerations: Mapping[str, Sequence[str]] | None = None,
+) -> Iterator[CatalogProblem]:
+    """The problems of ``prop``'s own example, found by the installed :class:`ExampleCheck`."""
+    if prop.example is None:
+        return
+    if not _installed:
+        msg = "no example check installed: import flowintegrations before building models"
+        raise RuntimeError(msg)
+    yield from _installed[0](
+        prop, path, additional=additional, definitions=definitions, enumerations=enumerations
+    )
+
+
+def model_example_problems(
+    properties: tuple[Property, ...],
+    path: str,
+    *,
+    additional: bool | None = None,
+    definitions: Mapping[str, DataModel] | None = None,
+    enumerations: Mapping[str, Sequence[str]] | None = None,
+) -> Iterator[CatalogProblem]:
+    """The problems of every example in ``properties`` (nested ones too), below ``path``."""
+    for index, prop in enumerate(properties):
+        here = f"{path}[{index}]"
+        yield from property_example_problems(
+            prop,
+            f"{here}.example",
+            additional=additional,
+            definitions=definitions,
+            enumerations=enumerations,
+        )
+        yield from model_example_problems(
+            prop.properties,
+            f"{here}.properties",
+            additional=additional,
+            definitions=definitions,
+            enumerations=enumerations,
+        )
