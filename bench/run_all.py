@@ -28,6 +28,7 @@ FULL = {
     "latency": ["pipeline.py", "latency", "--requests", "300", "--rounds", "2"],
     "memory": ["memory.py", "--rounds", "2"],
     "scaling": ["pipeline.py", "scaling", "--messages", "50000", "--rounds", "2"],
+    "flow": ["flow.py", "--requests", "8000", "--rounds", "5"],
 }
 QUICK = {
     "validation": ["validation.py", "--rounds", "3", "--scale", "0.3"],
@@ -44,6 +45,7 @@ QUICK = {
     "latency": ["pipeline.py", "latency", "--requests", "100", "--rounds", "1"],
     "memory": ["memory.py", "--rounds", "1", "--large", "200000", "--window", "8"],
     "scaling": ["pipeline.py", "scaling", "--messages", "20000", "--rounds", "1"],
+    "flow": ["flow.py", "--requests", "2000", "--rounds", "1"],
 }
 
 
@@ -145,6 +147,24 @@ def report(results: dict[str, dict[str, Any]], info: dict[str, str], quick: bool
                 "0.90 .. 1.10",
                 f"{ratio:.3f}",
                 verdict(0.9 <= ratio <= 1.1),
+            )
+        )
+    flow = results.get("flow", {})
+    if "throughput_x" in flow:
+        targets.append(
+            (
+                "Flow message action: FlowService / hand-written Starlette (req/s)",
+                ">= 0.8",
+                f"{flow['throughput_x']:.2f}",
+                verdict(flow["throughput_x"] >= 0.8),
+            )
+        )
+        targets.append(
+            (
+                "Flow message action: p99 FlowService / hand-written",
+                "<= 1.3",
+                f"{flow['p99_x']:.2f}",
+                verdict(flow["p99_x"] <= 1.3),
             )
         )
     parts += [table(["what", "target", "measured", ""], targets), ""]
@@ -251,6 +271,29 @@ def report(results: dict[str, dict[str, Any]], info: dict[str, str], quick: bool
             "",
             f"{scaling['messages']:,} requests, produced in one transaction once every adapter"
             " has joined. Two cores are shared by the adapters, the broker and the reader.",
+            "",
+        ]
+
+    if "throughput_x" in flow:
+        parts += ["## 6. Flow message actions over HTTP (uvicorn, loopback)", ""]
+        rows = [
+            (
+                name,
+                f"{flow[key]['rate']:,.0f}",
+                f"{flow[key]['p50_ms']:.2f}",
+                f"{flow[key]['p99_ms']:.2f}",
+            )
+            for name, key in (
+                ("hand-written Starlette + fastjsonschema", "hand"),
+                ("FlowService", "ours"),
+            )
+        ]
+        parts += [
+            table(["contender", "req/s (median)", "p50 ms", "p99 ms"], rows),
+            "",
+            f"send-email with 3 recipients, {flow['requests']:,} requests a round over "
+            f"{flow['concurrency']} keep-alive connections; each server is its own uvicorn"
+            " process.",
             "",
         ]
 

@@ -114,7 +114,7 @@ def test_schema_of_an_unknown_scenario_is_an_error(capsys: pytest.CaptureFixture
 
 
 def test_list_prints_handlers_and_topics(capsys: pytest.CaptureFixture[str]) -> None:
-    """`list` prints one line per handler with its out and in topics."""
+    """`list` prints one line per handler with its out and in topics, then its Flow endpoints."""
     assert main(["list", f"{ADAPTER}:app"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "notifications\tgenerate-otp\tenv=(default)\t"
@@ -123,6 +123,11 @@ def test_list_prints_handlers_and_topics(capsys: pytest.CaptureFixture[str]) -> 
         "notifications\tsend-email\tenv=(default)\t"
         "out=ai.flowx.dev.plugin.notification.email.send.v1\t"
         "in=ai.flowx.dev.engine.receive.plugin.notification.email.send.results.v1",
+        "flow\tPOST /metadata",
+        "flow\tPOST /metadata/install",
+        "flow\tPOST /actions/generate-otp\tnotifications/generate-otp",
+        "flow\tPOST /actions/send-email\tnotifications/send-email",
+        "flow\tGET /health",
     ]
 
 

@@ -50,6 +50,7 @@ def test_every_docs_page_with_python_is_collected() -> None:
         "testing.md",
         "configuration.md",
         "exceptions.md",
+        "flow.md",
     }
     assert expected <= {p.name for p in pages()}
 

@@ -28,6 +28,7 @@ CONTRACT = {
     },
     "flowintegrations.transport": {"Record", "Transport", "InMemoryTransport", "KafkaTransport"},
     "flowintegrations.testing": {"TestClient", "FaultyTransport"},
+    "flowintegrations.flow": {"FlowService"},
 }
 
 PACKAGES = [
@@ -37,6 +38,7 @@ PACKAGES = [
     "flowintegrations.transport",
     "flowintegrations.runtime",
     "flowintegrations.testing",
+    "flowintegrations.flow",
 ]
 
 

@@ -15,8 +15,15 @@
     when a bootstrap is given (or ``$FLOWINTEGRATIONS_KAFKA_BOOTSTRAP`` is set), else in
     memory. It logs one line when it has started and one when it has stopped, each naming
     every scenario and its topics.
-``list MODULE:APP``
-    List an adapter's handlers and topics.
+``list MODULE:OBJ``
+    List an adapter's handlers and topics, and the Flow endpoints it serves (an App or a
+    FlowService; the seed's "Listeners").
+``serve MODULE:OBJ [--host H] [--port N] [--path /fs/NAME] [--username U] [--token-env VAR]``
+    Serve an App (or a FlowService) to Boomi Flow over HTTP until SIGTERM or SIGINT, then
+    stop gracefully (requests in flight finish, WAITing actions deliver) and exit 0. It
+    logs one line when it has started, with the base URL and every action. The token is
+    read from the environment variable ``VAR`` (default ``$FLOWINTEGRATIONS_FLOW_TOKEN``),
+    never from the command line.
 
 ``--config KEY=VALUE`` (repeatable) passes a librdkafka setting to the Kafka clients,
 e.g. ``--config session.timeout.ms=6000``.
@@ -35,16 +42,32 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowintegrations.app import App
-from flowintegrations.errors import CatalogError, CatalogProblem, FlowIntegrationsError
-from flowintegrations.loading import load_app
-from flowintegrations.model import Catalog
+from flowintegrations.errors import (
+    CatalogError,
+    CatalogProblem,
+    FlowIntegrationsError,
+    HandlerRegistrationError,
+)
+from flowintegrations.loading import load_app, load_object
+from flowintegrations.model import Catalog, PropertyType, iter_properties, json_path_step
 from flowintegrations.transport import KafkaTransport
 from flowintegrations.validation import example_problems, scenario_validators, to_json_schema
-from flowintegrations.vocabulary import BOOTSTRAP_VAR, DEFAULT_ENGINE_PATTERN
+from flowintegrations.vocabulary import BOOTSTRAP_VAR, DEFAULT_ENGINE_PATTERN, FLOW_TOKEN_VAR
 
-__all__ = ["BOOTSTRAP_VAR", "DEFAULT_ENGINE_PATTERN", "engine_pattern_warnings", "load_app", "main"]
+if TYPE_CHECKING:
+    from flowintegrations.flow import FlowService as FlowServiceType
+
+__all__ = [
+    "BOOTSTRAP_VAR",
+    "DEFAULT_ENGINE_PATTERN",
+    "engine_pattern_warnings",
+    "flow_notes",
+    "load_app",
+    "main",
+]
 
 log = logging.getLogger("flowintegrations.cli")
 
@@ -86,6 +109,34 @@ def engine_pattern_warnings(
                     )
 
 
+_ITEM_TYPES = {"STRING": "String", "ENUM": "String", "NUMBER": "Number", "BOOLEAN": "Boolean"}
+
+
+def flow_notes(catalog: Catalog) -> Iterator[str]:
+    """A note, with its JSON path, for every ARRAY of scalars: Flow has no such value.
+
+    Served as a Flow service (``flowintegrations.flow``) such an array travels as a list of
+    one-property ``Item (String)`` / ``Item (Number)`` / ``Item (Boolean)`` objects.
+    """
+    for i, integration in enumerate(catalog.integrations):
+        models = [
+            (f"definitions{json_path_step(n)}", m) for n, m in integration.definitions.items()
+        ]
+        for s, scenario in enumerate(integration.scenarios):
+            models.append((f"scenarios[{s}].outputModel", scenario.output_model))
+            models.append((f"scenarios[{s}].inputModel", scenario.input_model))
+        for where, model in models:
+            base = f"$.integrations[{i}].{where}.properties"
+            for prop, path in iter_properties(model.properties, base):
+                item = prop.item_type.value if prop.item_type is not None else ""
+                if prop.type is PropertyType.ARRAY and item in _ITEM_TYPES:
+                    yield (
+                        f"{path}: an ARRAY of {item} has no Boomi Flow equivalent (Flow lists "
+                        f"hold objects); as a Flow service it is a list of 'Item "
+                        f"({_ITEM_TYPES[item]})' objects, each item in their 'value'"
+                    )
+
+
 def _check(args: argparse.Namespace) -> int:
     try:
         if ":" in args.catalog and not Path(args.catalog).exists():
@@ -106,6 +157,8 @@ def _check(args: argparse.Namespace) -> int:
     warnings = list(engine_pattern_warnings(catalog, args.engine_pattern))
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for note in flow_notes(catalog):
+        print(f"note: {note}", file=sys.stderr)
     scenarios = [s for i in catalog.integrations for s in i.scenarios]
     examples = sum(len(s.examples) for s in scenarios)
     print(
@@ -217,13 +270,81 @@ def _describe_routes(app: App) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    app = load_app(args.app, environment=args.env)
+    found = load_object(args.app)
+    service = None
+    if isinstance(found, App):
+        app = found
+    else:
+        service = _as_service(found, args.app)
+        app = service.app
+    if args.env is not None:
+        app.environment = args.env
     env = app.environment or "(default)"
-    for integration, scenario, out_topic, in_topic in app.routes():
-        print(
-            f"{integration.identifier}\t{scenario.identifier}\tenv={env}\t"
-            f"out={out_topic}\tin={in_topic or '-'}"
-        )
+    try:
+        routes = app.pipeline.routes
+    except HandlerRegistrationError:
+        routes = ()
+    for route in routes:
+        name = f"{route.integration.identifier}\t{route.scenario.identifier}\tenv={env}"
+        try:
+            binding = route.scenario.binding(app.environment)
+        except CatalogError:
+            print(f"{name}\t(no topics: served to Flow only)")
+            continue
+        print(f"{name}\tout={binding.out_topic}\tin={binding.in_topic or '-'}")
+    try:
+        from flowintegrations.flow import FlowService  # noqa: PLC0415 - an optional extra
+    except ImportError:
+        print("flow\t(pip install flowintegrations[flow] to serve these to Boomi Flow)")
+        return 0
+    service = service or FlowService(app)
+    scenarios = {a.uri_part: a for a in service.actions}
+    for method, path in service.endpoints():
+        action = scenarios.get(path.rpartition("/actions/")[2]) if "/actions/" in path else None
+        served = f"\t{action.integration.identifier}/{action.scenario.identifier}" if action else ""
+        print(f"flow\t{method} {path}{served}")
+    return 0
+
+
+def _as_service(found: object, spec: str) -> FlowServiceType:
+    """``found`` if it is a FlowService; raises naming what it is otherwise."""
+    try:
+        from flowintegrations.flow import FlowService  # noqa: PLC0415 - an optional extra
+    except ImportError:
+        msg = f"{spec!r} is a {type(found).__name__}, not an App"
+        raise FlowIntegrationsError(msg) from None
+    if not isinstance(found, FlowService):
+        msg = f"{spec!r} is a {type(found).__name__}, not an App or a FlowService"
+        raise FlowIntegrationsError(msg)
+    return found
+
+
+def _serve_flow(args: argparse.Namespace) -> int:
+    try:
+        from flowintegrations.flow import FlowService  # noqa: PLC0415 - an optional extra
+        from flowintegrations.flow.server import serve_until_signal  # noqa: PLC0415
+    except ImportError as exc:
+        raise FlowIntegrationsError(str(exc)) from None
+    found = load_object(args.app)
+    token = None
+    if args.token_env is not None or os.environ.get(FLOW_TOKEN_VAR):
+        variable = args.token_env or FLOW_TOKEN_VAR
+        token = os.environ.get(variable)
+        if not token:
+            msg = f"--token-env {variable}: the environment variable is not set or empty"
+            raise FlowIntegrationsError(msg)
+    if isinstance(found, App):
+        if token is not None and not args.username:
+            msg = "a token needs a --username: Flow sends both"
+            raise FlowIntegrationsError(msg)
+        service = FlowService(found, path=args.path, username=args.username, token=token)
+    else:
+        service = _as_service(found, args.app)
+        if args.path or args.username or args.token_env:
+            msg = "--path, --username and --token-env configure an App; this is a FlowService"
+            raise FlowIntegrationsError(msg)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(serve_until_signal(service, host=args.host, port=args.port))
     return 0
 
 
@@ -282,10 +403,25 @@ def _parser() -> argparse.ArgumentParser:
     _add_config_option(run)
     run.set_defaults(func=_run)
 
-    listing = commands.add_parser("list", help="list an adapter's handlers and topics")
-    listing.add_argument("app", metavar="MODULE:APP")
+    listing = commands.add_parser(
+        "list", help="list an adapter's handlers, topics and Flow endpoints"
+    )
+    listing.add_argument("app", metavar="MODULE:OBJ", help="an App or a FlowService")
     listing.add_argument("--env", help="environment (default: $FLOWINTEGRATIONS_ENV)")
     listing.set_defaults(func=_list)
+
+    serve = commands.add_parser("serve", help="serve an adapter to Boomi Flow over HTTP")
+    serve.add_argument("app", metavar="MODULE:OBJ", help="an App or a FlowService")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default: %(default)s; 0: any)")
+    serve.add_argument("--path", default="", help='the "Path to Service", e.g. /fs/crm')
+    serve.add_argument("--username", help="the basic-auth username Flow sends")
+    serve.add_argument(
+        "--token-env",
+        metavar="VAR",
+        help=f"environment variable holding the basic-auth token (default: {FLOW_TOKEN_VAR})",
+    )
+    serve.set_defaults(func=_serve_flow)
     return parser
 
 

@@ -17,7 +17,7 @@ from types import ModuleType
 from flowintegrations.app import App
 from flowintegrations.errors import FlowIntegrationsError
 
-__all__ = ["load_app", "load_module_file"]
+__all__ = ["load_app", "load_module_file", "load_object"]
 
 
 def load_app(spec: str, *, environment: str | None = None) -> App:
@@ -29,6 +29,22 @@ def load_app(spec: str, *, environment: str | None = None) -> App:
 
     Raises :class:`~flowintegrations.FlowIntegrationsError` naming what is missing, or what
     the attribute is when it is not an app; the module's own import errors propagate.
+    """
+    found = load_object(spec)
+    if not isinstance(found, App):
+        msg = f"{spec!r} is a {type(found).__name__}, not an App"
+        raise FlowIntegrationsError(msg)
+    if environment is not None:
+        found.environment = environment
+    return found
+
+
+def load_object(spec: str) -> object:
+    """Whatever ``module:attribute`` or ``file.py:attribute`` names (see :func:`load_app`).
+
+    ``flowintegrations serve`` takes an App or a FlowService this way. Raises
+    :class:`~flowintegrations.FlowIntegrationsError` for a malformed spec or a missing
+    attribute; the module's own import errors propagate.
     """
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
@@ -42,15 +58,10 @@ def load_app(spec: str, *, environment: str | None = None) -> App:
         _on_path(os.getcwd())
         module = importlib.import_module(module_name)
     try:
-        found = getattr(module, attribute)
+        found: object = getattr(module, attribute)
     except AttributeError:
         msg = f"module {module_name!r} has no attribute {attribute!r}"
         raise FlowIntegrationsError(msg) from None
-    if not isinstance(found, App):
-        msg = f"{spec!r} is a {type(found).__name__}, not an App"
-        raise FlowIntegrationsError(msg)
-    if environment is not None:
-        found.environment = environment
     return found
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "BOOTSTRAP_VAR",
     "DEFAULT_ENGINE_PATTERN",
     "ENVIRONMENT_VAR",
+    "FLOW_TOKEN_VAR",
     "KAFKA_SETTING_PREFIX",
     "PROCESS_INSTANCE_ID",
     "PROCESS_INSTANCE_UUID",
@@ -37,6 +38,9 @@ ENVIRONMENT_VAR = "FLOWINTEGRATIONS_ENV"
 
 BOOTSTRAP_VAR = "FLOWINTEGRATIONS_KAFKA_BOOTSTRAP"
 """Kafka bootstrap servers for the CLI and the tests (``host:port[,host:port...]``)."""
+
+FLOW_TOKEN_VAR = "FLOWINTEGRATIONS_FLOW_TOKEN"  # noqa: S105 - a variable's name
+"""The basic-auth token ``flowintegrations serve`` requires of Flow (with ``--username``)."""
 
 KAFKA_SETTING_PREFIX = "FLOWINTEGRATIONS_KAFKA_"
 """``FLOWINTEGRATIONS_KAFKA_<NAME>`` environment variables set Kafka security settings."""

@@ -1,0 +1,39 @@
+"""The App's scenarios served to Boomi Flow over HTTP: :class:`FlowService`.
+
+Needs the ``flow`` extra (``pip install flowintegrations[flow]``): Starlette for the HTTP
+layer, httpx for callbacks, uvicorn to serve it from the command line.
+"""
+
+try:
+    import httpx as _httpx  # noqa: F401 - checked here so the message names the extra
+    import starlette as _starlette  # noqa: F401
+except ImportError as _missing:  # pragma: no cover - exercised in a subprocess
+    _msg = (
+        f"flowintegrations.flow needs the 'flow' extra ({_missing.name} is missing): "
+        "pip install flowintegrations[flow]"
+    )
+    raise ImportError(_msg, name=_missing.name) from _missing
+
+from flowintegrations.flow.callbacks import CallbackSender, UndeliveredCallback
+from flowintegrations.flow.describe import describe_answer
+from flowintegrations.flow.service import DEFAULT_MAX_BODY_BYTES, PROBLEM_KIND_HEADER, FlowService
+from flowintegrations.flow.types import Action, ContentType, Field, FieldKind, Shape, build_actions
+from flowintegrations.flow.values import FlowValueError, engine_values, payload_from_values
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "PROBLEM_KIND_HEADER",
+    "Action",
+    "CallbackSender",
+    "ContentType",
+    "Field",
+    "FieldKind",
+    "FlowService",
+    "FlowValueError",
+    "Shape",
+    "UndeliveredCallback",
+    "build_actions",
+    "describe_answer",
+    "engine_values",
+    "payload_from_values",
+]

@@ -1,0 +1,85 @@
+"""Running a :class:`FlowService` with uvicorn until a signal: :func:`serve_until_signal`.
+
+What ``flowintegrations serve`` runs. SIGTERM or SIGINT stops it gracefully: the listening
+socket closes, requests in flight finish, then the service's lifespan waits for WAITing
+actions to deliver their answers; the coroutine then returns (the process exits 0, unlike
+uvicorn's own handling, which re-raises the signal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+
+from flowintegrations.flow.service import FlowService
+
+__all__ = ["serve_until_signal"]
+
+log = logging.getLogger("flowintegrations.cli")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopping on SIGTERM/SIGINT without re-raising the signal."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.up = asyncio.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start as uvicorn does, then tell whoever waits on :attr:`up`."""
+        await super().startup(sockets)
+        self.up.set()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Stop on SIGTERM/SIGINT (a second SIGINT forces the exit)."""
+        loop = asyncio.get_running_loop()
+        installed = []
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self._signalled, signum)
+                installed.append(signum)
+        try:
+            yield
+        finally:
+            for signum in installed:
+                loop.remove_signal_handler(signum)
+
+    def _signalled(self, signum: int) -> None:
+        if self.should_exit and signum == signal.SIGINT:
+            self.force_exit = True
+        self.should_exit = True
+
+
+async def serve_until_signal(service: FlowService, *, host: str, port: int) -> None:
+    """Serve ``service`` on ``host:port`` until SIGTERM/SIGINT, logging a start and a stop line.
+
+    The start line names the base URL (the real port when ``port`` is 0) and every action.
+    """
+    config = uvicorn.Config(
+        service, host=host, port=port, lifespan="on", log_level="warning", access_log=False
+    )
+    server = _Server(config)
+    serving = asyncio.ensure_future(server.serve())
+    up = asyncio.ensure_future(server.up.wait())
+    await asyncio.wait({up, serving}, return_when=asyncio.FIRST_COMPLETED)
+    up.cancel()
+    if server.started:
+        bound = server.servers[0].sockets[0].getsockname()[1]
+        shown = f"[{host}]" if ":" in host else host
+        base = f"http://{shown}:{bound}{service.path}"
+        actions = " ".join(f"POST {base}/actions/{a.uri_part}" for a in service.actions)
+        log.info(
+            "serving Flow service at %s: %s",
+            base,
+            actions or "(no actions)",
+            extra={"event": "serve", "base_url": base},
+        )
+    await serving
+    log.info("stopped Flow service %r", service, extra={"event": "exit"})

@@ -1,0 +1,489 @@
+"""Payload dicts <-> Flow's typed values (EngineValues, objects with ``objectData``).
+
+Every ``contentValue`` Flow sees is a string or null, so this is where types are kept
+exact both ways:
+
+- NUMBER: an ``int`` is its decimal digits (``2`` <-> ``"2"``) and stays an ``int``; a
+  ``float`` is its shortest round-trip text (``0.5`` <-> ``"0.5"``, ``0.1`` never becomes
+  ``0.1000000000000000055``) and stays a ``float``; NaN and infinities do not exist.
+- BOOLEAN: ``"true"`` / ``"false"``, never a number.
+- STRING and ENUM: the string itself (``ContentDateTime`` for a STRING declared a
+  date-time); an empty ``contentValue`` of a number, boolean or date-time is absent.
+- OBJECT / OBJECT_REF: a ``ContentObject`` holding one object; ARRAY of objects: a
+  ``ContentList``; ARRAY of scalars: a ``ContentList`` of one-property item objects
+  (:mod:`flowintegrations.flow.types`).
+- A property that is absent travels as a null ``contentValue`` (and null ``objectData``)
+  inside objects, and is not sent at all among the top-level values; a null comes back as
+  absent.
+- Keys the model does not declare (where it allows them) travel as ``ContentString`` with
+  ``contentFormat: "application/json"`` holding the value's JSON text.
+
+Reading is strict: a ``contentValue`` that does not fit its ``contentType`` (``"abc"`` as
+a ContentNumber), a ``contentType`` that does not fit the declared property, or values of
+the wrong JSON shape raise :class:`FlowValueError` listing every problem with its path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from flowintegrations.errors import FlowIntegrationsError
+from flowintegrations.flow.types import (
+    ITEM_PROPERTY,
+    ContentType,
+    Field,
+    FieldKind,
+    Shape,
+)
+from flowintegrations.model.datamodel import json_path_step
+from flowintegrations.validation import Violation
+
+__all__ = [
+    "JSON_FORMAT",
+    "MAX_DEPTH",
+    "FlowValueError",
+    "engine_values",
+    "iter_content_values",
+    "payload_from_values",
+]
+
+JSON_FORMAT = "application/json"
+"""The ``contentFormat`` of an undeclared key's value, carried as JSON text."""
+
+MAX_DEPTH = 64
+"""Objects nested deeper than this are refused (a hostile request, not a model)."""
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_INTEGER = re.compile(r"[+-]?\d+")
+_STRINGS = frozenset(
+    {
+        ContentType.STRING.value,
+        ContentType.CONTENT.value,
+        ContentType.PASSWORD.value,
+        ContentType.ENCRYPTED.value,
+        ContentType.DATE_TIME.value,
+    }
+)
+
+
+def _not_json(name: str) -> Any:
+    msg = f"{name} is not valid JSON"
+    raise ValueError(msg)
+
+
+_JSON_DECODER = json.JSONDecoder(parse_constant=_not_json)
+
+
+class FlowValueError(FlowIntegrationsError, ValueError):
+    """Flow values that cannot be read (or a payload that cannot be written) as the model says.
+
+    ``violations`` lists every problem with its path (``$.recipients[0].email``), rule
+    ``contentType``, ``contentValue`` or ``shape``, and a sentence.
+    """
+
+    def __init__(self, violations: tuple[Violation, ...]) -> None:
+        self.violations = violations
+        lines = "; ".join(f"{v.path}: {v.message}" for v in violations)
+        super().__init__(f"{len(violations)} problem(s) in the Flow values: {lines}")
+
+
+# Writing: payload -> Flow --------------------------------------------------------------------
+
+
+def _number_text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        msg = f"expected a number, got {type(value).__name__}"
+        raise TypeError(msg)
+    if isinstance(value, int):
+        return str(value)
+    if not math.isfinite(value):
+        msg = f"{value!r} is not a number Flow can hold"
+        raise ValueError(msg)
+    return repr(value)
+
+
+def _scalar_text(field: Field, value: Any) -> str:
+    content = field.content_type
+    if content is ContentType.NUMBER:
+        return _number_text(value)
+    if content is ContentType.BOOLEAN:
+        if not isinstance(value, bool):
+            msg = f"expected a boolean, got {type(value).__name__}"
+            raise TypeError(msg)
+        return "true" if value else "false"
+    if not isinstance(value, str):
+        msg = f"expected a string, got {type(value).__name__}"
+        raise TypeError(msg)
+    return value
+
+
+def _property(field: Field, value: Any, depth: int) -> dict[str, Any]:
+    """A typed value for ``field`` holding ``value`` (absent: a null value)."""
+    content_value: str | None = None
+    object_data: list[dict[str, Any]] | None = None
+    if value is not None:
+        kind = field.kind
+        if kind is FieldKind.SCALAR:
+            content_value = _scalar_text(field, value)
+        elif kind is FieldKind.OBJECT:
+            object_data = [_object(field.shape, value, 0, depth + 1)]  # type: ignore[arg-type]
+        elif kind is FieldKind.LIST:
+            object_data = [
+                _object(field.shape, item, order, depth + 1)  # type: ignore[arg-type]
+                for order, item in enumerate(_as_list(value))
+            ]
+        else:
+            object_data = [
+                _object(field.shape, {ITEM_PROPERTY: item}, order, depth + 1)  # type: ignore[arg-type]
+                for order, item in enumerate(_as_list(value))
+            ]
+    shape = field.shape
+    return {
+        "developerName": field.name,
+        "contentType": field.wire_type.value,
+        "contentValue": content_value,
+        "contentFormat": None,
+        "objectData": object_data,
+        "typeElementDeveloperName": None if shape is None else shape.type_name,
+    }
+
+
+def _extra(name: str, value: Any) -> dict[str, Any]:
+    return {
+        "developerName": name,
+        "contentType": ContentType.STRING.value,
+        "contentValue": json.dumps(value, ensure_ascii=False, allow_nan=False),
+        "contentFormat": JSON_FORMAT,
+        "objectData": None,
+        "typeElementDeveloperName": None,
+    }
+
+
+def _as_list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        msg = f"expected an array, got {type(value).__name__}"
+        raise TypeError(msg)
+    return value
+
+
+def _properties(shape: Shape, payload: Any, depth: int, *, absent: bool) -> list[dict[str, Any]]:
+    if not isinstance(payload, dict):
+        msg = f"expected an object, got {type(payload).__name__}"
+        raise TypeError(msg)
+    if depth > MAX_DEPTH:
+        msg = f"objects nest deeper than {MAX_DEPTH} levels"
+        raise ValueError(msg)
+    result = [
+        _property(field, payload.get(field.name), depth)
+        for field in shape.fields
+        if absent or payload.get(field.name) is not None
+    ]
+    if len(payload) > len(result) or absent:
+        declared = shape.by_name
+        result.extend(_extra(key, value) for key, value in payload.items() if key not in declared)
+    return result
+
+
+def _object(shape: Shape, payload: Any, order: int, depth: int) -> dict[str, Any]:
+    return {
+        "internalId": str(uuid.uuid4()),
+        "externalId": None,
+        "developerName": shape.type_name,
+        "order": order,
+        "isSelected": False,
+        "properties": _properties(shape, payload, depth, absent=True),
+    }
+
+
+def engine_values(shape: Shape, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The EngineValues (a message action's outputs) that carry ``payload``.
+
+    Only the properties present in ``payload`` are sent. Raises :class:`FlowValueError`
+    when a value does not fit its property (a reply is validated before it gets here, so
+    that is a bug in the caller).
+    """
+    try:
+        return _properties(shape, payload, 0, absent=False)
+    except (TypeError, ValueError) as exc:
+        raise FlowValueError((Violation("$", "shape", str(exc)),)) from None
+
+
+# Reading: Flow -> payload --------------------------------------------------------------------
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, cut short: it comes from the request."""
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+_Path = Any
+"""Where a value is, built cheaply as nested pairs ``(parent, name or index)``; ``None`` is
+the root. Rendered as a JSON path (``$.recipients[0].email``) only for a problem."""
+
+
+def _render(path: _Path) -> str:
+    steps: list[str] = []
+    while path is not None:
+        path, step = path
+        steps.append(f"[{step}]" if isinstance(step, int) else json_path_step(step))
+    return "$" + "".join(reversed(steps))
+
+
+class _Reader:
+    """Reads Flow values into a payload, collecting every problem instead of stopping."""
+
+    def __init__(self, *, check_unicode: bool = True) -> None:
+        self.problems: list[Violation] = []
+        self.check_unicode = check_unicode
+
+    def problem(self, path: _Path, rule: str, message: str) -> None:
+        self.problems.append(Violation(_render(path), rule, message))
+
+    def encodable(self, text: str) -> bool:
+        return not self.check_unicode or _encodable(text)
+
+    def properties(
+        self, shape: Shape | None, values: Any, path: _Path, depth: int
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        if values is None:
+            return result
+        if not isinstance(values, list):
+            self.problem(path, "shape", f"expected a list of values, got {_kind(values)}")
+            return result
+        declared = shape.by_name if shape is not None else {}
+        for index, value in enumerate(values):
+            if not isinstance(value, dict):
+                self.problem((path, index), "shape", f"expected a typed value, got {_kind(value)}")
+                continue
+            name = value.get("developerName")
+            if not isinstance(name, str) or not self.encodable(name):
+                self.problem(
+                    ((path, index), "developerName"),
+                    "shape",
+                    f"expected the property's name (a valid Unicode string), got {_kind(name)}",
+                )
+                continue
+            here = (path, name)
+            field = declared.get(name)
+            read = (
+                self.value(field, value, here, depth)
+                if field
+                else self.undeclared(value, here, depth)
+            )
+            if read is not _ABSENT:
+                result[name] = read
+        return result
+
+    def undeclared(self, value: dict[str, Any], path: _Path, depth: int) -> Any:
+        content = value.get("contentValue")
+        if value.get("contentFormat") == JSON_FORMAT and isinstance(content, str):
+            if not self.encodable(content):
+                self.problem(path, "contentValue", "a contentValue must be valid Unicode")
+                return _ABSENT
+            try:
+                return _JSON_DECODER.decode(content)
+            except (ValueError, RecursionError):
+                self.problem(path, "contentValue", "contentFormat says JSON, but it is not")
+                return _ABSENT
+        content_type = value.get("contentType")
+        if content_type == ContentType.OBJECT.value:
+            objects = self.objects(None, value, path, depth, single=True)
+            return objects[0] if objects else _ABSENT
+        if content_type == ContentType.LIST.value:
+            objects = self.objects(None, value, path, depth, single=False)
+            return _ABSENT if objects is None else objects
+        return self.scalar(content_type, content, path)
+
+    def value(self, field: Field, value: dict[str, Any], path: _Path, depth: int) -> Any:
+        content_type = value.get("contentType")
+        if field.kind is FieldKind.SCALAR and (content_type is None or content_type == field.wire):
+            # The common case, on its own fast path: a value of exactly the declared type.
+            content = value.get("contentValue")
+            if field.plain and type(content) is str and not self.check_unicode:
+                return content
+            return self.scalar(content_type or field.wire, content, path)
+        expected = field.wire_type
+        if content_type is not None and not self.fits(content_type, expected):
+            shown = _shown(content_type) if isinstance(content_type, str) else _kind(content_type)
+            self.problem(
+                path,
+                "contentType",
+                f"property {field.name!r} is {expected.value}, got contentType {shown}",
+            )
+            return _ABSENT
+        kind = field.kind
+        if kind is FieldKind.SCALAR:
+            return self.scalar(content_type or expected.value, value.get("contentValue"), path)
+        if kind is FieldKind.OBJECT:
+            objects = self.objects(field.shape, value, path, depth, single=True)
+            return objects[0] if objects else _ABSENT
+        objects = self.objects(field.shape, value, path, depth, single=False)
+        if objects is None:
+            return _ABSENT
+        if kind is FieldKind.SCALAR_LIST:
+            return [item.get(ITEM_PROPERTY) for item in objects]
+        return objects
+
+    @staticmethod
+    def fits(content_type: Any, expected: ContentType) -> bool:
+        if content_type == expected.value:
+            return True
+        # A string property accepts any of Flow's text types (HTML, password, date-time).
+        return expected in (ContentType.STRING, ContentType.DATE_TIME) and content_type in _STRINGS
+
+    def objects(
+        self, shape: Shape | None, value: dict[str, Any], path: _Path, depth: int, *, single: bool
+    ) -> list[Any] | None:
+        data = value.get("objectData")
+        if data is None:
+            return None
+        if not isinstance(data, list):
+            self.problem(path, "shape", f"expected objectData to be a list, got {_kind(data)}")
+            return None
+        if single and len(data) > 1:
+            self.problem(
+                path, "shape", f"a ContentObject holds one object, got {len(data)} in objectData"
+            )
+            return None
+        if depth >= MAX_DEPTH:
+            self.problem(path, "shape", f"objects nest deeper than {MAX_DEPTH} levels")
+            return None
+        result = []
+        for index, item in enumerate(data):
+            here = path if single else (path, index)
+            if not isinstance(item, dict):
+                self.problem(here, "shape", f"expected an object, got {_kind(item)}")
+                continue
+            result.append(self.properties(shape, item.get("properties"), here, depth + 1))
+        return result
+
+    def scalar(self, content_type: Any, content: Any, path: _Path) -> Any:
+        if content is None:
+            return _ABSENT
+        if not isinstance(content, str):
+            self.problem(
+                path, "contentValue", f"a contentValue is a string or null, got {_kind(content)}"
+            )
+            return _ABSENT
+        if not self.encodable(content):
+            self.problem(
+                path,
+                "contentValue",
+                "a contentValue must be valid Unicode (a lone surrogate is not)",
+            )
+            return _ABSENT
+        if content_type == ContentType.NUMBER.value:
+            return self.number(content, path)
+        if content_type == ContentType.BOOLEAN.value:
+            if content == "":
+                return _ABSENT
+            lowered = content.lower()
+            if lowered in ("true", "false"):
+                return lowered == "true"
+            self.problem(
+                path,
+                "contentValue",
+                f"a ContentBoolean is 'true' or 'false', got {_shown(content)}",
+            )
+            return _ABSENT
+        if content_type == ContentType.DATE_TIME.value:
+            if content == "":
+                return _ABSENT
+            if not _is_date_time(content):
+                self.problem(
+                    path,
+                    "contentValue",
+                    f"a ContentDateTime is an ISO 8601 date-time, got {_shown(content)}",
+                )
+                return _ABSENT
+            return content
+        if content_type is None or content_type in _STRINGS:
+            return content
+        shown = _shown(content_type) if isinstance(content_type, str) else _kind(content_type)
+        self.problem(path, "contentType", f"unknown contentType {shown}")
+        return _ABSENT
+
+    def number(self, content: str, path: _Path) -> Any:
+        text = content.strip()
+        if text == "":
+            return _ABSENT
+        if _NUMBER.fullmatch(text):
+            try:
+                if _INTEGER.fullmatch(text):
+                    return int(text)
+                number = float(text)
+            except ValueError:
+                pass  # more digits than int() takes: reported below
+            else:
+                if math.isfinite(number):
+                    return number
+        self.problem(
+            path,
+            "contentValue",
+            f"a ContentNumber is decimal text like '2' or '0.5', got {_shown(content)}",
+        )
+        return _ABSENT
+
+
+_ABSENT: Any = object()
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` can be encoded as UTF-8 (JSON lets a lone surrogate through)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_date_time(text: str) -> bool:
+    candidate = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        datetime.fromisoformat(candidate)
+    except ValueError:
+        return False
+    return True
+
+
+def payload_from_values(shape: Shape, values: Any, *, check_unicode: bool = True) -> dict[str, Any]:
+    r"""The payload that the EngineValues ``values`` (a message action's inputs) carry.
+
+    Raises :class:`FlowValueError` listing every value that cannot be read.
+    ``check_unicode=False`` skips looking for lone surrogates in every string: for a caller
+    that knows there are none (its JSON text has no ``\ud800``-style escape).
+    """
+    reader = _Reader(check_unicode=check_unicode)
+    payload = reader.properties(shape, values, None, 0)
+    if reader.problems:
+        raise FlowValueError(tuple(reader.problems))
+    return payload
+
+
+def iter_content_values(values: Any) -> Iterator[Any]:
+    """Every ``contentValue`` in ``values``, nested ones included (for checks and tests)."""
+    for value in values or ():
+        yield value.get("contentValue")
+        for item in value.get("objectData") or ():
+            yield from iter_content_values(item.get("properties"))

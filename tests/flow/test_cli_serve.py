@@ -1,0 +1,154 @@
+"""`flowintegrations serve` and `list` as an operator runs them."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from flowintegrations import Catalog
+from flowintegrations.cli import flow_notes, main
+from support.flow_adapters import KITCHEN
+from support.processes import log_lines, start_command, wait_for_output
+
+ROOT = Path(__file__).resolve().parents[2]
+ADAPTER = str(ROOT / "examples" / "notifications_adapter.py")
+SLOW_SERVICE = str(Path(__file__).with_name("slow_service.py"))
+OTP_INPUTS = [
+    {"developerName": "templateName", "contentType": "ContentString", "contentValue": "otp-login"},
+    {
+        "developerName": "recipient",
+        "contentType": "ContentString",
+        "contentValue": "ana@example.com",
+    },
+    {"developerName": "channel", "contentType": "ContentString", "contentValue": "SMS"},
+]
+
+
+def start(*args: str, log: Path, token: str | None = "tok") -> tuple[subprocess.Popen[bytes], str]:
+    """Start `serve ARGS` on a free port; the process and its base URL once it is serving."""
+    env = {"FLOWINTEGRATIONS_FLOW_TOKEN": token}
+    process = start_command("serve", *args, "--port", "0", log=log, env=env)
+    wait_for_output(process, log, "serving Flow service at ")
+    (line,) = [m for m in log_lines(log, "flowintegrations.cli") if m.startswith("serving")]
+    match = re.match(r"serving Flow service at (\S+): ", line)
+    assert match is not None
+    return process, match.group(1)
+
+
+def test_serve_logs_its_base_url_and_every_action(tmp_path: Path) -> None:
+    """One start line: the base URL with the path, and each action's URL."""
+    process, base = start(
+        ADAPTER + ":app", "--path", "/fs/otp", "--username", "flow", log=tmp_path / "out.log"
+    )
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(20) == 0
+    (line,) = [
+        m
+        for m in log_lines(tmp_path / "out.log", "flowintegrations.cli")
+        if m.startswith("serving")
+    ]
+    assert line == (
+        f"serving Flow service at {base}: POST {base}/actions/generate-otp "
+        f"POST {base}/actions/send-email"
+    )
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/fs/otp", base)
+
+
+def test_serve_answers_with_basic_auth_and_exits_0_on_sigterm(tmp_path: Path) -> None:
+    """A served action answers FORWARD to the right credentials; SIGTERM exits 0."""
+    process, base = start(ADAPTER + ":app", "--username", "flow", log=tmp_path / "out.log")
+    try:
+        refused = httpx.post(f"{base}/actions/generate-otp", json={"inputs": OTP_INPUTS})
+        answer = httpx.post(
+            f"{base}/actions/generate-otp",
+            json={"stateId": "7", "inputs": OTP_INPUTS},
+            auth=("flow", "tok"),
+        ).json()
+    finally:
+        process.send_signal(signal.SIGTERM)
+    assert process.wait(20) == 0
+    assert refused.status_code == 401
+    assert (answer["invokeType"], answer["outputs"][0]["contentValue"]) == ("FORWARD", "otp-7")
+    assert "tok" not in (tmp_path / "out.log").read_text().replace("token", "")
+
+
+def test_sigterm_lets_a_request_in_flight_finish(tmp_path: Path) -> None:
+    """A request running when SIGTERM arrives still gets its answer."""
+    process, base = start(SLOW_SERVICE + ":service", log=tmp_path / "out.log", token=None)
+    answers: list[httpx.Response] = []
+    inputs = [{"developerName": "seconds", "contentType": "ContentNumber", "contentValue": "1"}]
+    call = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(f"{base}/actions/slow", json={"inputs": inputs}, timeout=20)
+        )
+    )
+    call.start()
+    time.sleep(0.4)
+    process.send_signal(signal.SIGTERM)
+    call.join(20)
+    assert process.wait(20) == 0
+    assert answers[0].status_code == 200
+    assert answers[0].json()["outputs"][0]["contentValue"] == "done"
+
+
+def test_a_token_without_a_username_is_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flow sends both; a token alone is a configuration error (exit 1)."""
+    monkeypatch.setenv("SOME_TOKEN", "x")
+    assert main(["serve", ADAPTER + ":app", "--token-env", "SOME_TOKEN"]) == 1
+    assert capsys.readouterr().err == "error: a token needs a --username: Flow sends both\n"
+
+
+def test_a_missing_token_variable_is_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--token-env naming an unset variable exits 1 saying so."""
+    monkeypatch.delenv("NO_SUCH_TOKEN", raising=False)
+    assert main(["serve", ADAPTER + ":app", "--username", "u", "--token-env", "NO_SUCH_TOKEN"]) == 1
+    assert "NO_SUCH_TOKEN: the environment variable is not set or empty" in capsys.readouterr().err
+
+
+def test_list_shows_the_flow_endpoints_of_a_service(capsys: pytest.CaptureFixture[str]) -> None:
+    """`list` of a FlowService prints its endpoints under its path."""
+    assert main(["list", SLOW_SERVICE + ":service"]) == 0
+    flow = [line for line in capsys.readouterr().out.splitlines() if line.startswith("flow")]
+    assert flow == [
+        "flow\tPOST /fs/slow/metadata",
+        "flow\tPOST /fs/slow/metadata/install",
+        "flow\tPOST /fs/slow/actions/slow\tslow/slow",
+        "flow\tGET /fs/slow/health",
+    ]
+
+
+def test_importing_flow_without_the_extra_names_what_to_install() -> None:
+    """Without starlette, importing flowintegrations.flow says `pip install ...[flow]`."""
+    code = (
+        "import sys; sys.modules['starlette'] = None\n"
+        "try:\n import flowintegrations.flow\n"
+        "except ImportError as e: print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == (
+        "flowintegrations.flow needs the 'flow' extra (starlette is missing): "
+        "pip install flowintegrations[flow]\n"
+    )
+
+
+def test_check_notes_every_array_of_scalars() -> None:
+    """`check` notes each ARRAY of scalars with its path and what Flow gets instead."""
+    notes = list(flow_notes(Catalog([KITCHEN])))
+    assert len(notes) == 9  # tags, scores, switches in echo's request and reply, bad-reply's
+    assert notes[0] == (
+        "$.integrations[0].scenarios[0].outputModel.properties[9]: an ARRAY of STRING has no "
+        "Boomi Flow equivalent (Flow lists hold objects); as a Flow service it is a list of "
+        "'Item (String)' objects, each item in their 'value'"
+    )
