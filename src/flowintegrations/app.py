@@ -295,8 +295,6 @@ class App:
             return
         self._stopping = True
         pipeline = self._pipeline
-        if pipeline is not None:
-            pipeline.stopping = True
         try:
             if self._loop is not None:
                 await self._loop.drain()

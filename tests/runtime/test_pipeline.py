@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -312,3 +313,31 @@ def test_failure_violations_are_empty_for_errors_other_than_validation() -> None
         Failure(stage=Stage.HANDLER, error=RuntimeError("x"), attempts=1).violations,
         Failure(stage=Stage.REQUEST, error=error, attempts=0).violations,
     ) == ((), ())
+
+
+def test_a_pipeline_shared_by_two_users_keeps_its_threads_until_both_close() -> None:
+    """start() twice, close() once: sync handlers still run on the pipeline's own threads."""
+    threads: list[str] = []
+
+    def greet(payload: dict[str, Any]) -> dict[str, Any]:
+        threads.append(threading.current_thread().name.rpartition("_")[0])
+        return {"greeting": "hi"}
+
+    pipeline = pipeline_of(greet)  # started once
+    pipeline.start()
+    pipeline.close()
+    route = pipeline.route(GREET)
+    asyncio.run(pipeline.handle(route, {"name": "Ana"}, HEADERS, origin=ORIGIN))
+    pipeline.close()
+    assert threads == ["flowintegrations-handler"]
+
+
+def test_the_callers_own_stopping_leaves_a_failing_request_for_redelivery() -> None:
+    """handle(..., stopping=...) true: a failure with tries left is LeftForRedelivery."""
+    pipeline = pipeline_of(lambda payload: 1 / 0, attempts=3)
+    route = pipeline.route(GREET)
+    outcome = asyncio.run(
+        pipeline.handle(route, {"name": "Ana"}, HEADERS, origin=ORIGIN, stopping=lambda: True)
+    )
+    pipeline.close()
+    assert isinstance(outcome, LeftForRedelivery)

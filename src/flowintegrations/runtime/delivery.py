@@ -115,6 +115,10 @@ class DeliveryLoop:
 
     # Lifecycle ------------------------------------------------------------------------------
 
+    def is_stopping(self) -> bool:
+        """Whether :meth:`drain` began (a failing request is then left for redelivery)."""
+        return self._stopping
+
     @property
     def subscription(self) -> Subscription | None:
         """The subscription being read (None before :meth:`run`)."""
@@ -389,7 +393,7 @@ class DeliveryLoop:
             if failed is not None:
                 prepared = run[done]
                 done += 1
-                outcome = await pipeline.finish(route, prepared, failed)
+                outcome = await pipeline.finish(route, prepared, failed, stopping=self.is_stopping)
                 part.handled(await self._send_outcome(topic_route, prepared, outcome))
 
     async def _handle_async_run(
@@ -419,7 +423,7 @@ class DeliveryLoop:
                 part.handled(completion, len(values))
                 values = []
             if failed is not None:
-                outcome = await pipeline.finish(route, prepared, failed)
+                outcome = await pipeline.finish(route, prepared, failed, stopping=self.is_stopping)
                 part.handled(await self._send_outcome(topic_route, prepared, outcome))
             start = index + 1
             deadline = loop.time() + SYNC_SLICE

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -173,8 +173,9 @@ class Pipeline:
 
     ``environment`` is what handlers see in ``ctx.environment``. Sync handlers run on
     worker threads; call :meth:`start` before handling and :meth:`close` after. While
-    :attr:`stopping` is set, a failed try with tries left gives
-    :class:`~flowintegrations.runtime.LeftForRedelivery` instead of waiting to retry.
+    :attr:`stopping` is set (or the caller's own ``stopping()`` says so), a failed try with
+    tries left gives :class:`~flowintegrations.runtime.LeftForRedelivery` instead of
+    waiting to retry.
     """
 
     def __init__(
@@ -192,6 +193,7 @@ class Pipeline:
         self.stopping = False
         self._converter = cattrs.Converter()
         self._executor: ThreadPoolExecutor | None = None
+        self._users = 0
 
     def __repr__(self) -> str:
         names = ", ".join(r.scenario.identifier for r in self.routes)
@@ -214,14 +216,23 @@ class Pipeline:
         raise HandlerRegistrationError(msg)
 
     def start(self) -> None:
-        """Make the worker threads' pool. Idempotent; a closed pipeline starts again."""
+        """Take the pipeline into use: the first user makes the worker threads' pool.
+
+        Several users may share one pipeline (an App on Kafka and a Flow service in one
+        process): each :meth:`start` is matched by one :meth:`close`.
+        """
         if self._executor is None:
             self._executor = ThreadPoolExecutor(thread_name_prefix="flowintegrations-handler")
-        self.stopping = False
+            self.stopping = False
+        self._users += 1
 
     def close(self) -> None:
-        """Let the worker threads go (a sync handler still running finishes on its own)."""
-        if self._executor is not None:
+        """Put the pipeline out of use: the last user lets the worker threads go.
+
+        A sync handler still running finishes on its own. Idempotent past the last user.
+        """
+        self._users = max(0, self._users - 1)
+        if self._users == 0 and self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 
@@ -234,6 +245,7 @@ class Pipeline:
         headers: Mapping[str, str],
         *,
         origin: Origin,
+        stopping: Callable[[], bool] | None = None,
     ) -> Outcome:
         """Handle one decoded request with text ``headers`` and return its outcome.
 
@@ -244,7 +256,7 @@ class Pipeline:
             prepared = self.prepare_payload(route, payload, headers, origin)
             if isinstance(prepared, Failure):
                 return self.rejected(route, prepared, headers)
-            return await self.finish(route, prepared, None)
+            return await self.finish(route, prepared, None, stopping=stopping)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -364,11 +376,18 @@ class Pipeline:
             return None, (stage, exc)
 
     async def finish(
-        self, route: Route, prepared: Prepared, failed: tuple[Stage, Exception] | None
+        self,
+        route: Route,
+        prepared: Prepared,
+        failed: tuple[Stage, Exception] | None,
+        *,
+        stopping: Callable[[], bool] | None = None,
     ) -> Outcome:
         """Call the handler until it answers or the tries run out (after ``failed``, if given).
 
-        ``failed`` is the (stage, error) of a first try already made.
+        ``failed`` is the (stage, error) of a first try already made; ``stopping`` tells
+        whether the caller is stopping (then a failure with tries left is left for
+        redelivery).
         """
         headers = prepared.headers
         if headers is None:
@@ -397,7 +416,7 @@ class Pipeline:
             if not self.retry.should_retry(error, attempt):
                 return self.rejected(route, failure, headers)
             secrets = route.secrets(headers)
-            if self.stopping:
+            if self.stopping or (stopping is not None and stopping()):
                 # Tries are left, but we are stopping: dead-lettering now would give up on a
                 # request that may well succeed, so it is left unanswered instead and
                 # whoever reads it next handles it again.
