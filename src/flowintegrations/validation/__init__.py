@@ -1,5 +1,6 @@
 """The validation engine: data model -> JSON Schema -> compiled validator, and header checks."""
 
+from flowintegrations.validation.codes import CodeTranslator, enumeration_values, translator_for
 from flowintegrations.validation.examples import DEFAULT_EXAMPLE_HEADERS, example_problems
 from flowintegrations.validation.headers import REDACTED, decode_headers
 from flowintegrations.validation.schema import (
@@ -15,13 +16,16 @@ __all__ = [
     "DEFAULT_EXAMPLE_HEADERS",
     "DRAFT_07",
     "REDACTED",
+    "CodeTranslator",
     "Enumerations",
     "Validator",
     "Violation",
     "decode_headers",
+    "enumeration_values",
     "example_problems",
     "scenario_validators",
     "to_json_schema",
+    "translator_for",
     "validation_schema",
     "validator_for",
 ]
