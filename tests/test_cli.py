@@ -170,3 +170,37 @@ def test_check_reports_problems_of_examples_declared_in_code(
         "  $.integrations[0].scenarios[0].examples[0].reply.n: the expected reply breaks the "
         "scenario's input model: must be a number, got 'one'",
     ]
+
+
+def test_diff_exits_1_and_names_the_processes_of_a_breaking_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``diff OLD NEW`` prints each change; a breaking one means exit 1."""
+    data = json.loads(Path(EXAMPLE).read_text(encoding="utf-8"))
+    scenario = data["integrations"][0]["scenarios"][0]
+    scenario["usedBy"] = ["onboarding"]
+    old = catalog_file(tmp_path, data)
+    scenario["outputModel"]["properties"].append(
+        {"name": "locale", "type": "STRING", "mandatory": True}
+    )
+    new = tmp_path / "new.json"
+    new.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["diff", old, str(new)]) == 1
+    assert capsys.readouterr().out == (
+        "notifications/generate-otp (used by onboarding)\n"
+        "  BREAKING for the engine: request $.locale: new mandatory property (STRING) "
+        "[request-property-added-mandatory]\n"
+        "1 change(s), 1 breaking; processes affected: onboarding\n"
+    )
+
+
+def test_diff_exits_0_for_compatible_changes_in_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``diff --format json`` with only compatible changes exits 0."""
+    assert main(["diff", EXAMPLE, EXAMPLE, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "breaking": False,
+        "affectedProcesses": [],
+        "changes": [],
+    }

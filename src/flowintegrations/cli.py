@@ -17,6 +17,12 @@
     every scenario and its topics.
 ``list MODULE:APP``
     List an adapter's handlers and topics.
+``diff OLD NEW [--format text|json]``
+    Every change from catalog OLD to catalog NEW (files or ``MODULE:APP``), each marked
+    breaking or compatible for the engine and for the adapter, with the processes of the
+    scenario's ``usedBy``. Exit 1 when a change is breaking, 0 otherwise.
+``asyncapi SOURCE [--env ENV] [--output FILE] [--bootstrap HOST:PORT]``
+    Export the integrations of a catalog file or ``MODULE:APP`` as an AsyncAPI 3.0 document.
 
 ``--config KEY=VALUE`` (repeatable) passes a librdkafka setting to the Kafka clients,
 e.g. ``--config session.timeout.ms=6000``.
@@ -84,6 +90,22 @@ def engine_pattern_warnings(
                         f"{path}: in topic {binding.in_topic!r} does not match the engine's "
                         f"receive pattern {pattern!r}; the engine will not read these replies"
                     )
+
+
+def _load_source(source: str) -> Catalog:
+    """The catalog of ``source``: a catalog file, or ``MODULE:APP`` for an app's integrations."""
+    if ":" in source and not Path(source).exists():
+        return Catalog(load_app(source).integrations)
+    return Catalog.load(source)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    difference = _load_source(args.old).diff(_load_source(args.new))
+    if args.format == "json":
+        print(json.dumps(difference.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(difference.render(), end="")
+    return 1 if difference.breaking else 0
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -286,6 +308,12 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("app", metavar="MODULE:APP")
     listing.add_argument("--env", help="environment (default: $FLOWINTEGRATIONS_ENV)")
     listing.set_defaults(func=_list)
+
+    diff = commands.add_parser("diff", help="what changed between two catalogs, and for whom")
+    diff.add_argument("old", help="the old catalog file (or MODULE:APP)")
+    diff.add_argument("new", help="the new catalog file (or MODULE:APP)")
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+    diff.set_defaults(func=_diff)
     return parser
 
 

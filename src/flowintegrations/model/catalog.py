@@ -8,13 +8,16 @@ import json.scanner
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from flowintegrations.errors import CatalogError, CatalogProblem
 from flowintegrations.model.datamodel import _duplicates, _to_tuple
 from flowintegrations.model.integration import Integration
+
+if TYPE_CHECKING:
+    from flowintegrations.model.diff import CatalogDiff
 
 __all__ = ["FORMAT_VERSION", "Catalog"]
 
@@ -57,6 +60,16 @@ class Catalog:
         raise CatalogError(
             f"the catalog has no integration {identifier!r} (it has: {known})", "$.integrations"
         )
+
+    def diff(self, other: Catalog) -> CatalogDiff:
+        """Every change from this catalog (the old one) to ``other`` (the new one).
+
+        Each :class:`~flowintegrations.model.diff.Change` says whether it breaks the engine,
+        the adapter or neither, and names the processes of the scenario's ``used_by``.
+        """
+        from flowintegrations.model.diff import diff_catalogs  # noqa: PLC0415 - diff imports us
+
+        return diff_catalogs(self.integrations, other.integrations)
 
     @classmethod
     def load(cls, source: str | os.PathLike[str] | Mapping[str, Any]) -> Catalog:
