@@ -108,6 +108,18 @@ def _diff(args: argparse.Namespace) -> int:
     return 1 if difference.breaking else 0
 
 
+def _asyncapi(args: argparse.Namespace) -> int:
+    from flowintegrations.asyncapi import export  # noqa: PLC0415 - on demand
+
+    document = export(_load_source(args.source), args.env, bootstrap=args.bootstrap)
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
     try:
         if ":" in args.catalog and not Path(args.catalog).exists():
@@ -314,6 +326,13 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("new", help="the new catalog file (or MODULE:APP)")
     diff.add_argument("--format", choices=("text", "json"), default="text")
     diff.set_defaults(func=_diff)
+
+    asyncapi = commands.add_parser("asyncapi", help="export an AsyncAPI 3.0 document")
+    asyncapi.add_argument("source", metavar="SOURCE", help="a catalog file or MODULE:APP")
+    asyncapi.add_argument("--env", help="the environment whose topics to export")
+    asyncapi.add_argument("--output", help="write the document to this file (default: stdout)")
+    asyncapi.add_argument("--bootstrap", metavar="HOST:PORT", help="the environment's Kafka server")
+    asyncapi.set_defaults(func=_asyncapi)
     return parser
 
 
