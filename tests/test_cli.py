@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,7 +75,7 @@ def test_check_warns_about_in_topics_the_engine_does_not_read(
     err = capsys.readouterr().err
     assert err == (
         "warning: $.integrations[0].scenarios[0].topics[0].in: in topic 'my.replies' does not "
-        "match the engine's receive pattern 'ai.flowx.{env}.engine.receive.*'; the engine "
+        "match the engine's receive pattern 'ai.flowx.dev.engine.receive.*'; the engine "
         "will not read these replies\n"
     )
     assert main(["check", "--strict", path]) == 1
@@ -204,3 +205,47 @@ def test_diff_exits_0_for_compatible_changes_in_json(
         "affectedProcesses": [],
         "changes": [],
     }
+
+
+def test_check_lists_every_kind_of_problem_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad topic, an unresolved ref and a bad example: one run names all three and the file."""
+    data = one_scenario("bad topic!", "ai.flowx.engine.receive.x")
+    integration: Any = data["integrations"]
+    integration[0]["scenarios"][0]["outputModel"] = {
+        "properties": [
+            {"name": "a", "type": "OBJECT_REF", "ref": "Missing"},
+            {"name": "n", "type": "NUMBER", "example": "one"},
+        ]
+    }
+    path = catalog_file(tmp_path, data)
+    assert main(["check", path]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}: 3 problem(s)",
+        "  $.integrations[0].scenarios[0].topics[0].out: topic name 'bad topic!' has illegal "
+        "characters ' !' (only letters, digits, '.', '_' and '-')",
+        "  $.integrations[0].scenarios[0].outputModel.properties[1].example: example does not "
+        "match property 'n': must be a number, got 'one'",
+        "  $.integrations[0].scenarios[0].outputModel.properties[0].ref: reference 'Missing' "
+        "of property 'a' does not resolve (definitions: none)",
+    ]
+
+
+def test_schema_of_an_app_has_only_the_definitions_it_uses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``schema MODULE:APP`` works like ``check``; a scenario without refs has no definitions."""
+    assert main(["schema", f"{ADAPTER}:app", "notifications", "generate-otp"]) == 0
+    assert "definitions" not in json.loads(capsys.readouterr().out)
+
+
+def test_schema_for_a_system_gives_its_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    """``schema --system CRM`` lists CRM's codes where the engine has its values."""
+    assert (
+        main(["schema", EXAMPLE, "crm", "search-customer", "--direction", "in", "--system", "CRM"])
+        == 0
+    )
+    schema = json.loads(capsys.readouterr().out)
+    segment = schema["properties"]["customers"]["items"]["properties"]["segment"]
+    assert segment["enum"] == ["R01", "S02", "C03"]

@@ -4,8 +4,9 @@
     Load a catalog file (or an app's integrations), report every problem with its JSON
     path (exit 1), check every example exchange against its scenario's models, and warn
     when an in topic would not match the engine's receive pattern. Exit 0 when clean.
-``schema CATALOG INTEGRATION SCENARIO [--direction out|in]``
-    Print the JSON Schema of a scenario's request (``out``, the default) or reply (``in``).
+``schema CATALOG|MODULE:APP INTEGRATION SCENARIO [--direction out|in] [--system NAME]``
+    Print the JSON Schema of a scenario's request (``out``, the default) or reply (``in``),
+    with only the definitions it uses; ``--system`` gives ENUMs in that system's codes.
 ``demo [--bootstrap HOST:PORT] [--config KEY=VALUE ...]``
     Run the example notifications adapter and an engine client against it, end to end:
     on Kafka when a bootstrap is given (or ``$FLOWINTEGRATIONS_KAFKA_BOOTSTRAP`` is set),
@@ -47,7 +48,13 @@ from flowintegrations.errors import CatalogError, CatalogProblem, FlowIntegratio
 from flowintegrations.loading import load_app
 from flowintegrations.model import Catalog
 from flowintegrations.transport import KafkaTransport
-from flowintegrations.validation import example_problems, scenario_validators, to_json_schema
+from flowintegrations.validation import (
+    enumeration_values,
+    scenario_validators,
+    to_json_schema,
+    used_definitions,
+)
+from flowintegrations.validation.report import check_catalog
 from flowintegrations.vocabulary import BOOTSTRAP_VAR, DEFAULT_ENGINE_PATTERN
 
 __all__ = ["BOOTSTRAP_VAR", "DEFAULT_ENGINE_PATTERN", "engine_pattern_warnings", "load_app", "main"]
@@ -86,9 +93,12 @@ def engine_pattern_warnings(
                     continue
                 if not _pattern_regex(pattern, binding.environment).fullmatch(binding.in_topic):
                     path = f"$.integrations[{i}].scenarios[{s}].topics[{t}].in"
+                    shown = pattern
+                    if binding.environment:
+                        shown = pattern.replace("{env}", binding.environment)
                     yield (
                         f"{path}: in topic {binding.in_topic!r} does not match the engine's "
-                        f"receive pattern {pattern!r}; the engine will not read these replies"
+                        f"receive pattern {shown!r}; the engine will not read these replies"
                     )
 
 
@@ -121,22 +131,19 @@ def _asyncapi(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    try:
-        if ":" in args.catalog and not Path(args.catalog).exists():
-            catalog = Catalog(load_app(args.catalog).integrations)
-        else:
-            catalog = Catalog.load(args.catalog)
-    except CatalogError as exc:
-        _print_problems(args.catalog, exc.problems)
+    if ":" in args.catalog and not Path(args.catalog).exists():
+        try:
+            built = Catalog(load_app(args.catalog).integrations)
+        except CatalogError as exc:
+            _print_problems(args.catalog, exc.problems)
+            return 1
+        report = check_catalog(built.dump(), name=args.catalog)
+    else:
+        report = check_catalog(args.catalog)
+    if report.problems or report.catalog is None:
+        _print_problems(report.source, report.problems)
         return 1
-    problems = [
-        CatalogProblem(f"$.integrations[{index}]{p.path[1:]}", p.message, p.value)
-        for index, integration in enumerate(catalog.integrations)
-        for p in example_problems(integration)
-    ]
-    if problems:
-        _print_problems(args.catalog, problems)
-        return 1
+    catalog = report.catalog
     warnings = list(engine_pattern_warnings(catalog, args.engine_pattern))
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -156,12 +163,13 @@ def _print_problems(catalog: str, problems: Sequence[CatalogProblem]) -> None:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    catalog = Catalog.load(args.catalog)
+    catalog = _load_source(args.catalog)
     integration = catalog.integration(args.integration)
     scenario = integration.scenario(args.scenario)
     model = scenario.output_model if args.direction == "out" else scenario.input_model
-    enumerations = {e.name: e.values for e in integration.enumerations}
-    schema = to_json_schema(model, integration.definitions, enumerations)
+    enumerations = enumeration_values(integration, args.system)
+    definitions = used_definitions(model, integration.definitions)
+    schema = to_json_schema(model, definitions, enumerations)
     print(json.dumps(schema, indent=2, ensure_ascii=False))
     return 0
 
@@ -280,7 +288,7 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_check)
 
     schema = commands.add_parser("schema", help="print a scenario's JSON Schema")
-    schema.add_argument("catalog")
+    schema.add_argument("catalog", help="a catalog file, or MODULE:APP")
     schema.add_argument("integration", help="integration identifier")
     schema.add_argument("scenario", help="scenario identifier")
     schema.add_argument(
@@ -288,6 +296,10 @@ def _parser() -> argparse.ArgumentParser:
         choices=("out", "in"),
         default="out",
         help="out: the request the engine sends (default); in: the reply it reads",
+    )
+    schema.add_argument(
+        "--system",
+        help="give ENUMs in this source system's codes (default: the engine's values)",
     )
     schema.set_defaults(func=_schema)
 

@@ -77,7 +77,8 @@ class Catalog:
 
         A ``str`` whose first non-blank character is ``{`` or ``[`` is JSON text; any other
         ``str`` is a path. Raises :class:`~flowintegrations.CatalogError` whose ``problems``
-        name the JSON path of every problem found. Loading never executes anything the file says.
+        name the JSON path of every problem found (and whose ``source`` names the file).
+        Loading never executes anything the file says.
         """
         from flowintegrations.model.wire import structure_catalog  # noqa: PLC0415
 
@@ -90,7 +91,11 @@ class Catalog:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise CatalogError(f"cannot read catalog file {str(path)!r}: {exc}") from exc
-        return structure_catalog(parse_json(text, str(path)))
+        data = parse_json(text, str(path))
+        try:
+            return structure_catalog(data)
+        except CatalogError as exc:
+            raise CatalogError(exc.problems, source=str(path)) from None
 
     def dump(self) -> dict[str, Any]:
         """This catalog as catalog-file JSON data; ``Catalog.load(c.dump()) == c``."""

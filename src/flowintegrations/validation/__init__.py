@@ -7,6 +7,7 @@ from flowintegrations.validation.schema import (
     DRAFT_07,
     Enumerations,
     to_json_schema,
+    used_definitions,
     validation_schema,
 )
 from flowintegrations.validation.validator import Validator, scenario_validators, validator_for
@@ -26,6 +27,7 @@ __all__ = [
     "scenario_validators",
     "to_json_schema",
     "translator_for",
+    "used_definitions",
     "validation_schema",
     "validator_for",
 ]
