@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -275,4 +276,19 @@ def test_a_new_mandatory_request_property_is_always_breaking(
     breaking = found.diff(new).breaking
     assert [(c.scenario, c.path, c.rule) for c in breaking] == [
         (target.identifier, f"$.{name}", "request-property-added-mandatory")
+    ]
+
+
+def test_the_docs_table_lists_every_rule_as_in_the_code() -> None:
+    """docs/asyncapi-and-diff.md's table of rules is RULES, row for row."""
+    page = Path(__file__).resolve().parents[2] / "docs" / "asyncapi-and-diff.md"
+    section = page.read_text(encoding="utf-8").split("### The rules")[1].split("\n## ")[0]
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith("| `")
+    ]
+    assert rows == [
+        [f"`{rule}`", when, engine.value, adapter.value]
+        for rule, (engine, adapter, when) in RULES.items()
     ]
