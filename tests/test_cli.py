@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,7 +75,7 @@ def test_check_warns_about_in_topics_the_engine_does_not_read(
     err = capsys.readouterr().err
     assert err == (
         "warning: $.integrations[0].scenarios[0].topics[0].in: in topic 'my.replies' does not "
-        "match the engine's receive pattern 'ai.flowx.{env}.engine.receive.*'; the engine "
+        "match the engine's receive pattern 'ai.flowx.dev.engine.receive.*'; the engine "
         "will not read these replies\n"
     )
     assert main(["check", "--strict", path]) == 1
@@ -175,3 +176,81 @@ def test_check_reports_problems_of_examples_declared_in_code(
         "  $.integrations[0].scenarios[0].examples[0].reply.n: the expected reply breaks the "
         "scenario's input model: must be a number, got 'one'",
     ]
+
+
+def test_diff_exits_1_and_names_the_processes_of_a_breaking_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``diff OLD NEW`` prints each change; a breaking one means exit 1."""
+    data = json.loads(Path(EXAMPLE).read_text(encoding="utf-8"))
+    scenario = data["integrations"][0]["scenarios"][0]
+    scenario["usedBy"] = ["onboarding"]
+    old = catalog_file(tmp_path, data)
+    scenario["outputModel"]["properties"].append(
+        {"name": "locale", "type": "STRING", "mandatory": True}
+    )
+    new = tmp_path / "new.json"
+    new.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["diff", old, str(new)]) == 1
+    assert capsys.readouterr().out == (
+        "notifications/generate-otp (used by onboarding)\n"
+        "  BREAKING for the engine: request $.locale: new mandatory property (STRING) "
+        "[request-property-added-mandatory]\n"
+        "1 change(s), 1 breaking; processes affected: onboarding\n"
+    )
+
+
+def test_diff_exits_0_for_compatible_changes_in_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``diff --format json`` with only compatible changes exits 0."""
+    assert main(["diff", EXAMPLE, EXAMPLE, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "breaking": False,
+        "affectedProcesses": [],
+        "changes": [],
+    }
+
+
+def test_check_lists_every_kind_of_problem_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad topic, an unresolved ref and a bad example: one run names all three and the file."""
+    data = one_scenario("bad topic!", "ai.flowx.engine.receive.x")
+    integration: Any = data["integrations"]
+    integration[0]["scenarios"][0]["outputModel"] = {
+        "properties": [
+            {"name": "a", "type": "OBJECT_REF", "ref": "Missing"},
+            {"name": "n", "type": "NUMBER", "example": "one"},
+        ]
+    }
+    path = catalog_file(tmp_path, data)
+    assert main(["check", path]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{path}: 3 problem(s)",
+        "  $.integrations[0].scenarios[0].topics[0].out: topic name 'bad topic!' has illegal "
+        "characters ' !' (only letters, digits, '.', '_' and '-')",
+        "  $.integrations[0].scenarios[0].outputModel.properties[1].example: example does not "
+        "match property 'n': must be a number, got 'one'",
+        "  $.integrations[0].scenarios[0].outputModel.properties[0].ref: reference 'Missing' "
+        "of property 'a' does not resolve (definitions: none)",
+    ]
+
+
+def test_schema_of_an_app_has_only_the_definitions_it_uses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``schema MODULE:APP`` works like ``check``; a scenario without refs has no definitions."""
+    assert main(["schema", f"{ADAPTER}:app", "notifications", "generate-otp"]) == 0
+    assert "definitions" not in json.loads(capsys.readouterr().out)
+
+
+def test_schema_for_a_system_gives_its_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    """``schema --system CRM`` lists CRM's codes where the engine has its values."""
+    assert (
+        main(["schema", EXAMPLE, "crm", "search-customer", "--direction", "in", "--system", "CRM"])
+        == 0
+    )
+    schema = json.loads(capsys.readouterr().out)
+    segment = schema["properties"]["customers"]["items"]["properties"]["segment"]
+    assert segment["enum"] == ["R01", "S02", "C03"]

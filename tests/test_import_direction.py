@@ -41,6 +41,7 @@ LAYERS = {
     "flowintegrations.client": "wiring",
     "flowintegrations.flow": "wiring",
     "flowintegrations.loading": "wiring",
+    "flowintegrations.asyncapi": "wiring",
     "flowintegrations.demo": "wiring",
     # on top: test helpers, the command line, the package namespace itself
     "flowintegrations.testing": "top",

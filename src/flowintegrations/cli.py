@@ -4,8 +4,9 @@
     Load a catalog file (or an app's integrations), report every problem with its JSON
     path (exit 1), check every example exchange against its scenario's models, and warn
     when an in topic would not match the engine's receive pattern. Exit 0 when clean.
-``schema CATALOG INTEGRATION SCENARIO [--direction out|in]``
-    Print the JSON Schema of a scenario's request (``out``, the default) or reply (``in``).
+``schema CATALOG|MODULE:APP INTEGRATION SCENARIO [--direction out|in] [--system NAME]``
+    Print the JSON Schema of a scenario's request (``out``, the default) or reply (``in``),
+    with only the definitions it uses; ``--system`` gives ENUMs in that system's codes.
 ``demo [--bootstrap HOST:PORT] [--config KEY=VALUE ...]``
     Run the example notifications adapter and an engine client against it, end to end:
     on Kafka when a bootstrap is given (or ``$FLOWINTEGRATIONS_KAFKA_BOOTSTRAP`` is set),
@@ -24,6 +25,12 @@
     logs one line when it has started, with the base URL and every action. The token is
     read from the environment variable ``VAR`` (default ``$FLOWINTEGRATIONS_FLOW_TOKEN``),
     never from the command line.
+``diff OLD NEW [--format text|json]``
+    Every change from catalog OLD to catalog NEW (files or ``MODULE:APP``), each marked
+    breaking or compatible for the engine and for the adapter, with the processes of the
+    scenario's ``usedBy``. Exit 1 when a change is breaking, 0 otherwise.
+``asyncapi SOURCE [--env ENV] [--output FILE] [--bootstrap HOST:PORT]``
+    Export the integrations of a catalog file or ``MODULE:APP`` as an AsyncAPI 3.0 document.
 
 ``--config KEY=VALUE`` (repeatable) passes a librdkafka setting to the Kafka clients,
 e.g. ``--config session.timeout.ms=6000``.
@@ -42,7 +49,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flowintegrations.app import App
 from flowintegrations.errors import (
@@ -54,7 +61,13 @@ from flowintegrations.errors import (
 from flowintegrations.loading import load_app, load_object
 from flowintegrations.model import Catalog, PropertyType, iter_properties, json_path_step
 from flowintegrations.transport import KafkaTransport
-from flowintegrations.validation import example_problems, scenario_validators, to_json_schema
+from flowintegrations.validation import (
+    enumeration_values,
+    scenario_validators,
+    to_json_schema,
+    used_definitions,
+)
+from flowintegrations.validation.report import check_catalog
 from flowintegrations.vocabulary import BOOTSTRAP_VAR, DEFAULT_ENGINE_PATTERN, FLOW_TOKEN_VAR
 
 if TYPE_CHECKING:
@@ -103,9 +116,12 @@ def engine_pattern_warnings(
                     continue
                 if not _pattern_regex(pattern, binding.environment).fullmatch(binding.in_topic):
                     path = f"$.integrations[{i}].scenarios[{s}].topics[{t}].in"
+                    shown = pattern
+                    if binding.environment:
+                        shown = pattern.replace("{env}", binding.environment)
                     yield (
                         f"{path}: in topic {binding.in_topic!r} does not match the engine's "
-                        f"receive pattern {pattern!r}; the engine will not read these replies"
+                        f"receive pattern {shown!r}; the engine will not read these replies"
                     )
 
 
@@ -137,23 +153,48 @@ def flow_notes(catalog: Catalog) -> Iterator[str]:
                     )
 
 
+def _load_source(source: str) -> Catalog:
+    """The catalog of ``source``: a catalog file, or ``MODULE:APP`` for an app's integrations."""
+    if ":" in source and not Path(source).exists():
+        return Catalog(load_app(source).integrations)
+    return Catalog.load(source)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    difference = _load_source(args.old).diff(_load_source(args.new))
+    if args.format == "json":
+        print(json.dumps(difference.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(difference.render(), end="")
+    return 1 if difference.breaking else 0
+
+
+def _asyncapi(args: argparse.Namespace) -> int:
+    from flowintegrations.asyncapi import export  # noqa: PLC0415 - on demand
+
+    document = export(_load_source(args.source), args.env, bootstrap=args.bootstrap)
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
-    try:
-        if ":" in args.catalog and not Path(args.catalog).exists():
-            catalog = Catalog(load_app(args.catalog).integrations)
-        else:
-            catalog = Catalog.load(args.catalog)
-    except CatalogError as exc:
-        _print_problems(args.catalog, exc.problems)
+    if ":" in args.catalog and not Path(args.catalog).exists():
+        try:
+            built = Catalog(load_app(args.catalog).integrations)
+        except CatalogError as exc:
+            _print_problems(args.catalog, exc.problems)
+            return 1
+        report = check_catalog(built.dump(), name=args.catalog)
+    else:
+        report = check_catalog(args.catalog)
+    if report.problems or report.catalog is None:
+        _print_problems(report.source, report.problems)
         return 1
-    problems = [
-        CatalogProblem(f"$.integrations[{index}]{p.path[1:]}", p.message, p.value)
-        for index, integration in enumerate(catalog.integrations)
-        for p in example_problems(integration)
-    ]
-    if problems:
-        _print_problems(args.catalog, problems)
-        return 1
+    catalog = report.catalog
     warnings = list(engine_pattern_warnings(catalog, args.engine_pattern))
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -175,12 +216,13 @@ def _print_problems(catalog: str, problems: Sequence[CatalogProblem]) -> None:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    catalog = Catalog.load(args.catalog)
+    catalog = _load_source(args.catalog)
     integration = catalog.integration(args.integration)
     scenario = integration.scenario(args.scenario)
     model = scenario.output_model if args.direction == "out" else scenario.input_model
-    enumerations = {e.name: e.values for e in integration.enumerations}
-    schema = to_json_schema(model, integration.definitions, enumerations)
+    enumerations = enumeration_values(integration, args.system)
+    definitions = used_definitions(model, integration.definitions)
+    schema = to_json_schema(model, definitions, enumerations)
     print(json.dumps(schema, indent=2, ensure_ascii=False))
     return 0
 
@@ -367,7 +409,7 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_check)
 
     schema = commands.add_parser("schema", help="print a scenario's JSON Schema")
-    schema.add_argument("catalog")
+    schema.add_argument("catalog", help="a catalog file, or MODULE:APP")
     schema.add_argument("integration", help="integration identifier")
     schema.add_argument("scenario", help="scenario identifier")
     schema.add_argument(
@@ -375,6 +417,10 @@ def _parser() -> argparse.ArgumentParser:
         choices=("out", "in"),
         default="out",
         help="out: the request the engine sends (default); in: the reply it reads",
+    )
+    schema.add_argument(
+        "--system",
+        help="give ENUMs in this source system's codes (default: the engine's values)",
     )
     schema.set_defaults(func=_schema)
 
@@ -410,6 +456,13 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--env", help="environment (default: $FLOWINTEGRATIONS_ENV)")
     listing.set_defaults(func=_list)
 
+    _add_flow_commands(commands)
+    _add_catalog_commands(commands)
+    return parser
+
+
+def _add_flow_commands(commands: Any) -> None:
+    """``serve``: the Boomi Flow side."""
     serve = commands.add_parser("serve", help="serve an adapter to Boomi Flow over HTTP")
     serve.add_argument("app", metavar="MODULE:OBJ", help="an App or a FlowService")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
@@ -422,7 +475,22 @@ def _parser() -> argparse.ArgumentParser:
         help=f"environment variable holding the basic-auth token (default: {FLOW_TOKEN_VAR})",
     )
     serve.set_defaults(func=_serve_flow)
-    return parser
+
+
+def _add_catalog_commands(commands: Any) -> None:
+    """``diff`` and ``asyncapi``: catalog tooling."""
+    diff = commands.add_parser("diff", help="what changed between two catalogs, and for whom")
+    diff.add_argument("old", help="the old catalog file (or MODULE:APP)")
+    diff.add_argument("new", help="the new catalog file (or MODULE:APP)")
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+    diff.set_defaults(func=_diff)
+
+    asyncapi = commands.add_parser("asyncapi", help="export an AsyncAPI 3.0 document")
+    asyncapi.add_argument("source", metavar="SOURCE", help="a catalog file or MODULE:APP")
+    asyncapi.add_argument("--env", help="the environment whose topics to export")
+    asyncapi.add_argument("--output", help="write the document to this file (default: stdout)")
+    asyncapi.add_argument("--bootstrap", metavar="HOST:PORT", help="the environment's Kafka server")
+    asyncapi.set_defaults(func=_asyncapi)
 
 
 def _add_config_option(parser: argparse.ArgumentParser) -> None:

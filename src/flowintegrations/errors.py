@@ -77,19 +77,27 @@ class CatalogError(FlowIntegrationsError, ValueError):
 
     ``problems`` lists every problem found, each with the JSON path of the offending
     element (``$.integrations[0].scenarios[1].topics[0].out``) and a sentence naming the
-    offending value.
+    offending value. ``source`` names the file they are in, when there is one.
     """
 
-    def __init__(self, problems: Iterable[CatalogProblem] | str, path: str = "$") -> None:
+    def __init__(
+        self,
+        problems: Iterable[CatalogProblem] | str,
+        path: str = "$",
+        *,
+        source: str | None = None,
+    ) -> None:
         if isinstance(problems, str):
             problems = (CatalogProblem(path, problems),)
         self.problems: tuple[CatalogProblem, ...] = tuple(problems)
+        self.source = source
         super().__init__(self._render())
 
     def _render(self) -> str:
+        where = f"{self.source}: " if self.source else ""
         if len(self.problems) == 1:
-            return str(self.problems[0])
-        lines = [f"{len(self.problems)} problems:"]
+            return f"{where}{self.problems[0]}"
+        lines = [f"{where}{len(self.problems)} problems:"]
         lines.extend(f"  {problem}" for problem in self.problems)
         return "\n".join(lines)
 

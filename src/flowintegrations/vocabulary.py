@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 __all__ = [
     "BOOTSTRAP_VAR",
+    "CORRELATION_HEADERS",
     "DEFAULT_ENGINE_PATTERN",
     "ENVIRONMENT_VAR",
     "FLOW_TOKEN_VAR",
@@ -32,6 +33,18 @@ PROCESS_INSTANCE_ID = "processInstanceId"
 
 PROCESS_INSTANCE_UUID = "processInstanceUuid"
 """The header whose value becomes the reply's Kafka key, when the request has it."""
+
+CORRELATION_HEADERS = (
+    PROCESS_INSTANCE_ID,
+    PROCESS_INSTANCE_UUID,
+    "destinationId",
+    "callbacksForAction",
+    "fxContext",
+    "Fx-AppId",
+    "Fx-RootAppId",
+    "Fx-Organization-Id",
+)
+"""The headers the engine puts on a request and correlates the reply by (copied back)."""
 
 ENVIRONMENT_VAR = "FLOWINTEGRATIONS_ENV"
 """The environment whose topic bindings are used when none is given in code."""

@@ -9,6 +9,7 @@ from flowintegrations.model.datamodel import (
     PropertyType,
     json_path_step,
 )
+from flowintegrations.model.diff import CatalogDiff, Change, Impact
 from flowintegrations.model.examples import Example, Matcher
 from flowintegrations.model.headers import DEFAULT_HEADERS, Header
 from flowintegrations.model.integration import (
@@ -25,12 +26,15 @@ __all__ = [
     "DEFAULT_HEADERS",
     "FORMAT_VERSION",
     "Catalog",
+    "CatalogDiff",
+    "Change",
     "DataModel",
     "Definitions",
     "Enumeration",
     "Example",
     "FrozenDict",
     "Header",
+    "Impact",
     "Integration",
     "JSONValue",
     "Matcher",

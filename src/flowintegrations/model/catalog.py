@@ -8,13 +8,16 @@ import json.scanner
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from flowintegrations.errors import CatalogError, CatalogProblem
 from flowintegrations.model.datamodel import _duplicates, _to_tuple
 from flowintegrations.model.integration import Integration
+
+if TYPE_CHECKING:
+    from flowintegrations.model.diff import CatalogDiff
 
 __all__ = ["FORMAT_VERSION", "Catalog"]
 
@@ -58,13 +61,24 @@ class Catalog:
             f"the catalog has no integration {identifier!r} (it has: {known})", "$.integrations"
         )
 
+    def diff(self, other: Catalog) -> CatalogDiff:
+        """Every change from this catalog (the old one) to ``other`` (the new one).
+
+        Each :class:`~flowintegrations.model.diff.Change` says whether it breaks the engine,
+        the adapter or neither, and names the processes of the scenario's ``used_by``.
+        """
+        from flowintegrations.model.diff import diff_catalogs  # noqa: PLC0415 - diff imports us
+
+        return diff_catalogs(self.integrations, other.integrations)
+
     @classmethod
     def load(cls, source: str | os.PathLike[str] | Mapping[str, Any]) -> Catalog:
         """Load a catalog from a file path, a JSON string or an already parsed mapping.
 
         A ``str`` whose first non-blank character is ``{`` or ``[`` is JSON text; any other
         ``str`` is a path. Raises :class:`~flowintegrations.CatalogError` whose ``problems``
-        name the JSON path of every problem found. Loading never executes anything the file says.
+        name the JSON path of every problem found (and whose ``source`` names the file).
+        Loading never executes anything the file says.
         """
         from flowintegrations.model.wire import structure_catalog  # noqa: PLC0415
 
@@ -77,7 +91,11 @@ class Catalog:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise CatalogError(f"cannot read catalog file {str(path)!r}: {exc}") from exc
-        return structure_catalog(parse_json(text, str(path)))
+        data = parse_json(text, str(path))
+        try:
+            return structure_catalog(data)
+        except CatalogError as exc:
+            raise CatalogError(exc.problems, source=str(path)) from None
 
     def dump(self) -> dict[str, Any]:
         """This catalog as catalog-file JSON data; ``Catalog.load(c.dump()) == c``."""

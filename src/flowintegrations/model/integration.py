@@ -57,6 +57,8 @@ class Scenario:
     leaving the process waiting, so the input model must allow that payload.
     ``examples`` are example exchanges (:class:`~flowintegrations.model.Example`) that
     document the scenario and that the pytest plugin runs against its handler.
+    ``used_by`` names the processes that use the scenario, so that a catalog diff can say
+    which of them a breaking change affects.
     """
 
     name: str = attrs.field(validator=_non_empty("a scenario name", "$.name"))
@@ -70,6 +72,7 @@ class Scenario:
     error_reply: bool = attrs.field(default=False, kw_only=True)
     description: str = attrs.field(default="", kw_only=True)
     examples: tuple[Example, ...] = attrs.field(default=(), kw_only=True, converter=_to_tuple)
+    used_by: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_to_tuple)
 
     def __attrs_post_init__(self) -> None:
         problems = list(self._structure_problems())
@@ -77,6 +80,14 @@ class Scenario:
             raise CatalogError(problems)
 
     def _structure_problems(self) -> Iterator[CatalogProblem]:
+        for index, process in enumerate(self.used_by):
+            if not isinstance(process, str) or not process:
+                yield CatalogProblem(
+                    f"$.usedBy[{index}]",
+                    f"a process name in usedBy is a non-empty string, got {process!r}",
+                    process,
+                )
+        yield from _duplicates(self.used_by, "$.usedBy", "process")
         environments = [binding.environment for binding in self.topics]
         for problem in _duplicates(
             environments, "$.topics", "binding for environment", ".environment"
@@ -157,13 +168,35 @@ class Scenario:
         return frozenset(h.name for h in self.headers if h.secret)
 
 
+def _to_codes(value: Mapping[str, Mapping[str, str]]) -> FrozenDict:
+    if isinstance(value, FrozenDict) and all(isinstance(c, FrozenDict) for c in value.values()):
+        return value
+    if not isinstance(value, Mapping):
+        raise CatalogError(
+            f"codes must be a mapping of system name to {{value: code}}, got {value!r}", "$.codes"
+        )
+    return FrozenDict(
+        (system, FrozenDict(codes) if isinstance(codes, Mapping) else codes)
+        for system, codes in value.items()
+    )
+
+
 @attrs.frozen(cache_hash=True)
 class Enumeration:
-    """A named set of values that ENUM properties can refer to by ``enumeration=name``."""
+    """A named set of values that ENUM properties can refer to by ``enumeration=name``.
+
+    ``codes`` gives, per source system, the code that system uses for each value:
+    ``codes={"CRM": {"RO": "ROU", "DE": "DEU"}}``. An integration whose ``system_name`` is
+    ``"CRM"`` hands its handler ``"ROU"`` where the engine sent ``"RO"``, and turns the
+    handler's ``"DEU"`` back into ``"DE"``. A system's codes cover every value, once each.
+    """
 
     name: str = attrs.field(validator=_non_empty("an enumeration name", "$.name"))
     values: tuple[str, ...] = attrs.field(converter=_to_tuple)
     description: str = attrs.field(default="", kw_only=True)
+    codes: Mapping[str, Mapping[str, str]] = attrs.field(
+        factory=FrozenDict, kw_only=True, converter=_to_codes
+    )
 
     def __attrs_post_init__(self) -> None:
         problems = [
@@ -176,8 +209,60 @@ class Enumeration:
                 CatalogProblem("$.values", f"enumeration {self.name!r} has no values", [])
             )
         problems.extend(_duplicates(self.values, "$.values", "enumeration value"))
+        problems.extend(self._code_problems())
         if problems:
             raise CatalogError(problems)
+
+    def _code_problems(self) -> Iterator[CatalogProblem]:
+        # Built in code, codes may hold anything: every part is checked here.
+        entries: list[tuple[Any, Any]] = list(self.codes.items())
+        for system, codes in entries:
+            where = f"$.codes{json_path_step(system) if isinstance(system, str) else ''}"
+            if not isinstance(system, str) or not system:
+                yield CatalogProblem(
+                    "$.codes", f"a system name is a non-empty string, got {system!r}", system
+                )
+                continue
+            if not isinstance(codes, Mapping):
+                yield CatalogProblem(
+                    where, f"codes of system {system!r} are an object of value: code", codes
+                )
+                continue
+            first: dict[str, str] = {}
+            for value, code in codes.items():
+                here = f"{where}{json_path_step(value)}"
+                if value not in self.values:
+                    yield CatalogProblem(
+                        here,
+                        f"system {system!r} has a code for {value!r}, which is not a value of "
+                        f"enumeration {self.name!r}",
+                        value,
+                    )
+                if not isinstance(code, str) or not code:
+                    yield CatalogProblem(here, f"a code is a non-empty string, got {code!r}", code)
+                elif code in first:
+                    yield CatalogProblem(
+                        here,
+                        f"duplicate code {code!r} in system {system!r} (also the code of "
+                        f"{first[code]!r})",
+                        code,
+                    )
+                else:
+                    first[code] = value
+            missing = [v for v in self.values if v not in codes]
+            if missing:
+                shown = ", ".join(repr(v) for v in missing)
+                yield CatalogProblem(
+                    where,
+                    f"system {system!r} has no code for {shown} of enumeration {self.name!r}",
+                    missing,
+                )
+
+    def codes_for(self, system: str | None) -> Mapping[str, str] | None:
+        """Value -> code for ``system``, or ``None`` when it has no codes (values are used)."""
+        if system is None:
+            return None
+        return self.codes.get(system)
 
 
 def _to_definitions(value: Mapping[str, DataModel]) -> FrozenDict:

@@ -52,6 +52,7 @@ RENAMES: dict[type, dict[str, str]] = {
         "input_model": "inputModel",
         "output_model": "outputModel",
         "error_reply": "errorReply",
+        "used_by": "usedBy",
     },
     Enumeration: {},
     Integration: {"system_name": "systemName"},
@@ -158,6 +159,25 @@ def _structure_string_mapping(value: Any, _: Any) -> FrozenDict:
     return FrozenDict(value)
 
 
+CODES_TYPE = Mapping[str, Mapping[str, str]]
+"""The type of :attr:`Enumeration.codes`: system -> value -> code."""
+
+
+def _structure_codes(value: Any, _: Any) -> FrozenDict:
+    if not isinstance(value, Mapping):
+        raise CatalogError(f"expected an object of systems, got {_describe(value)}")
+    problems: list[CatalogProblem] = []
+    result: dict[str, FrozenDict] = {}
+    for system, codes in value.items():
+        try:
+            result[system] = _structure_string_mapping(codes, None)
+        except CatalogError as exc:
+            problems.extend(_problems(exc, f"${json_path_step(system)}"))
+    if problems:
+        raise CatalogError(problems)
+    return FrozenDict(result)
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     conv.register_structure_hook(str, _strict(str))
@@ -171,6 +191,10 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(FrozenDict, _structure_definitions)
     conv.register_structure_hook_func(_is_string_mapping, _structure_string_mapping)
     conv.register_unstructure_hook_func(_is_string_mapping, dict)
+    conv.register_structure_hook_func(lambda t: t == CODES_TYPE, _structure_codes)
+    conv.register_unstructure_hook_func(
+        lambda t: t == CODES_TYPE, lambda codes: {s: dict(c) for s, c in codes.items()}
+    )
     conv.register_unstructure_hook(
         FrozenDict, lambda d: {name: conv.unstructure(m, DataModel) for name, m in d.items()}
     )
@@ -214,7 +238,14 @@ def structure_catalog(data: Any) -> Catalog:
                 version,
             )
         )
-    extra = sorted(set(data) - {"formatVersion", "integrations"})
+    schema_key = data.get("$schema")
+    if "$schema" in data and not isinstance(schema_key, str):
+        problems.append(
+            CatalogProblem(
+                "$['$schema']", f"expected a string, got {_describe(schema_key)}", schema_key
+            )
+        )
+    extra = sorted(set(data) - {"$schema", "formatVersion", "integrations"})
     problems.extend(
         CatalogProblem(f"${json_path_step(key)}", f"unknown key {key!r}", key) for key in extra
     )
@@ -292,6 +323,9 @@ def catalog_file_schema() -> dict[str, Any]:
             return {"enum": [t.value for t in PropertyType]}
         if tp is FrozenDict:
             return {"type": "object", "additionalProperties": schema_of(DataModel)}
+        if tp == CODES_TYPE:
+            codes = {"type": "object", "additionalProperties": {"type": "string"}}
+            return {"type": "object", "additionalProperties": codes}
         if _is_string_mapping(tp):
             return {"type": "object", "additionalProperties": {"type": "string"}}
         if attrs.has(tp):
@@ -329,6 +363,7 @@ def catalog_file_schema() -> dict[str, Any]:
         "description": Catalog.__doc__.strip().splitlines()[0] if Catalog.__doc__ else "",
         "type": "object",
         "properties": {
+            "$schema": {"type": "string", "description": "the schema this file follows"},
             "formatVersion": {"type": "integer", "minimum": 1, "maximum": FORMAT_VERSION},
             "integrations": {"type": "array", "items": schema_of(Integration)},
         },

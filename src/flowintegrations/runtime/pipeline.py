@@ -42,7 +42,13 @@ from flowintegrations.runtime.outcome import (
     Stage,
 )
 from flowintegrations.transport import Headers, Record
-from flowintegrations.validation import Validator, decode_headers, scenario_validators
+from flowintegrations.validation import (
+    CodeTranslator,
+    Validator,
+    decode_headers,
+    scenario_validators,
+    translator_for,
+)
 from flowintegrations.vocabulary import PROCESS_INSTANCE_ID, encodable, redact
 
 __all__ = [
@@ -93,6 +99,8 @@ class Route:
     propagate_never: frozenset[str]
     secret: frozenset[str]
     mandatory: tuple[str, ...]
+    codes: CodeTranslator | None = None
+    """Translates enumeration values to the system's codes and back; ``None``: no codes."""
 
     @classmethod
     def build(cls, integration: Integration, scenario: Scenario, spec: HandlerSpec) -> Route:
@@ -107,6 +115,7 @@ class Route:
             propagate_never=frozenset(h.name for h in scenario.headers if not h.propagate),
             secret=scenario.secret_headers,
             mandatory=tuple(h.name for h in scenario.headers if h.mandatory),
+            codes=translator_for(integration, scenario),
         )
 
     def secrets(self, headers: Mapping[str, str] | None) -> tuple[str, ...]:
@@ -301,6 +310,8 @@ class Pipeline:
             route.request.validate(payload)
         except ValidationError as exc:
             return Failure(stage=Stage.REQUEST, error=exc, attempts=0)
+        if route.codes is not None:
+            payload = route.codes.request(payload)
         argument = payload
         request_type = route.spec.request_type
         if request_type is not None:
@@ -457,7 +468,10 @@ class Pipeline:
             return None
         if attrs.has(type(result)):
             result = self._converter.unstructure(result)
-        route.reply.validate(result)
+        if route.codes is None:
+            route.reply.validate(result)
+        else:
+            result = route.codes.reply(result)
         return self.codec.encode(result)
 
     def reply(self, route: Route, result: Any) -> tuple[Any, bytes | None]:
@@ -466,7 +480,10 @@ class Pipeline:
             return None, None
         if attrs.has(type(result)):
             result = self._converter.unstructure(result)
-        route.reply.validate(result)
+        if route.codes is None:
+            route.reply.validate(result)
+        else:
+            result = route.codes.reply(result)
         return result, self.codec.encode(result)
 
     def context(

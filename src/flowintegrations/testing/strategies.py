@@ -527,6 +527,7 @@ def _scenario(
         headers=declared if draw(st.booleans()) else DEFAULT_HEADERS,
         error_reply=error_reply,
         description=draw(_TEXT),
+        used_by=draw(st.lists(_NAMES, max_size=2, unique=True)),
     )
 
 
@@ -539,6 +540,15 @@ def _integration(draw: st.DrawFn, max_scenarios: int) -> Integration:
             max_size=2,
         )
     )
+    system_name = draw(st.none() | _NAMES)
+    if system_name is not None:
+        # Some enumerations carry codes for the integration's system: one per value.
+        enumerations = [
+            attrs.evolve(e, codes={system_name: {v: f"{i}:{v}" for i, v in enumerate(e.values)}})
+            if draw(st.booleans())
+            else e
+            for e in enumerations
+        ]
     values = {e.name: e.values for e in enumerations}
     definitions: dict[str, DataModel] = {}
     for name in draw(st.lists(_NAMES, max_size=2, unique=True)):
@@ -551,7 +561,7 @@ def _integration(draw: st.DrawFn, max_scenarios: int) -> Integration:
     return Integration(
         draw(_NAMES),
         draw(_NAMES),
-        system_name=draw(st.none() | _NAMES),
+        system_name=system_name,
         scenarios=scenarios,
         definitions=definitions,
         enumerations=enumerations,

@@ -1,11 +1,13 @@
 """The validation engine: data model -> JSON Schema -> compiled validator, and header checks."""
 
+from flowintegrations.validation.codes import CodeTranslator, enumeration_values, translator_for
 from flowintegrations.validation.examples import DEFAULT_EXAMPLE_HEADERS, example_problems
 from flowintegrations.validation.headers import REDACTED, decode_headers
 from flowintegrations.validation.schema import (
     DRAFT_07,
     Enumerations,
     to_json_schema,
+    used_definitions,
     validation_schema,
 )
 from flowintegrations.validation.validator import Validator, scenario_validators, validator_for
@@ -15,13 +17,17 @@ __all__ = [
     "DEFAULT_EXAMPLE_HEADERS",
     "DRAFT_07",
     "REDACTED",
+    "CodeTranslator",
     "Enumerations",
     "Validator",
     "Violation",
     "decode_headers",
+    "enumeration_values",
     "example_problems",
     "scenario_validators",
     "to_json_schema",
+    "translator_for",
+    "used_definitions",
     "validation_schema",
     "validator_for",
 ]

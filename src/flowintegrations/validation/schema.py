@@ -17,7 +17,7 @@ from flowintegrations.model import DataModel, Property, PropertyType
 from flowintegrations.model.datamodel import unresolved_message
 from flowintegrations.validation.walker import JSON_TYPES
 
-__all__ = ["DRAFT_07", "Enumerations", "to_json_schema", "validation_schema"]
+__all__ = ["DRAFT_07", "Enumerations", "to_json_schema", "used_definitions", "validation_schema"]
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 
@@ -136,3 +136,23 @@ def validation_schema(
     """The schema that is compiled: no annotations, definitions renamed ``d0``, ``d1``..."""
     builder = _Builder(definitions, enumerations, annotate=False)
     return builder.document(model)
+
+
+def used_definitions(
+    model: DataModel, definitions: Mapping[str, DataModel]
+) -> dict[str, DataModel]:
+    """The definitions ``model`` refers to, directly or through other definitions.
+
+    Kept in the order of ``definitions``; a reference that does not resolve is left out.
+    """
+    used: set[str] = set()
+    todo = [model]
+    while todo:
+        stack = list(todo.pop().properties)
+        while stack:
+            prop = stack.pop()
+            stack.extend(prop.properties)
+            if prop.ref is not None and prop.ref in definitions and prop.ref not in used:
+                used.add(prop.ref)
+                todo.append(definitions[prop.ref])
+    return {name: m for name, m in definitions.items() if name in used}
