@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 
+from flowintegrations.deferred import Deferrals, DeferredReply
+from flowintegrations.errors import DeferredReplyError
 from flowintegrations.model import Integration, Scenario
 from flowintegrations.validation import REDACTED
 
@@ -40,6 +42,9 @@ class Context:
     wins); ``process_instance_id`` is the ``processInstanceId`` header; ``attempt`` counts
     tries of this request, from 1. ``logger`` stamps every record with the process
     instance. The repr never shows header values: some are secrets.
+
+    ``source`` is what the request came from (the consumed record, or an origin) and
+    ``deferrals`` what signs deferred replies; the pipeline fills both in.
     """
 
     headers: Mapping[str, str]
@@ -56,6 +61,36 @@ class Context:
         factory=lambda: MessageLogger(logging.getLogger("flowintegrations.handler"), {}),
         eq=False,
     )
+    source: Any = attrs.field(default=None, eq=False, kw_only=True)
+    deferrals: Deferrals | None = attrs.field(default=None, eq=False, kw_only=True)
+    # Set at most once, by defer(): the pipeline reads it only when the handler returns None.
+    _deferred: DeferredReply | None = attrs.field(default=None, init=False, eq=False)
+
+    def defer(self) -> DeferredReply:
+        """Answer this request later: the token to answer it with; then return ``None``.
+
+        The request is committed and no reply is sent now; ``App.reply_later(deferred,
+        payload)`` sends the answer, from any process, with the headers and key an
+        immediate reply would have (secret headers left out unless the scenario sets
+        ``defer_secret_headers``). Calling it again returns the same deferred reply. A
+        handler that defers and still returns a reply sends that reply: do not.
+
+        Raises :class:`~flowintegrations.errors.DeferredReplyError` when the app has no
+        signing secret, or the scenario no in topic.
+        """
+        deferred = self._deferred
+        if deferred is None:
+            if self.deferrals is None:
+                msg = "this context was not made by an app's pipeline: it cannot defer"
+                raise DeferredReplyError(msg)
+            deferred = self.deferrals.defer(self)
+            object.__setattr__(self, "_deferred", deferred)  # frozen, but this cell is ours
+        return deferred
+
+    @property
+    def deferred(self) -> DeferredReply | None:
+        """The deferred reply :meth:`defer` made, or ``None`` when the handler did not defer."""
+        return self._deferred
 
     def __repr__(self) -> str:
         return (

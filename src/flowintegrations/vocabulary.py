@@ -15,6 +15,7 @@ from collections.abc import Iterable
 __all__ = [
     "BOOTSTRAP_VAR",
     "DEFAULT_ENGINE_PATTERN",
+    "DEFER_SECRET_VAR",
     "ENVIRONMENT_VAR",
     "KAFKA_SETTING_PREFIX",
     "PROCESS_INSTANCE_ID",
@@ -35,6 +36,9 @@ ENVIRONMENT_VAR = "FLOWINTEGRATIONS_ENV"
 
 BOOTSTRAP_VAR = "FLOWINTEGRATIONS_KAFKA_BOOTSTRAP"
 """Kafka bootstrap servers for the CLI and the tests (``host:port[,host:port...]``)."""
+
+DEFER_SECRET_VAR = "FLOWINTEGRATIONS_DEFER_SECRET"  # noqa: S105 - a variable's name
+"""The secret that signs deferred-reply tokens when ``App(defer_secret=...)`` is not given."""
 
 KAFKA_SETTING_PREFIX = "FLOWINTEGRATIONS_KAFKA_"
 """``FLOWINTEGRATIONS_KAFKA_<NAME>`` environment variables set Kafka security settings."""

@@ -57,6 +57,9 @@ class Scenario:
     leaving the process waiting, so the input model must allow that payload.
     ``examples`` are example exchanges (:class:`~flowintegrations.model.Example`) that
     document the scenario and that the pytest plugin runs against its handler.
+    A deferred reply (``ctx.defer()``) leaves the ``secret`` headers out of its token, so
+    its answer goes without them; ``defer_secret_headers=True`` keeps them in (the token is
+    signed, not encrypted: it must then be stored like a secret).
     """
 
     name: str = attrs.field(validator=_non_empty("a scenario name", "$.name"))
@@ -70,6 +73,7 @@ class Scenario:
     error_reply: bool = attrs.field(default=False, kw_only=True)
     description: str = attrs.field(default="", kw_only=True)
     examples: tuple[Example, ...] = attrs.field(default=(), kw_only=True, converter=_to_tuple)
+    defer_secret_headers: bool = attrs.field(default=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         problems = list(self._structure_problems())

@@ -52,6 +52,7 @@ RENAMES: dict[type, dict[str, str]] = {
         "input_model": "inputModel",
         "output_model": "outputModel",
         "error_reply": "errorReply",
+        "defer_secret_headers": "deferSecretHeaders",
     },
     Enumeration: {},
     Integration: {"system_name": "systemName"},
