@@ -170,3 +170,16 @@ def test_check_reports_problems_of_examples_declared_in_code(
         "  $.integrations[0].scenarios[0].examples[0].reply.n: the expected reply breaks the "
         "scenario's input model: must be a number, got 'one'",
     ]
+
+
+def test_check_accepts_a_scenario_with_an_in_topic_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scenario with no request side (in topic only, for App.send) passes check."""
+    data = one_scenario("unused", "ai.flowx.dev.engine.receive.signed.v1", "dev")
+    del data["integrations"][0]["scenarios"][0]["topics"][0]["out"]  # type: ignore[index]
+    path = catalog_file(tmp_path, data)
+    assert main(["check", path]) == 0
+    assert capsys.readouterr().out == (
+        f"{path}: ok (1 integrations, 1 scenarios, 0 examples, 0 warnings)\n"
+    )
