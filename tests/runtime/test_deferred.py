@@ -11,6 +11,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flowintegrations import (
     App,
@@ -26,7 +28,7 @@ from flowintegrations import (
     TopicBinding,
     ValidationError,
 )
-from flowintegrations.deferred import MemoryReplyLedger
+from flowintegrations.deferred import Deferrals, MemoryReplyLedger
 from flowintegrations.errors import (
     DeferredReplyError,
     DeferredReplyUsedError,
@@ -302,6 +304,32 @@ def test_the_secret_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
         deferred = deferred_in(client, tokens)
     checking, _ = deferring_app(secret=SECRET)
     assert checking.reply_later_sync(deferred, {"greeting": "Hi"}).topic == GREET_IN
+
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
+
+
+@given(
+    headers=st.lists(st.tuples(TEXT.filter(bool), TEXT), max_size=6),
+    key=st.none() | st.binary(max_size=20),
+    environment=st.none() | TEXT.filter(bool),
+)
+def test_any_deferred_reply_round_trips_and_verifies(
+    headers: list[tuple[str, str]], key: bytes | None, environment: str | None
+) -> None:
+    """Whatever its headers, key and environment, a token reads back equal and verifies."""
+    deferrals = Deferrals((SECRET.encode(),))
+    raw = tuple((name, value.encode()) for name, value in headers)
+    scenario = attrs.evolve(GREET, topics=(TopicBinding(GREET_OUT, GREET_IN),), headers=())
+    ctx = Context(
+        dict(headers), None, DEMO, scenario, environment, GREET_OUT, 0, 0, key,
+        source=Record(GREET_OUT, key, b"{}", raw),
+        deferrals=deferrals,
+    )  # fmt: skip
+    deferred = ctx.defer()
+    again = DeferredReply.loads(deferred.dumps())
+    deferrals.verify(again)
+    assert (again, again.headers) == (deferred, tuple(headers))
 
 
 # What is refused ---------------------------------------------------------------------------

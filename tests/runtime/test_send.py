@@ -11,6 +11,7 @@ from flowintegrations import (
     App,
     CatalogError,
     DataModel,
+    EngineClient,
     HandlerRegistrationError,
     Header,
     Integration,
@@ -126,3 +127,13 @@ def test_a_scenario_with_an_in_topic_only_takes_no_handler() -> None:
     app = App(ESIGN)
     with pytest.raises(HandlerRegistrationError, match=r"^scenario 'signed' has no out topic"):
         app.handler(SIGNED)(lambda payload: None)
+
+
+def test_the_engine_client_cannot_send_on_a_scenario_without_an_out_topic() -> None:
+    """EngineClient.send names the missing out topic instead of sending nowhere."""
+    client = EngineClient(ESIGN, transport=InMemoryTransport())
+    with pytest.raises(LookupError) as caught:
+        asyncio.run(client.send(SIGNED, {"documentId": "d-1"}))
+    assert str(caught.value) == (
+        "scenario 'signed' has no out topic in environment None: the engine sends nothing for it"
+    )

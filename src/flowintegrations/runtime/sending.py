@@ -15,6 +15,7 @@ the in topic) before anything is sent, and return once the broker acknowledged i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,8 @@ from flowintegrations.validation import decode_headers, scenario_validators
 from flowintegrations.vocabulary import PROCESS_INSTANCE_ID, encodable
 
 __all__ = ["Sender"]
+
+log = logging.getLogger("flowintegrations.app")
 
 
 class Sender:
@@ -106,10 +109,24 @@ class Sender:
             )
             raise DeferredReplyUsedError(msg)
         try:
-            return await self._send(deferred.record(value))
+            sent = await self._send(deferred.record(value))
         except BaseException:
             await self.ledger.release(deferred.reply_id)
             raise
+        log.info(
+            "%s/%s answered later on %s",
+            deferred.integration,
+            deferred.scenario,
+            deferred.in_topic,
+            extra={
+                "event": "reply_later",
+                PROCESS_INSTANCE_ID: deferred.process_instance_id,
+                "scenario": deferred.scenario,
+                "topic": deferred.in_topic,
+                "reply_id": deferred.reply_id,
+            },
+        )
+        return sent
 
     async def send(
         self,
