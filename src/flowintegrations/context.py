@@ -34,8 +34,19 @@ class MessageLogger(logging.LoggerAdapter[logging.Logger]):
         return msg, kwargs
 
 
+class _DeferredCell:
+    """The one mutable cell of a :class:`Context`: the reply its handler deferred.
+
+    A slot of a base class, outside the attrs fields, so that making a context does not pay
+    for it: it is set only by :meth:`Context.defer`, and read only when a handler returned
+    ``None``.
+    """
+
+    __slots__ = ("_deferred",)
+
+
 @attrs.frozen(repr=False)
-class Context:
+class Context(_DeferredCell):
     """Everything about the request being handled, besides its payload.
 
     ``headers`` are the request's headers decoded as text (the last of a repeated name
@@ -63,8 +74,6 @@ class Context:
     )
     source: Any = attrs.field(default=None, eq=False, kw_only=True)
     deferrals: Deferrals | None = attrs.field(default=None, eq=False, kw_only=True)
-    # Set at most once, by defer(): the pipeline reads it only when the handler returns None.
-    _deferred: DeferredReply | None = attrs.field(default=None, init=False, eq=False)
 
     def defer(self) -> DeferredReply:
         """Answer this request later: the token to answer it with; then return ``None``.
@@ -78,7 +87,7 @@ class Context:
         Raises :class:`~flowintegrations.errors.DeferredReplyError` when the app has no
         signing secret, or the scenario no in topic.
         """
-        deferred = self._deferred
+        deferred = self.deferred
         if deferred is None:
             if self.deferrals is None:
                 msg = "this context was not made by an app's pipeline: it cannot defer"
@@ -90,7 +99,8 @@ class Context:
     @property
     def deferred(self) -> DeferredReply | None:
         """The deferred reply :meth:`defer` made, or ``None`` when the handler did not defer."""
-        return self._deferred
+        deferred: DeferredReply | None = getattr(self, "_deferred", None)  # unset until defer()
+        return deferred
 
     def __repr__(self) -> str:
         return (
