@@ -113,6 +113,21 @@ def test_fire_and_forget_has_no_reply() -> None:
     )
 
 
+def test_an_in_topic_only_scenario_has_a_send_operation_and_no_receive() -> None:
+    """A scenario with no out topic (fed by App.send) only sends, and the schema accepts it."""
+    signed = Scenario(
+        "Signed",
+        "signed",
+        topics=[TopicBinding(None, "crm.signed.in")],
+        input_model=DataModel([Property("ok", PropertyType.BOOLEAN)]),
+    )
+    document = export([Integration("CRM", "crm", scenarios=[signed])])
+    assert (sorted(document["operations"]), schema_errors(document)) == (
+        ["crm.signed.send-reply"],
+        [],
+    )
+
+
 def test_headers_are_the_declared_ones_plus_the_correlation_headers() -> None:
     """The header schema lists correlation and declared headers; mandatory ones are required."""
     headers = export([CRM])["components"]["messages"]["crm.lookup.request"]["headers"]

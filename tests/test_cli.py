@@ -254,3 +254,16 @@ def test_schema_for_a_system_gives_its_codes(capsys: pytest.CaptureFixture[str])
     schema = json.loads(capsys.readouterr().out)
     segment = schema["properties"]["customers"]["items"]["properties"]["segment"]
     assert segment["enum"] == ["R01", "S02", "C03"]
+
+
+def test_check_accepts_a_scenario_with_an_in_topic_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scenario with no request side (in topic only, for App.send) passes check."""
+    data = one_scenario("unused", "ai.flowx.dev.engine.receive.signed.v1", "dev")
+    del data["integrations"][0]["scenarios"][0]["topics"][0]["out"]  # type: ignore[index]
+    path = catalog_file(tmp_path, data)
+    assert main(["check", path]) == 0
+    assert capsys.readouterr().out == (
+        f"{path}: ok (1 integrations, 1 scenarios, 0 examples, 0 warnings)\n"
+    )

@@ -47,6 +47,7 @@ def test_every_docs_page_with_python_is_collected() -> None:
         "topics.md",
         "validation.md",
         "delivery.md",
+        "long-running.md",
         "testing.md",
         "configuration.md",
         "exceptions.md",

@@ -36,6 +36,8 @@ LAYERS = {
     "flowintegrations.runtime": "runtime",
     "flowintegrations.context": "runtime",
     "flowintegrations.deadletter": "runtime",
+    "flowintegrations.deferred": "runtime",
+    "flowintegrations.replies": "runtime",
     # what ties the layers together
     "flowintegrations.app": "wiring",
     "flowintegrations.client": "wiring",

@@ -3,6 +3,7 @@
 from flowintegrations.app import App
 from flowintegrations.client import EngineClient, Reply
 from flowintegrations.context import Context
+from flowintegrations.deferred import DeferredReply
 from flowintegrations.errors import (
     CatalogError,
     CodecError,
@@ -39,6 +40,7 @@ __all__ = [
     "CodecError",
     "Context",
     "DataModel",
+    "DeferredReply",
     "DeliveryError",
     "EngineClient",
     "Enumeration",

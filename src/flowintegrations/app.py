@@ -14,16 +14,18 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flowintegrations.codec import JsonCodec
+from flowintegrations.deferred import Deferrals, DeferredReply, MemoryReplyLedger, ReplyLedger
 from flowintegrations.errors import HandlerRegistrationError, ScenarioNotFoundError
 from flowintegrations.model import Integration, Scenario, find_scenario
 from flowintegrations.retry import Retry
 from flowintegrations.runtime import DeliveryLoop, Pipeline, Route, TopicRoute
 from flowintegrations.runtime.handlers import Handler, HandlerSpec, handler_name
+from flowintegrations.runtime.sending import Sender
 from flowintegrations.transport import (
     InMemoryTransport,
     Record,
@@ -52,6 +54,12 @@ class App:
     defaults to the ``FLOWINTEGRATIONS_ENV`` environment variable. Failing handlers are
     retried per ``retry``; what still fails goes to ``<topic><dead_letter_suffix>``.
 
+    ``defer_secret`` signs the tokens of deferred replies (``ctx.defer()``; default: the
+    ``FLOWINTEGRATIONS_DEFER_SECRET`` environment variable; a sequence: the first signs,
+    all verify); ``reply_ledger`` remembers which were answered (default: in memory, for
+    this app only). :meth:`reply_later` answers a deferred reply; :meth:`send` feeds a
+    process waiting in a message receive task. ``docs/long-running.md`` tells the story.
+
     Lifecycle: :meth:`start` joins the consumer group and starts the loop; :meth:`stop`
     finishes what was fetched, commits and leaves the group, and stops the transport if
     the app owns it. Stopping ends a *run*, not the app: a stopped app starts again (a new
@@ -75,6 +83,8 @@ class App:
         commit_interval: float = 0.5,
         shutdown_timeout: float = 30.0,
         codec: JsonCodec | None = None,
+        defer_secret: str | bytes | Sequence[str | bytes] | None = None,
+        reply_ledger: ReplyLedger | None = None,
     ) -> None:
         ids = [i.identifier for i in integrations]
         if len(set(ids)) != len(ids):
@@ -95,6 +105,10 @@ class App:
         self.commit_interval = commit_interval
         self.shutdown_timeout = shutdown_timeout
         self.codec = codec or JsonCodec()
+        self.deferrals = Deferrals.configure(defer_secret, os.environ)
+        self.reply_ledger: ReplyLedger = reply_ledger or MemoryReplyLedger()
+        self._sender: Sender | None = None
+        self._event_loop: asyncio.AbstractEventLoop | None = None
         self._specs: dict[tuple[str, str], tuple[Integration, Scenario, HandlerSpec]] = {}
         self._pipeline: Pipeline | None = None
         self._loop: DeliveryLoop | None = None
@@ -144,6 +158,7 @@ class App:
             raise RuntimeError(msg)
         self.transport = transport
         self._owns_transport = owned
+        self._sender = None
 
     # Registration --------------------------------------------------------------------------
 
@@ -156,12 +171,19 @@ class App:
         annotated with an attrs class, the validated request is structured into it. It
         returns the reply payload (a dict, or an attrs instance), or ``None`` for no reply.
         Raises :class:`~flowintegrations.errors.HandlerRegistrationError` for an unknown
-        scenario, a scenario registered twice, or a function of the wrong shape.
+        scenario, a scenario with no request side (no out topic: see :meth:`send`), a
+        scenario registered twice, or a function of the wrong shape.
         """
         try:
             integration, found = find_scenario(self.integrations, scenario, owner="this app")
         except ScenarioNotFoundError as exc:
             raise HandlerRegistrationError(str(exc)) from None
+        if found.topics and all(b.out_topic is None for b in found.topics):
+            msg = (
+                f"scenario {found.identifier!r} has no out topic: the engine sends nothing to "
+                "handle; feed its in topic with app.send()"
+            )
+            raise HandlerRegistrationError(msg)
 
         def register(fn: H) -> H:
             key = (integration.identifier, found.identifier)
@@ -187,6 +209,8 @@ class App:
         result = []
         for integration, scenario, _ in self._specs.values():
             binding = scenario.binding(self.environment)
+            if binding.out_topic is None:  # start() refuses it: nothing would be read
+                continue
             result.append((integration, scenario, binding.out_topic, binding.in_topic))
         return result
 
@@ -206,6 +230,7 @@ class App:
                 retry=self.retry,
                 codec=self.codec,
                 environment=self.environment,
+                deferrals=self.deferrals,
             )
         return self._pipeline
 
@@ -214,6 +239,12 @@ class App:
         topic_routes: dict[str, TopicRoute] = {}
         for route in pipeline.routes:
             binding = route.scenario.binding(self.environment)
+            if binding.out_topic is None:
+                msg = (
+                    f"scenario {route.scenario.identifier!r} has no out topic in environment "
+                    f"{self.environment!r}: its handler would never be called"
+                )
+                raise HandlerRegistrationError(msg)
             if binding.out_topic in topic_routes:
                 other = topic_routes[binding.out_topic].route.scenario.identifier
                 msg = (
@@ -223,6 +254,95 @@ class App:
                 raise HandlerRegistrationError(msg)
             topic_routes[binding.out_topic] = TopicRoute(route, binding.in_topic)
         return topic_routes
+
+    # Messages the adapter starts -------------------------------------------------------------
+
+    @property
+    def sender(self) -> Sender:
+        """What sends deferred answers and receive-task messages on the app's transport."""
+        if self._sender is None or self._sender.transport is not self.transport:
+            self._sender = Sender(
+                self.integrations,
+                self.transport,
+                environment=self.environment,
+                codec=self.codec,
+                deferrals=self.deferrals,
+                ledger=self.reply_ledger,
+            )
+        return self._sender
+
+    async def reply_later(
+        self, deferred: DeferredReply, payload: Any, *, error: str | BaseException | None = None
+    ) -> Record:
+        """Answer a request whose handler deferred; return the reply record once acknowledged.
+
+        ``deferred`` comes from ``ctx.defer()``, maybe through ``DeferredReply.loads`` in
+        another process (an app with the same integrations and secret). ``payload`` is
+        validated against the scenario's input model and sent with the original
+        correlation headers and key, as the immediate reply would have been; ``error``
+        (with ``payload=None``) sends the FLOWX error reply ``{"error": message}``. It
+        does not need the app to be running: it starts the transport if needed.
+
+        Raises :class:`~flowintegrations.errors.ScenarioNotFoundError` for a scenario this
+        app does not have, :class:`~flowintegrations.errors.InvalidDeferredReplyError` for
+        a token not signed with this app's secret (or altered),
+        :class:`~flowintegrations.ValidationError` for a payload that breaks the input
+        model, and :class:`~flowintegrations.errors.DeferredReplyUsedError` when the token
+        was answered already (refused, per the app's ``reply_ledger``).
+        """
+        return await self.sender.reply_later(deferred, payload, error=error)
+
+    def reply_later_sync(
+        self,
+        deferred: DeferredReply,
+        payload: Any,
+        *,
+        error: str | BaseException | None = None,
+        timeout: float = 30.0,
+    ) -> Record:
+        """:meth:`reply_later` for synchronous code: a script, a sync web endpoint, a thread.
+
+        While the app runs, the answer is sent from the app's event loop (call this from
+        another thread; from the loop itself, await :meth:`reply_later`), waiting at most
+        ``timeout`` seconds. When it is not running, it runs in a new event loop, once:
+        meant for a script that answers and exits.
+        """
+        event_loop = self._event_loop
+        coroutine = self.reply_later(deferred, payload, error=error)
+        if event_loop is None:
+            return asyncio.run(coroutine)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is event_loop:
+            coroutine.close()
+            msg = "reply_later_sync() called from the app's event loop: await reply_later()"
+            raise RuntimeError(msg)
+        return asyncio.run_coroutine_threadsafe(coroutine, event_loop).result(timeout)
+
+    async def send(
+        self,
+        scenario: Scenario | str,
+        payload: Any,
+        *,
+        process_instance_id: int | str,
+        headers: Mapping[str, str | bytes] | None = None,
+    ) -> Record:
+        """Feed a process waiting in a message receive task; return the record acknowledged.
+
+        ``payload`` is validated against ``scenario``'s input model and put on its in topic
+        with ``processInstanceId`` and ``headers`` (the correlation headers the engine
+        expects, e.g. ``processInstanceUuid``, ``fxContext``, ``Fx-Organization-Id``). The
+        scenario may have an in topic only (no request side). Raises
+        :class:`~flowintegrations.errors.ScenarioNotFoundError` for an unknown scenario,
+        :class:`~flowintegrations.CatalogError` when it has no in topic here, and
+        :class:`~flowintegrations.ValidationError` for a payload or headers that break
+        the scenario.
+        """
+        return await self.sender.send(
+            scenario, payload, process_instance_id=process_instance_id, headers=headers
+        )
 
     # Lifecycle ------------------------------------------------------------------------------
 
@@ -273,6 +393,7 @@ class App:
         )
         self._loop = loop
         self._running = True
+        self._event_loop = asyncio.get_running_loop()
         loop.run(subscription)
         for topic, topic_route in topic_routes.items():
             route = topic_route.route
@@ -300,6 +421,7 @@ class App:
                 await self._loop.drain()
         finally:
             self._running = False
+            self._event_loop = None
             if pipeline is not None:
                 pipeline.close()
             if self._owns_transport:

@@ -156,6 +156,10 @@ class _Document:
     ) -> None:
         base = f"{integration.identifier}.{scenario.identifier}"
         values = enumeration_values(integration)
+        if binding.out_topic is None:
+            # An in topic only: the adapter sends (App.send) to a process's receive task.
+            self.reply_side(integration, scenario, binding, refs, None)
+            return
         request_id = self.unique(f"{base}.request")
         self.messages[request_id] = self.message(
             scenario,
@@ -186,6 +190,20 @@ class _Document:
         self.operations[receive_id] = receive
         if binding.in_topic is None:
             return
+        self.reply_side(integration, scenario, binding, refs, receive)
+
+    def reply_side(
+        self,
+        integration: Integration,
+        scenario: Scenario,
+        binding: TopicBinding,
+        refs: Mapping[str, str],
+        receive: dict[str, Any] | None,
+    ) -> None:
+        """The in topic's message and send operation; ``receive`` (if any) gets its reply."""
+        assert binding.in_topic is not None
+        base = f"{integration.identifier}.{scenario.identifier}"
+        values = enumeration_values(integration)
         reply_id = self.unique(f"{base}.reply")
         reply_examples = [
             _example(e, e.reply, e.headers)
@@ -210,10 +228,11 @@ class _Document:
             "$ref": f"#/components/messages/{reply_id}"
         }
         reply_messages = [{"$ref": f"#/channels/{in_channel}/messages/{reply_id}"}]
-        receive["reply"] = {
-            "channel": {"$ref": f"#/channels/{in_channel}"},
-            "messages": reply_messages,
-        }
+        if receive is not None:
+            receive["reply"] = {
+                "channel": {"$ref": f"#/channels/{in_channel}"},
+                "messages": reply_messages,
+            }
         self.operations[self.unique(f"{base}.send-reply")] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{in_channel}"},

@@ -247,6 +247,13 @@ class EngineClient:
         payload: Any,
         headers: Mapping[str, str | bytes] | None,
     ) -> tuple[Record, str]:
+        out_topic = scenario.binding(self.environment).out_topic
+        if out_topic is None:
+            msg = (
+                f"scenario {scenario.identifier!r} has no out topic in environment "
+                f"{self.environment!r}: the engine sends nothing for it"
+            )
+            raise LookupError(msg)
         request_validator, _ = scenario_validators(integration, scenario)
         request_validator.validate(payload)
         raw: dict[str, str | bytes] = dict(headers or {})
@@ -255,7 +262,7 @@ class EngineClient:
         decoded = decode_headers(raw.items(), scenario.headers)
         correlation = decoded[PROCESS_INSTANCE_UUID]
         record = Record(
-            topic=scenario.binding(self.environment).out_topic,
+            topic=out_topic,
             key=correlation.encode("utf-8"),
             value=self.codec.encode(payload),
             headers=tuple(

@@ -21,10 +21,13 @@ __all__ = [
     "CatalogError",
     "CatalogProblem",
     "CodecError",
+    "DeferredReplyError",
+    "DeferredReplyUsedError",
     "DeliveryError",
     "FlowIntegrationsError",
     "FlowIntegrationsWarning",
     "HandlerRegistrationError",
+    "InvalidDeferredReplyError",
     "RequestTimeoutError",
     "ScenarioNotFoundError",
     "TopicNotFoundError",
@@ -174,3 +177,22 @@ class TopicNotFoundError(TransportError, LookupError):
 
 class DeliveryError(TransportError):
     """The broker did not acknowledge a record (it was not, or may not have been, written)."""
+
+
+class DeferredReplyError(FlowIntegrationsError, ValueError):
+    """A deferred reply cannot be made or sent (no signing secret, no in topic, ...).
+
+    The root of the errors about ``ctx.defer()`` and ``App.reply_later``.
+    """
+
+
+class InvalidDeferredReplyError(DeferredReplyError):
+    """A deferred reply token is malformed, truncated, of an unknown version, or tampered with.
+
+    Tampered with means its signature does not match its content under the app's secret
+    (which is also what a token signed with another secret looks like).
+    """
+
+
+class DeferredReplyUsedError(DeferredReplyError):
+    """The deferred reply was answered already: a second answer is refused."""

@@ -16,6 +16,7 @@ __all__ = [
     "BOOTSTRAP_VAR",
     "CORRELATION_HEADERS",
     "DEFAULT_ENGINE_PATTERN",
+    "DEFER_SECRET_VAR",
     "ENVIRONMENT_VAR",
     "FLOW_TOKEN_VAR",
     "KAFKA_SETTING_PREFIX",
@@ -54,6 +55,8 @@ BOOTSTRAP_VAR = "FLOWINTEGRATIONS_KAFKA_BOOTSTRAP"
 
 FLOW_TOKEN_VAR = "FLOWINTEGRATIONS_FLOW_TOKEN"  # noqa: S105 - a variable's name
 """The basic-auth token ``flowintegrations serve`` requires of Flow (with ``--username``)."""
+DEFER_SECRET_VAR = "FLOWINTEGRATIONS_DEFER_SECRET"  # noqa: S105 - a variable's name
+"""The secret that signs deferred-reply tokens when ``App(defer_secret=...)`` is not given."""
 
 KAFKA_SETTING_PREFIX = "FLOWINTEGRATIONS_KAFKA_"
 """``FLOWINTEGRATIONS_KAFKA_<NAME>`` environment variables set Kafka security settings."""

@@ -156,3 +156,18 @@ def test_two_default_bindings_are_rejected() -> None:
         ),
     )
     assert expected == caught.value.problems
+
+
+def test_a_binding_may_have_an_in_topic_only() -> None:
+    """A binding without an out topic (a receive task's in topic) is allowed."""
+    binding = TopicBinding(in_topic="ai.flowx.dev.engine.receive.signed.v1")
+    assert (binding.out_topic, binding.in_topic) == (None, "ai.flowx.dev.engine.receive.signed.v1")
+
+
+def test_a_binding_needs_a_topic() -> None:
+    """A binding with neither an out nor an in topic is a CatalogError."""
+    with pytest.raises(CatalogError) as caught:
+        TopicBinding(environment="dev")
+    assert str(caught.value) == (
+        "$.out: a topic binding needs an out topic, an in topic, or both; it has neither"
+    )

@@ -58,6 +58,7 @@ from flowintegrations.flow.types import Action, Shape, build_actions
 from flowintegrations.flow.values import FlowValueError, engine_values, payload_from_values
 from flowintegrations.runtime import (
     DeadLettered,
+    Deferred,
     ErrorReplied,
     LeftForRedelivery,
     Origin,
@@ -489,6 +490,14 @@ class FlowService:
     ) -> Response:
         if isinstance(outcome, Replied):
             return _json(self._final_answer(action, request, outcome))
+        if isinstance(outcome, Deferred):
+            # ctx.defer() answers on the engine's in topic later (App.reply_later), which
+            # Flow cannot hear: a Flow action answers later through WAIT and its callback.
+            raise _Problem(
+                501,
+                f"the handler of {action.uri_part!r} deferred its reply (ctx.defer()); as a "
+                "Flow action it must answer, and a long one answers WAIT then calls back",
+            )
         failure = outcome.failure
         if isinstance(outcome, ErrorReplied) and failure.stage not in _CLIENT_STAGES:
             # A malformed request is the caller's to fix (400), even where the scenario

@@ -59,6 +59,9 @@ class Scenario:
     document the scenario and that the pytest plugin runs against its handler.
     ``used_by`` names the processes that use the scenario, so that a catalog diff can say
     which of them a breaking change affects.
+    A deferred reply (``ctx.defer()``) leaves the ``secret`` headers out of its token, so
+    its answer goes without them; ``defer_secret_headers=True`` keeps them in (the token is
+    signed, not encrypted: it must then be stored like a secret).
     """
 
     name: str = attrs.field(validator=_non_empty("a scenario name", "$.name"))
@@ -73,6 +76,7 @@ class Scenario:
     description: str = attrs.field(default="", kw_only=True)
     examples: tuple[Example, ...] = attrs.field(default=(), kw_only=True, converter=_to_tuple)
     used_by: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_to_tuple)
+    defer_secret_headers: bool = attrs.field(default=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         problems = list(self._structure_problems())

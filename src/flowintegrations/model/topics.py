@@ -46,16 +46,26 @@ class TopicBinding:
     The engine sends requests on ``out_topic`` and reads replies from ``in_topic``
     (``None`` for fire-and-forget). ``environment=None`` binds every environment that has
     no binding of its own.
+
+    A binding with an in topic only (``out_topic=None``) has no request side: the engine
+    never sends on it, and nothing handles it. It is the in topic of a process waiting in a
+    message receive task, fed by the adapter with ``App.send``. A binding needs at least
+    one of the two topics.
     """
 
-    out_topic: str
+    out_topic: str | None = None
     in_topic: str | None = None
     environment: str | None = attrs.field(default=None, validator=_check_environment)
 
     def __attrs_post_init__(self) -> None:
+        if self.out_topic is None and self.in_topic is None:
+            raise CatalogError(
+                "a topic binding needs an out topic, an in topic, or both; it has neither",
+                "$.out",
+            )
         problems = []
         for key, name in (("$.out", self.out_topic), ("$.in", self.in_topic)):
-            if name is None and key == "$.in":
+            if name is None:
                 continue
             problem = topic_name_problem(name)
             if problem is not None:

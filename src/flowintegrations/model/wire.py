@@ -53,6 +53,7 @@ RENAMES: dict[type, dict[str, str]] = {
         "output_model": "outputModel",
         "error_reply": "errorReply",
         "used_by": "usedBy",
+        "defer_secret_headers": "deferSecretHeaders",
     },
     Enumeration: {},
     Integration: {"system_name": "systemName"},

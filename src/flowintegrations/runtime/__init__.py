@@ -9,6 +9,7 @@ from flowintegrations.runtime.delivery import DeliveryLoop, TopicRoute
 from flowintegrations.runtime.handlers import Handler, HandlerSpec
 from flowintegrations.runtime.outcome import (
     DeadLettered,
+    Deferred,
     ErrorReplied,
     Failure,
     LeftForRedelivery,
@@ -23,6 +24,7 @@ from flowintegrations.runtime.pipeline import Pipeline, Prepared, Route
 __all__ = [
     "Backpressure",
     "DeadLettered",
+    "Deferred",
     "DeliveryLoop",
     "ErrorReplied",
     "Failure",

@@ -36,8 +36,10 @@ from flowintegrations.deadletter import (
     reduced_dead_letter,
 )
 from flowintegrations.errors import DeliveryError, FlowIntegrationsError, TransportError
+from flowintegrations.replies import reply_record
 from flowintegrations.runtime.outcome import (
     DeadLettered,
+    Deferred,
     ErrorReplied,
     Failure,
     LeftForRedelivery,
@@ -49,7 +51,7 @@ from flowintegrations.runtime.partitions import Backpressure, PartitionState
 from flowintegrations.runtime.pipeline import SYNC_SLICE, Pipeline, Prepared, Route, log_extra
 from flowintegrations.transport import Record, Subscription, TopicPartition, Transport
 from flowintegrations.validation import decode_headers
-from flowintegrations.vocabulary import PROCESS_INSTANCE_UUID, encodable, redact
+from flowintegrations.vocabulary import encodable, redact
 
 __all__ = ["DeliveryLoop", "TopicRoute"]
 
@@ -442,7 +444,7 @@ class DeliveryLoop:
             return None
         never = topic_route.route.propagate_never
         replies = [
-            _reply_record(in_topic, _record(run[start + index]), value, never)
+            reply_record(in_topic, _record(run[start + index]), value, never)
             for index, value in enumerate(values)
             if value is not None
         ]
@@ -467,8 +469,10 @@ class DeliveryLoop:
                 return None
             never = topic_route.route.propagate_never
             return await self.transport.produce(
-                _reply_record(in_topic, record, outcome.value, never)
+                reply_record(in_topic, record, outcome.value, never)
             )
+        if isinstance(outcome, Deferred):
+            return None  # answered later, by App.reply_later: the request is done
         if isinstance(outcome, LeftForRedelivery):
             raise _Redeliver
         failure = outcome.failure
@@ -484,7 +488,7 @@ class DeliveryLoop:
         sent = await self._produce_dead_letter(dead, record)
         if isinstance(outcome, ErrorReplied) and in_topic is not None:
             never = topic_route.route.propagate_never
-            error_reply = _reply_record(in_topic, record, outcome.value, never)
+            error_reply = reply_record(in_topic, record, outcome.value, never)
             replied = await self.transport.produce(error_reply)
             both: asyncio.Future[Any] = asyncio.gather(sent, replied)
             return both
@@ -577,20 +581,6 @@ class DeliveryLoop:
             for part in partitions:
                 if part.tp in offsets:
                     part.committed = offsets[part.tp]
-
-
-def _reply_record(in_topic: str, request: Record, value: bytes, never: frozenset[str]) -> Record:
-    """The reply to ``request``: its headers copied (but ``never``), keyed by the process."""
-    headers = request.headers
-    if never:
-        headers = tuple([h for h in headers if h[0] not in never])
-    key = request.header(PROCESS_INSTANCE_UUID)
-    return Record(
-        topic=in_topic,
-        key=key if key is not None else request.key,
-        value=value,
-        headers=headers,
-    )
 
 
 def _record(prepared: Prepared) -> Record:

@@ -2,8 +2,9 @@
 
 The handling pipeline (:mod:`flowintegrations.runtime.pipeline`) never raises for a bad
 request or a failing handler: it returns one of :class:`Replied`, :class:`ErrorReplied`,
-:class:`DeadLettered` or :class:`LeftForRedelivery`, and whoever fed it the request (the
-Kafka delivery loop, the Flow service, a test) turns that into records or an HTTP answer.
+:class:`DeadLettered`, :class:`LeftForRedelivery` or :class:`Deferred`, and whoever fed it
+the request (the Kafka delivery loop, the Flow service, a test) turns that into records or
+an HTTP answer.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from typing import Any
 
 import attrs
 
+from flowintegrations.deferred import DeferredReply
 from flowintegrations.errors import ValidationError
 from flowintegrations.validation import Violation
 from flowintegrations.vocabulary import encodable, redact
 
 __all__ = [
     "DeadLettered",
+    "Deferred",
     "ErrorReplied",
     "Failure",
     "LeftForRedelivery",
@@ -126,5 +129,17 @@ class LeftForRedelivery:
     failure: Failure
 
 
-Outcome = Replied | ErrorReplied | DeadLettered | LeftForRedelivery
+@attrs.frozen(kw_only=True)
+class Deferred:
+    """The handler deferred its answer (``ctx.defer()``) and returned ``None``.
+
+    Nothing is sent now and the request is done (Kafka: committed; Flow: ``WAIT``);
+    ``deferred`` is answered later with ``App.reply_later``.
+    """
+
+    deferred: DeferredReply
+    attempts: int = 1
+
+
+Outcome = Replied | ErrorReplied | DeadLettered | LeftForRedelivery | Deferred
 """What handling one request came to."""

@@ -27,12 +27,14 @@ import cattrs
 
 from flowintegrations.codec import JsonCodec
 from flowintegrations.context import Context, MessageLogger
+from flowintegrations.deferred import Deferrals
 from flowintegrations.errors import CodecError, HandlerRegistrationError, ValidationError
 from flowintegrations.model import Integration, Scenario, find_scenario
 from flowintegrations.retry import Retry
 from flowintegrations.runtime.handlers import HandlerSpec
 from flowintegrations.runtime.outcome import (
     DeadLettered,
+    Deferred,
     ErrorReplied,
     Failure,
     LeftForRedelivery,
@@ -184,7 +186,8 @@ class Pipeline:
     worker threads; call :meth:`start` before handling and :meth:`close` after. While
     :attr:`stopping` is set (or the caller's own ``stopping()`` says so), a failed try with
     tries left gives :class:`~flowintegrations.runtime.LeftForRedelivery` instead of
-    waiting to retry.
+    waiting to retry. ``deferrals`` signs the deferred replies of handlers that call
+    ``ctx.defer()``.
     """
 
     def __init__(
@@ -194,8 +197,10 @@ class Pipeline:
         retry: Retry = Retry(),  # noqa: B008 - Retry is a frozen value
         codec: JsonCodec | None = None,
         environment: str | None = None,
+        deferrals: Deferrals | None = None,
     ) -> None:
         self.routes: tuple[Route, ...] = tuple(routes)
+        self.deferrals = deferrals
         self.retry = retry
         self.codec = codec or JsonCodec()
         self.environment = environment
@@ -415,6 +420,8 @@ class Pipeline:
                 try:
                     result = await self._call(route, prepared.argument, ctx)
                     stage = Stage.REPLY
+                    if result is None and ctx.deferred is not None:
+                        return Deferred(deferred=ctx.deferred, attempts=attempt)
                     payload, value = self.reply(route, result)
                 except asyncio.CancelledError:
                     raise
@@ -505,6 +512,8 @@ class Pipeline:
             logger=MessageLogger(
                 handler_log, {PROCESS_INSTANCE_ID: pid, "scenario": route.scenario.identifier}
             ),
+            source=source,
+            deferrals=self.deferrals,
         )
 
 

@@ -151,6 +151,9 @@ def check_example(client: TestClient, case: ExampleCase, *, timeout: float = 10.
     correlation = f"example-{uuid.uuid4()}"
     headers = {**DEFAULT_EXAMPLE_HEADERS, _UUID: correlation, **example.headers}
     binding = scenario.binding(client.app.environment)
+    if binding.out_topic is None:
+        msg = f"scenario {scenario.identifier!r} has no out topic: its examples cannot be sent"
+        raise ValueError(msg)
     request = Record(
         topic=binding.out_topic,
         key=headers[_UUID].encode("utf-8"),
