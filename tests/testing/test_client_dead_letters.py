@@ -19,7 +19,9 @@ from flowintegrations import (
     TopicBinding,
     Violation,
 )
+from flowintegrations.deadletter import ERROR_STAGE, ERROR_VIOLATIONS
 from flowintegrations.testing import TestClient
+from flowintegrations.transport import Record
 
 UUID = "3f1c2a9e-0000-4000-8000-000000000001"
 CHARGE = Scenario(
@@ -131,3 +133,20 @@ def test_an_earlier_dead_letter_with_the_same_uuid_does_not_fail_a_new_request()
         with pytest.raises(RequestDeadLetteredError):
             client.request(CHARGE, {"amount": 5000}, headers=headers)
         assert client.request(CHARGE, {"amount": 5}, headers=headers).payload == {"receipt": "r-5"}
+
+
+def test_a_non_utf8_value_in_an_undeclared_header_dead_letters_the_request() -> None:
+    """An undeclared header that is not UTF-8 makes the request invalid: stage 'headers'."""
+    with TestClient(payments_app()) as client:
+        client.send_raw(
+            Record(
+                "ai.flowx.test.plugin.charge.v1",
+                value=b'{"amount": 5}',
+                headers=(("processInstanceId", b"1"), ("x-trace", b"\xff\xfe")),
+            )
+        )
+        (dead,) = client.dead_letters
+    assert (dead.header(ERROR_STAGE), dead.header(ERROR_VIOLATIONS)) == (
+        b"headers",
+        b'[{"path": "$[\'x-trace\']", "rule": "encoding", "message": "is not valid UTF-8"}]',
+    )
