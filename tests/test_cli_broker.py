@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 from pathlib import Path
@@ -68,3 +69,12 @@ def test_the_stopped_broker_frees_its_port(tmp_path: Path) -> None:
         process.kill()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_the_broker_module_names_the_plugins_real_fixture() -> None:
+    """Its docstring points at `fi_kafka_bootstrap`, the fixture that exists, and no other."""
+    import flowintegrations.testing.broker as broker  # noqa: PLC0415
+    import flowintegrations.testing.plugin as plugin  # noqa: PLC0415
+
+    named = set(re.findall(r"``(\w*kafka_bootstrap)``", broker.__doc__ or ""))
+    assert (named, hasattr(plugin, "fi_kafka_bootstrap")) == ({"fi_kafka_bootstrap"}, True)

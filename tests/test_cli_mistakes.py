@@ -260,3 +260,11 @@ def test_run_on_missing_topics_mentions_create_topics(
         f"error: topics do not exist: {in_topic}, {out_topic}, {out_topic}.DLT; create them, "
         "or pass --create-topics to create missing topics",
     )
+
+
+def test_the_guide_documents_the_real_exit_codes() -> None:
+    """cli.md's exit-code table lists exactly the codes the command uses: 0, 1, 2 and 130."""
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    table = text.split("## Exit codes", 1)[1].split("\n\n", 2)[1]
+    codes = [line.split("|")[1].strip() for line in table.splitlines()[2:]]
+    assert codes == ["0", "1", "2", "130"]
