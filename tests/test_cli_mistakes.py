@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,22 @@ MODULE_HINT = (
     "(MODULE:APP names a module importable from the current directory, or a file: "
     "path/to/adapter.py:app)"
 )
+
+
+LOADED = ("echo_adapter", "raising_adapter", "needy_adapter", "typo_adapter", "empty_adapter")
+
+
+@pytest.fixture(autouse=True)
+def forget_loaded_apps(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Unload the adapter modules these tests load, and restore sys.path, after each test.
+
+    Later in-process pytest runs (pytester) import modules of the same names; they must not
+    find these (one of which was switched to a Kafka transport).
+    """
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield
+    for name in LOADED:
+        sys.modules.pop(name, None)
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:
