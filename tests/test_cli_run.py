@@ -25,6 +25,11 @@ from support.processes import (
 BOOTSTRAP_VAR = "FLOWINTEGRATIONS_KAFKA_BOOTSTRAP"
 DEFAULT_OUT = "ai.flowx.test.plugin.echo.v1"
 DEFAULT_IN = "ai.flowx.test.engine.receive.echo.v1"
+IN_MEMORY_WARNING = (
+    "no --bootstrap and no $FLOWINTEGRATIONS_KAFKA_BOOTSTRAP: serving the in-memory "
+    "transport, which nothing outside this process can reach (start a broker with "
+    "`flowintegrations broker`)"
+)
 
 
 def run_echo_adapter(
@@ -55,6 +60,7 @@ def test_run_without_bootstrap_serves_in_memory_and_exits_0_on_sigterm(tmp_path:
     assert (code, log_lines(log, "flowintegrations.cli")) == (
         0,
         [
+            IN_MEMORY_WARNING,
             f"started flowintegrations.echo on the in-memory transport: {route}",
             f"stopped flowintegrations.echo on the in-memory transport: {route}",
         ],
@@ -65,7 +71,7 @@ def test_run_with_env_serves_that_environments_topics(tmp_path: Path) -> None:
     """--env picks each scenario's binding for that environment; the start line shows it."""
     log = tmp_path / "run.log"
     code, _ = run_echo_adapter("--env", "prod", log=log, env={BOOTSTRAP_VAR: None})
-    (started, _) = log_lines(log, "flowintegrations.cli")
+    (_, started, _) = log_lines(log, "flowintegrations.cli")
     assert (code, started) == (
         0,
         "started flowintegrations.echo on the in-memory transport: "

@@ -52,6 +52,8 @@ def test_every_docs_page_with_python_is_collected() -> None:
         "configuration.md",
         "exceptions.md",
         "flow.md",
+        "engine-client.md",
+        "declaring.md",
     }
     assert expected <= {p.name for p in pages()}
 
@@ -92,7 +94,7 @@ def project_files(page: Path) -> dict[str, str]:
 def test_the_getting_started_project_passes_its_tests(pytester: pytest.Pytester) -> None:
     """The guide's greeter.py, test_greeter.py and pyproject.toml give five passing tests."""
     files = project_files(ROOT / "docs" / "getting-started.md")
-    assert sorted(files) == ["greeter.py", "pyproject.toml", "test_greeter.py"]
+    assert sorted(files) == ["call_greeter.py", "greeter.py", "pyproject.toml", "test_greeter.py"]
     for name, body in files.items():
         (pytester.path / name).write_text(body, encoding="utf-8")
     pytester.syspathinsert()

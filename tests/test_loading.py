@@ -116,3 +116,31 @@ def test_a_file_that_is_not_python_source_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FlowIntegrationsError) as caught:
         load_module_file(path, "adapter")
     assert str(caught.value) == f"cannot import {str(path)!r}: it is not a Python source file"
+
+
+def test_a_missing_file_is_refused(tmp_path: Path) -> None:
+    """load_module_file of a path that does not exist is a FlowIntegrationsError, as promised."""
+    path = tmp_path / "missing.py"
+    with pytest.raises(FlowIntegrationsError) as caught:
+        load_module_file(path, "missing")
+    assert str(caught.value) == f"cannot import {str(path)!r}: no such file"
+
+
+def test_a_missing_module_is_refused() -> None:
+    """A module that cannot be found is a FlowIntegrationsError naming it and the two forms."""
+    with pytest.raises(FlowIntegrationsError) as caught:
+        load_app("no_such_module_abc:app")
+    assert str(caught.value) == (
+        "no module named 'no_such_module_abc' (MODULE:APP names a module importable from the "
+        "current directory, or a file: path/to/adapter.py:app)"
+    )
+
+
+def test_an_import_inside_the_module_that_fails_propagates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module that is found but imports a missing package raises that package's error."""
+    (tmp_path / "needy_module_abc.py").write_text("import no_such_dependency_abc\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModuleNotFoundError, match=r"^No module named 'no_such_dependency_abc'$"):
+        load_app("needy_module_abc:app")

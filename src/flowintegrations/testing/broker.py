@@ -1,6 +1,6 @@
 """A real Kafka-protocol broker for tests: Tansu, started on loopback, stopped by its PID.
 
-:func:`local_broker` is what the ``kafka_bootstrap`` pytest fixture uses::
+:func:`local_broker` is what the plugin's ``fi_kafka_bootstrap`` pytest fixture uses::
 
     with local_broker() as bootstrap:        # "127.0.0.1:41234"
         transport = KafkaTransport(bootstrap, config=TANSU_TEST_CONFIG)
@@ -13,6 +13,9 @@ started: that cluster is used instead (and must answer).
 
 :data:`TANSU_TEST_CONFIG` holds the client settings that tests and benchmarks need on
 Tansu (measured; see DESIGN.md). They are test settings, not library defaults.
+
+``flowintegrations broker [--port 9092]`` runs a :class:`LocalBroker` on a fixed port for
+development, until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -150,6 +153,11 @@ class LocalBroker:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+    @property
+    def running(self) -> bool:
+        """Whether the broker process was started and has not exited."""
+        return self._process is not None and self._process.poll() is None
 
     @property
     def pid(self) -> int | None:

@@ -18,8 +18,10 @@ instead, with topics and consumer groups private to the client
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import Future
 from types import TracebackType
@@ -27,10 +29,23 @@ from typing import Any, TypeVar
 
 from flowintegrations.app import App
 from flowintegrations.client import EngineClient, Reply
-from flowintegrations.errors import TransportClosedError
+from flowintegrations.deadletter import (
+    ATTEMPTS,
+    ERROR_CLASS,
+    ERROR_MESSAGE,
+    ERROR_STAGE,
+    ERROR_VIOLATIONS,
+)
+from flowintegrations.errors import (
+    FlowIntegrationsError,
+    RequestDeadLetteredError,
+    TransportClosedError,
+)
 from flowintegrations.model import Scenario, find_scenario
 from flowintegrations.testing.isolation import IsolatedTransport
 from flowintegrations.transport import InMemoryTransport, Record, Transport
+from flowintegrations.validation import Violation
+from flowintegrations.vocabulary import PROCESS_INSTANCE_UUID
 
 __all__ = ["TestClient"]
 
@@ -184,12 +199,74 @@ class TestClient:
         headers: Mapping[str, str | bytes] | None = None,
         timeout: float = 5.0,
     ) -> Reply:
-        """Send a request as the engine would; return the adapter's validated reply."""
+        """Send a request as the engine would; return the adapter's validated reply.
+
+        Raises :class:`~flowintegrations.errors.RequestDeadLetteredError` as soon as the app
+        dead-letters the request (unless the scenario answers failures with an error reply,
+        which is then returned), with the dead letter's stage, error class, message and
+        violations; :class:`~flowintegrations.errors.RequestTimeoutError` when neither a
+        reply nor a dead letter comes within ``timeout`` seconds; and what
+        :meth:`EngineClient.request <flowintegrations.EngineClient.request>` raises.
+        """
         engine = self._require_engine()
+        sent: dict[str, str | bytes] = dict(headers or {})
+        sent.setdefault(PROCESS_INSTANCE_UUID, str(uuid.uuid4()))
         return self._run(
-            engine.request(scenario, payload, headers=headers, timeout=timeout),
+            self._request(engine, scenario, payload, sent, timeout),
             timeout=timeout + self.timeout,
         )
+
+    async def _request(
+        self,
+        engine: EngineClient,
+        scenario: Scenario | str,
+        payload: Any,
+        headers: dict[str, str | bytes],
+        timeout: float,
+    ) -> Reply:
+        """``engine.request``, failed early by the request's dead letter, if one comes."""
+        try:
+            integration, found = find_scenario(self.app.integrations, scenario, owner="this app")
+            out_topic = found.binding(self.app.environment).out_topic
+        except FlowIntegrationsError:
+            out_topic = None
+        if out_topic is None:
+            # Not one of the app's scenarios, or one it cannot be asked (no out topic): the
+            # engine client says what is wrong.
+            return await engine.request(scenario, payload, headers=headers, timeout=timeout)
+        topic = out_topic + self.app.dead_letter_suffix
+        if found.error_reply:
+            # A failed request is dead-lettered *and* answered: the answer is what counts.
+            return await engine.request(scenario, payload, headers=headers, timeout=timeout)
+        uuid_header = headers[PROCESS_INSTANCE_UUID]
+        correlation = uuid_header if isinstance(uuid_header, bytes) else uuid_header.encode()
+        earlier = {(r.partition, r.offset) for r in self.transport.records(topic)}
+        replied = asyncio.ensure_future(
+            engine.request(scenario, payload, headers=headers, timeout=timeout)
+        )
+        dead = asyncio.ensure_future(self._dead_letter(topic, correlation, earlier))
+        try:
+            await asyncio.wait((replied, dead), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            dead.cancel()
+        if replied.done() or not dead.done() or dead.cancelled():
+            return await replied
+        replied.cancel()
+        record = dead.result()
+        where = f"request to {integration.identifier}/{found.identifier}"
+        raise _dead_lettered(f"{where} ({PROCESS_INSTANCE_UUID}={correlation.decode()})", record)
+
+    async def _dead_letter(
+        self, topic: str, correlation: bytes, earlier: set[tuple[int | None, int | None]]
+    ) -> Record:
+        """The dead letter of the request ``correlation`` names, once it is written."""
+        while True:
+            for record in self.transport.records(topic):
+                if (record.partition, record.offset) in earlier:
+                    continue
+                if record.header(PROCESS_INSTANCE_UUID) == correlation:
+                    return record
+            await asyncio.sleep(0.005)
 
     def send(
         self,
@@ -251,3 +328,27 @@ class TestClient:
             msg = "the TestClient is not running: use it as a context manager"
             raise RuntimeError(msg)
         return self._engine
+
+
+def _dead_lettered(request: str, record: Record) -> RequestDeadLetteredError:
+    """The error for ``request``, told by the headers of its dead letter ``record``."""
+
+    def text(name: str) -> str:
+        value = record.header(name)
+        return "" if value is None else value.decode("utf-8", "replace")
+
+    try:
+        listed = json.loads(text(ERROR_VIOLATIONS) or "[]")
+        violations = [Violation(v["path"], v["rule"], v["message"]) for v in listed]
+    except (ValueError, TypeError, KeyError):
+        violations = []
+    attempts = text(ATTEMPTS)
+    return RequestDeadLetteredError(
+        request,
+        stage=text(ERROR_STAGE),
+        error_class=text(ERROR_CLASS),
+        error_message=text(ERROR_MESSAGE),
+        violations=violations,
+        attempts=int(attempts) if attempts.isdigit() else 0,
+        record=record,
+    )

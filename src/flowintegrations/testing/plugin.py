@@ -217,10 +217,14 @@ def _client_factory(
     from flowintegrations.testing.client import TestClient  # noqa: PLC0415 (lazy)
 
     clients: list[TestClient] = []
+    bootstrap: str | None = None
+    if kafka or _wants_kafka(request.config, request.node):
+        # At setup, not when the test calls the factory: a broker that cannot be had makes
+        # the test error (like fi_kafka_bootstrap), not fail.
+        bootstrap = request.getfixturevalue("fi_kafka_bootstrap")
 
     def make(app: App, **options: Any) -> TestClient:
-        if kafka or _wants_kafka(request.config, request.node):
-            bootstrap = request.getfixturevalue("fi_kafka_bootstrap")
+        if bootstrap is not None:
             options.setdefault("transport_factory", kafka_test_transport(bootstrap))
         client = TestClient(app, **options)
         client.start()

@@ -2,8 +2,11 @@
 
 ``payloads(model)`` draws payloads that validate against ``model``; ``invalid_payloads(model)``
 draws payloads that break it in exactly one place, each with the violation it must produce;
-``headers(scenario)`` draws header sets a scenario accepts. ``data_models``, ``integrations``
-and ``catalogs`` draw valid structures, for testing code that works on *any* model::
+``headers(scenario)`` draws header sets a scenario accepts. Each takes the integration the
+model belongs to (``payloads(model, integration=crm)``, or ``payloads(scenario, crm)`` for a
+scenario's request), which resolves its references and named enumerations.
+``data_models``, ``integrations`` and ``catalogs`` draw valid structures, for testing code
+that works on *any* model::
 
     from hypothesis import given
     from flowintegrations.testing.strategies import payloads
@@ -17,7 +20,7 @@ Hypothesis is a test dependency: import this module from tests only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -36,6 +39,7 @@ from flowintegrations.model import (
     PropertyType,
     Scenario,
     TopicBinding,
+    find_scenario,
     json_path_step,
 )
 from flowintegrations.model.datamodel import unresolved_message
@@ -113,23 +117,52 @@ class ExpectedViolation:
         return (violation.path, violation.rule) == (self.path, self.rule)
 
 
+Enumerations = Mapping[str, Sequence[str]] | Iterable[Enumeration]
+"""Named enumerations: a mapping of name to values, or ``Enumeration`` objects (as
+``integration.enumerations`` holds them)."""
+
+
+def _enumeration_values(enumerations: Enumerations | None) -> dict[str, tuple[str, ...]]:
+    if enumerations is None:
+        return {}
+    if isinstance(enumerations, Mapping):
+        return {name: tuple(values) for name, values in enumerations.items()}
+    found: dict[str, tuple[str, ...]] = {}
+    items: Iterable[object] = enumerations  # checked: a caller may pass anything
+    for enumeration in items:
+        if not isinstance(enumeration, Enumeration):
+            msg = (
+                "enumerations= takes a mapping of name to values or Enumeration objects, "
+                f"got {enumeration!r}"
+            )
+            raise TypeError(msg)
+        found[enumeration.name] = enumeration.values
+    return found
+
+
 class _Names:
     """Resolves references and enumeration names, failing with the name that is missing."""
 
     def __init__(
         self,
         definitions: Mapping[str, DataModel] | None,
-        enumerations: Mapping[str, Sequence[str]] | None,
+        enumerations: Enumerations | None,
+        integration: Integration | None = None,
     ) -> None:
-        self.definitions = dict(definitions or {})
-        self.enumerations = {name: tuple(v) for name, v in (enumerations or {}).items()}
+        self.definitions: dict[str, DataModel] = dict(
+            integration.definitions if integration else {}
+        )
+        self.definitions.update(definitions or {})
+        self.enumerations = _enumeration_values(integration.enumerations if integration else ())
+        self.enumerations.update(_enumeration_values(enumerations))
+        self._hint = "integration= (or {})" if integration is None else "{}"
 
     def definition(self, prop: Property) -> DataModel:
         try:
             return self.definitions[prop.ref or ""]
         except KeyError:
             msg = unresolved_message(prop, "reference", self.definitions)
-            raise LookupError(f"{msg}; pass definitions=") from None
+            raise LookupError(f"{msg}; pass {self._hint.format('definitions=')}") from None
 
     def enum_values(self, prop: Property) -> tuple[str, ...]:
         if prop.enumeration is None:
@@ -138,7 +171,48 @@ class _Names:
             return self.enumerations[prop.enumeration]
         except KeyError:
             msg = unresolved_message(prop, "enumeration", self.enumerations)
-            raise LookupError(f"{msg}; pass enumerations=") from None
+            raise LookupError(f"{msg}; pass {self._hint.format('enumerations=')}") from None
+
+    def check(self, model: DataModel) -> None:
+        """Resolve every name ``model`` uses, through references too; raise on the first miss.
+
+        Strategies of references are deferred (a definition may refer to itself), so
+        without this a missing name would surface only when a payload is drawn.
+        """
+        seen: set[str] = set()
+        pending = [model]
+        while pending:
+            for prop in _all_properties(pending.pop().properties):
+                if prop.element_type is PropertyType.ENUM:
+                    self.enum_values(prop)
+                elif prop.element_type is PropertyType.OBJECT_REF and prop.ref not in seen:
+                    seen.add(prop.ref or "")
+                    pending.append(self.definition(prop))
+
+
+def _all_properties(properties: Sequence[Property]) -> Iterable[Property]:
+    """``properties`` and every property nested in them (OBJECT and ARRAY of OBJECT)."""
+    for prop in properties:
+        yield prop
+        yield from _all_properties(prop.properties)
+
+
+def _resolve(
+    model: DataModel | Scenario,
+    integration: Integration | None,
+    definitions: Mapping[str, DataModel] | None,
+    enumerations: Enumerations | None,
+) -> tuple[DataModel, _Names]:
+    """The model (a scenario's request model) and its names, checked to resolve."""
+    given: object = model  # checked: a caller may pass anything
+    if isinstance(given, Scenario):
+        given = given.output_model
+    if not isinstance(given, DataModel):
+        msg = f"expected a DataModel or a Scenario, got {type(given).__name__}"
+        raise TypeError(msg)
+    names = _Names(definitions, enumerations, integration)
+    names.check(given)
+    return given, names
 
 
 class _Valid:
@@ -320,28 +394,33 @@ def _put(name: str) -> Callable[[tuple[dict[str, JSONValue], _Pair]], _Pair]:
 
 
 def payloads(
-    model: DataModel,
+    model: DataModel | Scenario,
+    integration: Integration | None = None,
     *,
     definitions: Mapping[str, DataModel] | None = None,
-    enumerations: Mapping[str, Sequence[str]] | None = None,
+    enumerations: Enumerations | None = None,
 ) -> SearchStrategy[dict[str, JSONValue]]:
-    """Payloads that validate against ``model``.
+    """Payloads that validate against ``model`` (for a :class:`Scenario`: its request model).
 
     Every property type is covered; optional properties are present or absent; models
     that allow additional properties get a few extra keys; arrays hold up to three items.
-    ``definitions`` resolve OBJECT_REF / ARRAY_REF properties and ``enumerations`` (name ->
-    values) ENUMs that name an enumeration; a name that does not resolve raises
-    ``LookupError`` when the strategy is built. Examples shrink towards the smallest
-    payload: mandatory properties only, empty strings and arrays, zeros.
+    ``integration`` (the one the model belongs to) resolves OBJECT_REF / ARRAY_REF
+    properties and ENUMs that name an enumeration; ``definitions`` and ``enumerations``
+    (name -> values, or :class:`~flowintegrations.Enumeration` objects) add to or replace
+    its names. A name that does not resolve, at any depth, raises ``LookupError`` when the
+    strategy is built. Examples shrink towards the smallest payload: mandatory properties
+    only, empty strings and arrays, zeros.
     """
-    return _Valid(_Names(definitions, enumerations)).model(model)
+    found, names = _resolve(model, integration, definitions, enumerations)
+    return _Valid(names).model(found)
 
 
 def invalid_payloads(
-    model: DataModel,
+    model: DataModel | Scenario,
+    integration: Integration | None = None,
     *,
     definitions: Mapping[str, DataModel] | None = None,
-    enumerations: Mapping[str, Sequence[str]] | None = None,
+    enumerations: Enumerations | None = None,
 ) -> SearchStrategy[tuple[JSONValue, ExpectedViolation]]:
     """Pairs ``(payload, expected)``: a payload with exactly one violation, and that violation.
 
@@ -351,7 +430,8 @@ def invalid_payloads(
     at any depth: nested objects, array items, references. Everything else in the payload
     is valid, so validation reports exactly ``expected``. Arguments as for :func:`payloads`.
     """
-    return _Invalid(_Valid(_Names(definitions, enumerations))).model(model)
+    found, names = _resolve(model, integration, definitions, enumerations)
+    return _Invalid(_Valid(names)).model(found)
 
 
 _HEADER_VALUES: dict[str, SearchStrategy[str]] = {
@@ -360,14 +440,31 @@ _HEADER_VALUES: dict[str, SearchStrategy[str]] = {
 }
 
 
-def headers(scenario: Scenario) -> SearchStrategy[dict[str, str]]:
+def headers(
+    scenario: Scenario | str, integration: Integration | None = None
+) -> SearchStrategy[dict[str, str]]:
     """Header sets (name -> str value) that ``scenario`` accepts, as the engine sends them.
 
     Every mandatory header is present, and ``processInstanceId`` always is (the engine
     puts it on every request); the scenario's optional headers and the engine's other
     headers (:data:`ENGINE_HEADERS`) are present or absent. ``processInstanceId`` is a
     number, ``processInstanceUuid`` a UUID, others any text that encodes as UTF-8.
+    ``scenario`` may be an identifier of ``integration``'s scenarios; one that is not there
+    raises ``LookupError`` when the strategy is built.
     """
+    if isinstance(scenario, str):
+        if integration is None:
+            msg = f"headers({scenario!r}) names a scenario: pass its integration too"
+            raise TypeError(msg)
+        try:
+            _, scenario = find_scenario((integration,), scenario)
+        except LookupError:
+            known = ", ".join(repr(s.identifier) for s in integration.scenarios) or "none"
+            msg = (
+                f"integration {integration.identifier!r} has no scenario {scenario!r} "
+                f"(it has: {known})"
+            )
+            raise LookupError(msg) from None
     declared = {h.name: h for h in scenario.headers}
     required = {
         name: _HEADER_VALUES.get(name, _TEXT)
