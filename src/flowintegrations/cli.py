@@ -25,6 +25,12 @@
     read from the environment variable ``VAR`` (default ``$FLOWINTEGRATIONS_FLOW_TOKEN``),
     never from the command line.
 
+``import-profile FILE.json [--schema] [--name NAME]``
+    Turn a JSON sample (or, with ``--schema``, a JSON Schema) into a data model and print
+    a catalog holding it as the definition ``NAME`` (default: the file's stem) of an
+    integration ``profiles``, ready for ``check`` and to paste into a catalog (Boomi's
+    "types generated from a profile").
+
 ``--config KEY=VALUE`` (repeatable) passes a librdkafka setting to the Kafka clients,
 e.g. ``--config session.timeout.ms=6000``.
 """
@@ -52,7 +58,13 @@ from flowintegrations.errors import (
     HandlerRegistrationError,
 )
 from flowintegrations.loading import load_app, load_object
-from flowintegrations.model import Catalog, PropertyType, iter_properties, json_path_step
+from flowintegrations.model import (
+    Catalog,
+    Integration,
+    PropertyType,
+    iter_properties,
+    json_path_step,
+)
 from flowintegrations.transport import KafkaTransport
 from flowintegrations.validation import example_problems, scenario_validators, to_json_schema
 from flowintegrations.vocabulary import BOOTSTRAP_VAR, DEFAULT_ENGINE_PATTERN, FLOW_TOKEN_VAR
@@ -348,6 +360,34 @@ def _serve_flow(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_profile(args: argparse.Namespace) -> int:
+    from flowintegrations.model.profiles import (  # noqa: PLC0415 - only this command needs it
+        definitions_from_json_schema,
+        model_from_json_sample,
+        model_from_json_schema,
+    )
+
+    path = Path(args.file)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        msg = f"{args.file}: cannot read a JSON document ({exc})"
+        raise FlowIntegrationsError(msg) from None
+    name = args.name or path.stem
+    try:
+        if args.schema:
+            definitions = definitions_from_json_schema(document)
+            definitions[name] = model_from_json_schema(document)
+        else:
+            definitions = {name: model_from_json_sample(document)}
+        integration = Integration("Profiles", "profiles", definitions=definitions)
+    except CatalogError as exc:
+        _print_problems(args.file, exc.problems)
+        return 1
+    print(json.dumps(Catalog((integration,)).dump(), indent=2, ensure_ascii=False))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowintegrations", description="Validated adapters for a Kafka process engine."
@@ -422,6 +462,16 @@ def _parser() -> argparse.ArgumentParser:
         help=f"environment variable holding the basic-auth token (default: {FLOW_TOKEN_VAR})",
     )
     serve.set_defaults(func=_serve_flow)
+
+    profile = commands.add_parser(
+        "import-profile", help="print a catalog whose definition a JSON sample or schema gives"
+    )
+    profile.add_argument("file", metavar="FILE.json", help="a JSON sample document")
+    profile.add_argument(
+        "--schema", action="store_true", help="the file is a JSON Schema, not a sample"
+    )
+    profile.add_argument("--name", help="the definition's name (default: the file's stem)")
+    profile.set_defaults(func=_import_profile)
     return parser
 
 
