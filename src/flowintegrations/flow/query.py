@@ -37,6 +37,7 @@ from __future__ import annotations
 import enum
 import math
 import re
+import string
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -74,6 +75,7 @@ Scalar = str | int | float | bool
 """A typed value of a column."""
 
 _TEXT = frozenset({PropertyType.STRING, PropertyType.ENUM})
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d{1,30}")
 
@@ -233,9 +235,10 @@ class Query:
         ):
             return False
         if self.search:
-            words = self.search.lower()
+            words = self.search.translate(_ASCII_LOWER)
             if not any(
-                isinstance(row.get(c), str) and words in row[c].lower() for c in self.text_columns
+                isinstance(row.get(c), str) and words in row[c].translate(_ASCII_LOWER)
+                for c in self.text_columns
             ):
                 return False
         return self.where.matches(row)
