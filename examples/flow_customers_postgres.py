@@ -126,7 +126,7 @@ class _Select:
 
     def build(self, table: sql.Composable, id_column: str) -> sql.Composed:
         query = self.query
-        conditions = [self.filter(query.where)]
+        conditions = [sql.SQL("({})").format(self.filter(query.where))]
         if query.id is not None:
             conditions.append(
                 sql.SQL("{} = {}").format(self.column(id_column), self.value(query.id))

@@ -97,7 +97,7 @@ def test_list_answers_the_uploaded_files(client: httpx.Client) -> None:
 
 
 def test_list_pages_the_files(client: httpx.Client) -> None:
-    """limit 1 of two files: one, and more to come."""
+    """Limit 1 of two files: one, and more to come."""
     for name in ("b.txt", "a.txt"):
         upload(client, REQUEST, ("f", (name, b"x", "text/plain")))
     answer = client.post("/file", json={"listFilter": {"limit": 1}}).json()
