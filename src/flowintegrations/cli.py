@@ -314,6 +314,8 @@ def _list(args: argparse.Namespace) -> int:
     for method, path in service.endpoints():
         action = scenarios.get(path.rpartition("/actions/")[2]) if "/actions/" in path else None
         served = f"\t{action.integration.identifier}/{action.scenario.identifier}" if action else ""
+        if path.endswith(("/data", "/data/delete")):
+            served = f"\ttypes: {', '.join(service.data_types)}"
         print(f"flow\t{method} {path}{served}")
     return 0
 
