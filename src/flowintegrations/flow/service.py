@@ -45,8 +45,8 @@ import itertools
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Collection, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from typing import Any, TypeVar
 
 import attrs
 import httpx
@@ -108,6 +108,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("flowintegrations.flow")
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 """The largest request body a service reads by default (4 MiB)."""
@@ -347,16 +349,16 @@ class FlowService:
             self._data[type_name] = found
         return found
 
-    def _registrar(self, type_name: str, action: str) -> Any:
+    def _registrar(self, type_name: str, action: str) -> Callable[[_F], _F]:
         data_type = self._data_type(type_name)
 
-        def register(fn: Any) -> Any:
+        def register(fn: _F) -> _F:
             data_type.register(action, fn)
             return fn
 
         return register
 
-    def load(self, type_name: str) -> Any:
+    def load(self, type_name: str) -> Callable[[_F], _F]:
         """Register the Load handler of ``type_name``: ``fn(query[, request]) -> Page | rows``.
 
         ``query`` is a :class:`~flowintegrations.flow.Query` (``query.apply(rows)`` filters,
@@ -367,7 +369,7 @@ class FlowService:
         """
         return self._registrar(type_name, "load")
 
-    def save(self, type_name: str) -> Any:
+    def save(self, type_name: str) -> Callable[[_F], _F]:
         """Register the Save handler of ``type_name``: ``fn(objects[, request]) -> rows``.
 
         ``objects`` are validated :class:`~flowintegrations.flow.FlowObject` s (an
@@ -376,11 +378,11 @@ class FlowService:
         """
         return self._registrar(type_name, "save")
 
-    def delete(self, type_name: str) -> Any:
+    def delete(self, type_name: str) -> Callable[[_F], _F]:
         """Register the Delete handler of ``type_name``: ``fn(objects[, request]) -> None``."""
         return self._registrar(type_name, "delete")
 
-    def list_files(self, fn: Any) -> Any:
+    def list_files(self, fn: _F) -> _F:
         """Register ``fn(request) -> Iterable[FileInfo]``, the files of ``request``'s path.
 
         The service filters, orders and pages them by the request's list filter.
@@ -390,7 +392,7 @@ class FlowService:
         self._list_files = DataHandler.of(fn, "list_files")
         return fn
 
-    def upload_file(self, fn: Any) -> Any:
+    def upload_file(self, fn: _F) -> _F:
         """Register ``fn(upload[, request]) -> FileInfo``, storing an :class:`Upload`."""
         if self._upload_file is not None:
             raise HandlerRegistrationError("the service already has an upload_file handler")
