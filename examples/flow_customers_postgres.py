@@ -40,7 +40,9 @@ from flowintegrations.flow import (
 )
 from flowintegrations.validation import Violation
 
-DSN = os.environ.get("FLOW_CUSTOMERS_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
+DSN = os.environ.get(
+    "FLOW_CUSTOMERS_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=5"
+)
 SCHEMA = os.environ.get("FLOW_CUSTOMERS_SCHEMA", "flow_customers")
 TABLE = "customer"
 
