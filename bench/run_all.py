@@ -29,6 +29,7 @@ FULL = {
     "memory": ["memory.py", "--rounds", "2"],
     "scaling": ["pipeline.py", "scaling", "--messages", "50000", "--rounds", "2"],
     "flow": ["flow.py", "--requests", "8000", "--rounds", "5"],
+    "flow_data": ["flow_data.py", "--requests", "4000", "--rounds", "5"],
 }
 QUICK = {
     "validation": ["validation.py", "--rounds", "3", "--scale", "0.3"],
@@ -46,6 +47,7 @@ QUICK = {
     "memory": ["memory.py", "--rounds", "1", "--large", "200000", "--window", "8"],
     "scaling": ["pipeline.py", "scaling", "--messages", "20000", "--rounds", "1"],
     "flow": ["flow.py", "--requests", "2000", "--rounds", "1"],
+    "flow_data": ["flow_data.py", "--requests", "1000", "--rounds", "1"],
 }
 
 
@@ -165,6 +167,16 @@ def report(results: dict[str, dict[str, Any]], info: dict[str, str], quick: bool
                 "<= 1.3",
                 f"{flow['p99_x']:.2f}",
                 verdict(flow["p99_x"] <= 1.3),
+            )
+        )
+    flow_data = results.get("flow_data", {})
+    if "throughput_x" in flow_data:
+        targets.append(
+            (
+                "Flow Load on PostgreSQL (20 rows, 2 criteria): FlowService / hand-written",
+                ">= 0.8",
+                f"{flow_data['throughput_x']:.2f}",
+                verdict(flow_data["throughput_x"] >= 0.8),
             )
         )
     parts += [table(["what", "target", "measured", ""], targets), ""]

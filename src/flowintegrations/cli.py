@@ -37,6 +37,12 @@
 ``--version``
     Print the installed version.
 
+``import-profile FILE.json [--schema] [--name NAME]``
+    Turn a JSON sample (or, with ``--schema``, a JSON Schema) into a data model and print
+    a catalog holding it as the definition ``NAME`` (default: the file's stem) of an
+    integration ``profiles``, ready for ``check`` and to paste into a catalog (Boomi's
+    "types generated from a profile").
+
 ``--config KEY=VALUE`` (repeatable) passes a librdkafka setting to the Kafka clients,
 e.g. ``--config session.timeout.ms=6000``.
 
@@ -74,7 +80,13 @@ from flowintegrations.errors import (
     TopicNotFoundError,
 )
 from flowintegrations.loading import load_app, load_object
-from flowintegrations.model import Catalog, PropertyType, iter_properties, json_path_step
+from flowintegrations.model import (
+    Catalog,
+    Integration,
+    PropertyType,
+    iter_properties,
+    json_path_step,
+)
 from flowintegrations.transport import KafkaTransport
 from flowintegrations.validation import (
     enumeration_values,
@@ -401,6 +413,8 @@ def _list(args: argparse.Namespace) -> int:
     for method, path in service.endpoints():
         action = scenarios.get(path.rpartition("/actions/")[2]) if "/actions/" in path else None
         served = f"\t{action.integration.identifier}/{action.scenario.identifier}" if action else ""
+        if path.endswith(("/data", "/data/delete")):
+            served = f"\ttypes: {', '.join(service.data_types)}"
         print(f"flow\t{method} {path}{served}")
     return 0
 
@@ -518,6 +532,34 @@ def _version() -> str:
         return "unknown"
 
 
+def _import_profile(args: argparse.Namespace) -> int:
+    from flowintegrations.model.profiles import (  # noqa: PLC0415 - only this command needs it
+        definitions_from_json_schema,
+        model_from_json_sample,
+        model_from_json_schema,
+    )
+
+    path = Path(args.file)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        msg = f"{args.file}: cannot read a JSON document ({exc})"
+        raise FlowIntegrationsError(msg) from None
+    name = args.name or path.stem
+    try:
+        if args.schema:
+            definitions = definitions_from_json_schema(document)
+            definitions[name] = model_from_json_schema(document)
+        else:
+            definitions = {name: model_from_json_sample(document)}
+        integration = Integration("Profiles", "profiles", definitions=definitions)
+    except CatalogError as exc:
+        _print_problems(args.file, exc.problems)
+        return 1
+    print(json.dumps(Catalog((integration,)).dump(), indent=2, ensure_ascii=False))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flowintegrations", description="Validated adapters for a Kafka process engine."
@@ -612,7 +654,7 @@ def _add_flow_commands(commands: Any) -> None:
 
 
 def _add_catalog_commands(commands: Any) -> None:
-    """``diff`` and ``asyncapi``: catalog tooling."""
+    """``diff``, ``asyncapi`` and ``import-profile``: catalog tooling."""
     diff = commands.add_parser("diff", help="what changed between two catalogs, and for whom")
     diff.add_argument("old", help="the old catalog file (or MODULE:APP)")
     diff.add_argument("new", help="the new catalog file (or MODULE:APP)")
@@ -625,6 +667,15 @@ def _add_catalog_commands(commands: Any) -> None:
     asyncapi.add_argument("--output", help="write the document to this file (default: stdout)")
     asyncapi.add_argument("--bootstrap", metavar="HOST:PORT", help="the environment's Kafka server")
     asyncapi.set_defaults(func=_asyncapi)
+    profile = commands.add_parser(
+        "import-profile", help="print a catalog whose definition a JSON sample or schema gives"
+    )
+    profile.add_argument("file", metavar="FILE.json", help="a JSON sample document")
+    profile.add_argument(
+        "--schema", action="store_true", help="the file is a JSON Schema, not a sample"
+    )
+    profile.add_argument("--name", help="the definition's name (default: the file's stem)")
+    profile.set_defaults(func=_import_profile)
 
 
 def _add_config_option(parser: argparse.ArgumentParser) -> None:

@@ -88,8 +88,8 @@ def test_a_reference_input_names_its_type(answer: dict[str, Any]) -> None:
     )
 
 
-def test_definitions_are_types_with_bindings(answer: dict[str, Any]) -> None:
-    """Each definition is a TYPE with one binding covering every property."""
+def test_definitions_are_types_without_bindings(answer: dict[str, Any]) -> None:
+    """Each definition is a TYPE; without data actions it has no binding."""
     types = {t["developerName"]: t for t in answer["install"]["typeElements"]}
     attachment = types["attachment"]
     assert attachment["elementType"] == "TYPE"
@@ -99,14 +99,7 @@ def test_definitions_are_types_with_bindings(answer: dict[str, Any]) -> None:
         "documentUrl",
         "sizeBytes",
     ]
-    (binding,) = attachment["bindings"]
-    assert binding["databaseTableName"] == "attachment"
-    assert [b["typeElementPropertyDeveloperName"] for b in binding["propertyBindings"]] == [
-        "fileName",
-        "contentType",
-        "documentUrl",
-        "sizeBytes",
-    ]
+    assert attachment["bindings"] == []
 
 
 def test_inline_objects_are_types_named_by_action_and_path(answer: dict[str, Any]) -> None:

@@ -5,14 +5,15 @@ value converter reads and writes. Both spellings of a DescribeValue's flag and p
 sent (``required`` and ``isRequired``, ``ordinal`` and ``order``): the Java SDK writes the
 first, the .NET SDK and the engine's own schema the second.
 
-Types: every object type is a TypeElement. A definition (an OBJECT_REF / ARRAY_REF target)
-carries a binding (``databaseTableName`` = its name), since it is the kind of type data
-actions load and save; inline objects and the scalar item types have none.
+Types: every object type is a TypeElement. A type with data actions (Load, Save, Delete)
+carries a binding (``databaseTableName`` = its name, a property binding per property), so
+that Flow's database map elements can use it, and then ``providesDatabase`` is true; other
+types have none. ``providesFiles`` is true when the service lists or takes files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from flowintegrations.flow.types import Action, Field, Shape
@@ -111,20 +112,27 @@ def describe_answer(
     actions: Iterable[Action],
     types: Iterable[Shape],
     *,
+    bound: Collection[str] = (),
+    files: bool = False,
     culture: Any = None,
     uri: Any = None,
 ) -> dict[str, Any]:
     """The DescribeServiceResponse for ``actions`` and ``types``.
 
-    Definitions get a binding; ``culture`` and ``uri`` are echoed from
-    the request. Only ``providesLogic`` is true, and only when there is an action.
+    The types named in ``bound`` (those with data actions) get a binding; ``culture`` and
+    ``uri`` are echoed from the request. ``providesLogic`` is true when there is an action,
+    ``providesDatabase`` when a type is bound, ``providesFiles`` when ``files``; every other
+    flag is false.
     """
     actions = tuple(actions)
+    bound = frozenset(bound)
     answer: dict[str, Any] = {"culture": culture, "uri": uri, "configurationValues": []}
     answer.update(dict.fromkeys(PROVIDES, False))
     answer["providesLogic"] = bool(actions)
+    answer["providesDatabase"] = bool(bound)
+    answer["providesFiles"] = files
     answer["actions"] = [_action(a) for a in actions]
     answer["install"] = {
-        "typeElements": [_type_element(s, s.definition) for s in types],
+        "typeElements": [_type_element(s, s.type_name in bound) for s in types],
     }
     return answer

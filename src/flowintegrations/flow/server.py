@@ -60,7 +60,8 @@ class _Server(uvicorn.Server):
 async def serve_until_signal(service: FlowService, *, host: str, port: int) -> None:
     """Serve ``service`` on ``host:port`` until SIGTERM/SIGINT, logging a start and a stop line.
 
-    The start line names the base URL (the real port when ``port`` is 0) and every action.
+    The start line names the base URL (the real port when ``port`` is 0), every action, the
+    types with data actions and whether files are served.
     """
     config = uvicorn.Config(
         service, host=host, port=port, lifespan="on", log_level="warning", access_log=False
@@ -74,11 +75,15 @@ async def serve_until_signal(service: FlowService, *, host: str, port: int) -> N
         bound = server.servers[0].sockets[0].getsockname()[1]
         shown = f"[{host}]" if ":" in host else host
         base = f"http://{shown}:{bound}{service.path}"
-        actions = " ".join(f"POST {base}/actions/{a.uri_part}" for a in service.actions)
+        served = [f"POST {base}/actions/{a.uri_part}" for a in service.actions]
+        if service.data_types:
+            served.append(f"data ({', '.join(service.data_types)}) at {base}/data")
+        if any(path.endswith("/file") for _, path in service.endpoints()):
+            served.append(f"files at {base}/file")
         log.info(
             "serving Flow service at %s: %s",
             base,
-            actions or "(no actions)",
+            " ".join(served) or "(no actions)",
             extra={"event": "serve", "base_url": base},
         )
     await serving

@@ -11,6 +11,12 @@ Flow's External Service API (``FLOW-SERVICES.md``), under ``path`` (the "Path to
     reply validated. Answers ``FORWARD`` with the outputs, or ``WAIT`` when the handler is
     still running after ``sync_timeout`` seconds (the final answer then goes to the
     request's ``callbackUri``).
+``POST /data`` (Load), ``PUT /data`` (Save), ``POST /data/delete`` (Delete)
+    Data actions on a type, through the handlers registered with :meth:`FlowService.load`,
+    :meth:`~FlowService.save` and :meth:`~FlowService.delete` (:mod:`.data`, :mod:`.query`).
+``POST /file`` (list), ``POST /file/content`` (upload, multipart)
+    File resources, through :meth:`FlowService.list_files` and
+    :meth:`~FlowService.upload_file` (:mod:`.files`).
 ``GET /health``
     200 ``{"status": "ok"}``; the only endpoint that needs no credentials.
 
@@ -39,9 +45,10 @@ import itertools
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Collection, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
+from typing import Any, TypeVar
 
+import attrs
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -51,11 +58,33 @@ from starlette.types import Receive, Scope, Send
 
 from flowintegrations.app import App
 from flowintegrations.codec import JsonCodec
-from flowintegrations.errors import CodecError
+from flowintegrations.errors import CodecError, HandlerRegistrationError, ValidationError
 from flowintegrations.flow.callbacks import CallbackSender, UndeliveredCallback
+from flowintegrations.flow.data import (
+    DEFAULT_ID_PROPERTY,
+    DataHandler,
+    DataType,
+    FlowRequest,
+    page_of,
+)
 from flowintegrations.flow.describe import describe_answer
+from flowintegrations.flow.files import (
+    FILE_SHAPE,
+    FILE_TYPE,
+    FileInfo,
+    UploadError,
+    UploadTooLarge,
+    read_upload,
+)
+from flowintegrations.flow.query import MAX_PAGE_SIZE, Query, QueryError
 from flowintegrations.flow.types import Action, Shape, build_actions
-from flowintegrations.flow.values import FlowValueError, engine_values, payload_from_values
+from flowintegrations.flow.values import (
+    FlowValueError,
+    engine_values,
+    object_data,
+    payload_from_values,
+)
+from flowintegrations.model import DataModel, Integration, PropertyType
 from flowintegrations.runtime import (
     DeadLettered,
     Deferred,
@@ -71,12 +100,26 @@ from flowintegrations.runtime import (
 from flowintegrations.validation import Violation
 from flowintegrations.vocabulary import PROCESS_INSTANCE_ID, REDACTED, redact
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "PROBLEM_KIND_HEADER", "FlowService"]
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_UPLOAD_BYTES",
+    "PROBLEM_KIND_HEADER",
+    "SERVICE_TYPES",
+    "FlowService",
+]
 
 log = logging.getLogger("flowintegrations.flow")
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 """The largest request body a service reads by default (4 MiB)."""
+
+DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024
+"""The largest file an upload may carry by default (16 MiB)."""
+
+SERVICE_TYPES = "service"
+"""The identifier of the integration that holds the types declared for a service."""
 
 PROBLEM_KIND_HEADER = "X-ManyWho-Service-Problem-Kind"
 """The header Flow reads to tell a service failure from other errors."""
@@ -128,6 +171,11 @@ class FlowService:
     ``callback_backoff`` and ``callback_timeout`` govern delivering a WAITing action's
     final answer (``callback_transport`` replaces httpx's network transport, for tests);
     ``shutdown_timeout`` bounds how long closing waits for actions still running.
+
+    Data actions and files (:mod:`flowintegrations.flow.data`): ``types`` declares named
+    models for the service beside the integrations' definitions; ``id_properties`` names
+    the property holding a type's externalId (default ``"id"``); ``max_page_size`` caps a
+    Load's ``limit``; ``max_upload_bytes`` caps an uploaded file (413 past it).
     """
 
     def __init__(
@@ -146,6 +194,10 @@ class FlowService:
         callback_timeout: float = 10.0,
         callback_transport: httpx.AsyncBaseTransport | None = None,
         shutdown_timeout: float = 30.0,
+        types: Mapping[str, DataModel] | None = None,
+        id_properties: Mapping[str, str] | None = None,
+        max_page_size: int = MAX_PAGE_SIZE,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     ) -> None:
         if path and (not path.startswith("/") or path.endswith("/")):
             msg = f"path must be empty or start with '/' and not end with one, got {path!r}"
@@ -179,11 +231,25 @@ class FlowService:
         self._background: set[asyncio.Task[None]] = set()
         self._offsets = itertools.count()
         self._actions_prefix = f"{path}/actions/"
+        self.max_page_size = max_page_size
+        self.max_upload_bytes = max_upload_bytes
+        self.id_properties = dict(id_properties or {})
+        self._declared = (
+            Integration("Service types", SERVICE_TYPES, definitions=dict(types)) if types else None
+        )
+        self._data: dict[str, DataType] = {}
+        self._list_files: DataHandler | None = None
+        self._upload_file: DataHandler | None = None
         self._asgi = Starlette(
             routes=[
                 HttpRoute(f"{path}/metadata", self._metadata, methods=["POST"]),
                 HttpRoute(f"{path}/metadata/install", self._metadata, methods=["POST"]),
                 HttpRoute(f"{path}/actions/{{uri_part:path}}", self._action, methods=["POST"]),
+                HttpRoute(f"{path}/data", self._data_load, methods=["POST"]),
+                HttpRoute(f"{path}/data", self._data_save, methods=["PUT"]),
+                HttpRoute(f"{path}/data/delete", self._data_delete, methods=["POST"]),
+                HttpRoute(f"{path}/file", self._files_list, methods=["POST"]),
+                HttpRoute(f"{path}/file/content", self._files_upload, methods=["POST"]),
                 HttpRoute(f"{path}/health", self._health, methods=["GET"]),
             ],
             lifespan=self._lifespan,
@@ -217,17 +283,127 @@ class FlowService:
 
     def _routes(self) -> dict[str, tuple[Action, Route]]:
         if self._actions is None:
-            pipeline = self.app.pipeline
-            pipeline.start()
-            routes = pipeline.routes
+            try:
+                pipeline: Pipeline | None = self.app.pipeline
+            except HandlerRegistrationError:
+                if not (self._data or self._list_files or self._upload_file):
+                    raise
+                pipeline = None  # data actions or files only: no message actions
+            routes: tuple[Route, ...] = ()
+            if pipeline is not None:
+                pipeline.start()
+                routes = tuple(pipeline.routes)
             actions, self._types = build_actions(
                 [(r.integration, r.scenario) for r in routes],
-                integrations=self.app.integrations,
+                integrations=self._integrations(),
                 date_time_properties=self.date_time_properties,
             )
+            shapes = {shape.type_name: shape for shape in self._types}
+            for name, data_type in self._data.items():
+                data_type.shape = shapes[name]
             self._pipeline = pipeline
             self._actions = {a.uri_part: (a, r) for a, r in zip(actions, routes, strict=True)}
         return self._actions
+
+    def _integrations(self) -> tuple[Integration, ...]:
+        declared = (self._declared,) if self._declared is not None else ()
+        return (*self.app.integrations, *declared)
+
+    def _type_models(self) -> dict[str, tuple[DataModel, Integration]]:
+        """Every type by its Flow name (named as :mod:`.types` names definitions)."""
+        integrations = self._integrations()
+        counts: dict[str, int] = {}
+        for integration in integrations:
+            for name in integration.definitions:
+                counts[name] = counts.get(name, 0) + 1
+        found = {}
+        for integration in integrations:
+            for name, model in integration.definitions.items():
+                flow_name = name if counts[name] == 1 else f"{integration.identifier}.{name}"
+                found[flow_name] = (model, integration)
+        return found
+
+    # Registering data actions and file handlers -----------------------------------------
+
+    def _data_type(self, type_name: str) -> DataType:
+        found = self._data.get(type_name)
+        if found is None:
+            if self._actions is not None:
+                msg = "register data actions before the service serves its first request"
+                raise HandlerRegistrationError(msg)
+            models = self._type_models()
+            if type_name not in models:
+                known = ", ".join(repr(n) for n in models) or "none"
+                msg = (
+                    f"no type {type_name!r}: a type is a definition of the app's integrations "
+                    f"or one of FlowService(types=...) (types: {known})"
+                )
+                raise HandlerRegistrationError(msg)
+            model, integration = models[type_name]
+            found = DataType(
+                type_name,
+                model,
+                definitions=integration.definitions,
+                enumerations={e.name: e.values for e in integration.enumerations},
+                id_property=self.id_properties.get(type_name, DEFAULT_ID_PROPERTY),
+            )
+            self._data[type_name] = found
+        return found
+
+    def _registrar(self, type_name: str, action: str) -> Callable[[_F], _F]:
+        data_type = self._data_type(type_name)
+
+        def register(fn: _F) -> _F:
+            data_type.register(action, fn)
+            return fn
+
+        return register
+
+    def load(self, type_name: str) -> Callable[[_F], _F]:
+        """Register the Load handler of ``type_name``: ``fn(query[, request]) -> Page | rows``.
+
+        ``query`` is a :class:`~flowintegrations.flow.Query` (``query.apply(rows)`` filters,
+        sorts and pages a list of dicts); the handler returns a
+        :class:`~flowintegrations.flow.Page` or rows (dicts); more than ``query.limit`` rows
+        mean there are more. Raises ``HandlerRegistrationError`` for an unknown type, a type
+        without its id property, a second Load, or a bad signature.
+        """
+        return self._registrar(type_name, "load")
+
+    def save(self, type_name: str) -> Callable[[_F], _F]:
+        """Register the Save handler of ``type_name``: ``fn(objects[, request]) -> rows``.
+
+        ``objects`` are validated :class:`~flowintegrations.flow.FlowObject` s (an
+        ``external_id`` of ``None`` is a new object); the handler returns them saved: dicts
+        whose id property is set, or FlowObjects.
+        """
+        return self._registrar(type_name, "save")
+
+    def delete(self, type_name: str) -> Callable[[_F], _F]:
+        """Register the Delete handler of ``type_name``: ``fn(objects[, request]) -> None``."""
+        return self._registrar(type_name, "delete")
+
+    def list_files(self, fn: _F) -> _F:
+        """Register ``fn(request) -> Iterable[FileInfo]``, the files of ``request``'s path.
+
+        The service filters, orders and pages them by the request's list filter.
+        """
+        if self._list_files is not None:
+            raise HandlerRegistrationError("the service already has a list_files handler")
+        self._list_files = DataHandler.of(fn, "list_files")
+        return fn
+
+    def upload_file(self, fn: _F) -> _F:
+        """Register ``fn(upload[, request]) -> FileInfo``, storing an :class:`Upload`."""
+        if self._upload_file is not None:
+            raise HandlerRegistrationError("the service already has an upload_file handler")
+        self._upload_file = DataHandler.of(fn, "upload_file")
+        return fn
+
+    @property
+    def data_types(self) -> tuple[str, ...]:
+        """The names of the types with data actions."""
+        return tuple(self._data)
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -236,18 +412,34 @@ class FlowService:
 
     def endpoints(self) -> list[tuple[str, str]]:
         """Every (method, path) served, actions included, for listings and start lines."""
-        return [
+        served = [
             ("POST", f"{self.path}/metadata"),
             ("POST", f"{self.path}/metadata/install"),
             *(("POST", f"{self.path}/actions/{uri}") for uri in self._routes()),
-            ("GET", f"{self.path}/health"),
         ]
+        if self._data:
+            served += [
+                ("POST", f"{self.path}/data"),
+                ("PUT", f"{self.path}/data"),
+                ("POST", f"{self.path}/data/delete"),
+            ]
+        if self._list_files:
+            served.append(("POST", f"{self.path}/file"))
+        if self._upload_file:
+            served.append(("POST", f"{self.path}/file/content"))
+        served.append(("GET", f"{self.path}/health"))
+        return served
 
     def describe(self) -> dict[str, Any]:
         """The describe answer (as ``/metadata`` sends it, without culture and uri)."""
         if self._describe is None:
             self._routes()
-            self._describe = describe_answer(self.actions, self._types)
+            self._describe = describe_answer(
+                self.actions,
+                self._types,
+                bound=[name for name, t in self._data.items() if t.handled],
+                files=bool(self._list_files or self._upload_file),
+            )
         return self._describe
 
     @property
@@ -522,6 +714,130 @@ class FlowService:
             return self._service_response(request, outputs=outputs, root_faults={"error": error})
         assert isinstance(outcome, (DeadLettered, LeftForRedelivery))
         return self._service_response(request, root_faults={"error": outcome.failure.message})
+
+    # Data actions -----------------------------------------------------------------------
+
+    async def _data_load(self, request: Request) -> Response:
+        return await self._answer(request, lambda r: self._data_action(r, "load"))
+
+    async def _data_save(self, request: Request) -> Response:
+        return await self._answer(request, lambda r: self._data_action(r, "save"))
+
+    async def _data_delete(self, request: Request) -> Response:
+        return await self._answer(request, lambda r: self._data_action(r, "delete"))
+
+    def _handled_type(self, body: dict[str, Any], action: str) -> tuple[DataType, DataHandler]:
+        self._routes()
+        described = body.get("objectDataType")
+        name = described.get("developerName") if isinstance(described, dict) else None
+        if not isinstance(name, str):
+            raise _Problem(400, "objectDataType.developerName (the type) is missing")
+        data_type = self._data.get(name)
+        handler = getattr(data_type, action) if data_type is not None else None
+        if data_type is None or handler is None:
+            known = ", ".join(sorted(n for n, t in self._data.items() if getattr(t, action)))
+            raise _Problem(404, f"no {action} for type {name[:100]!r} (types: {known or 'none'})")
+        return data_type, handler
+
+    async def _data_action(self, request: Request, action: str) -> Response:
+        body, surrogates = await self._read(request)
+        data_type, handler = self._handled_type(body, action)
+        flow_request = FlowRequest.from_body(data_type.name, body)
+        more = False
+        try:
+            if action == "load":
+                query = data_type.query(body.get("listFilter"), max_limit=self.max_page_size)
+                page = page_of(await handler(query, flow_request), query)
+                rows: Any = page.objects
+                more = page.more
+            else:
+                objects = data_type.read_objects(
+                    body.get("objectData"), check_unicode=surrogates, validate=action == "save"
+                )
+                result = await handler(objects, flow_request)
+                rows = () if action == "delete" else (result or ())
+        except (QueryError, FlowValueError) as exc:
+            raise _Problem(400, str(exc), violations=exc.violations) from None
+        except ValidationError as exc:
+            if exc.subject != "objects":
+                raise
+            raise _Problem(400, str(exc), violations=exc.violations) from None
+        try:
+            answer = data_type.answer_objects(rows, f"{action} result")
+        except (ValidationError, FlowValueError) as exc:
+            # The handler's rows break the type: its bug, never sent to Flow.
+            raise _Problem(500, f"the {action} handler answered {exc}", kind="service") from None
+        return _json({"objectData": answer, "hasMoreResults": more, "culture": body.get("culture")})
+
+    # Files ------------------------------------------------------------------------------
+
+    async def _files_list(self, request: Request) -> Response:
+        return await self._answer(request, self._list)
+
+    async def _files_upload(self, request: Request) -> Response:
+        return await self._answer(request, self._upload)
+
+    async def _list(self, request: Request) -> Response:
+        handler = self._list_files
+        if handler is None:
+            raise _Problem(404, "this service lists no files")
+        body, _ = await self._read(request)
+        try:
+            query = Query.from_list_filter(
+                body.get("listFilter"),
+                type_name=FILE_TYPE,
+                columns=dict.fromkeys(FILE_SHAPE.by_name, PropertyType.STRING),
+                id_property="Id",
+                max_limit=self.max_page_size,
+            )
+        except QueryError as exc:
+            raise _Problem(400, str(exc), violations=exc.violations) from None
+        flow_request = FlowRequest.from_body(FILE_TYPE, body)
+        files = await handler(flow_request, flow_request)
+        page = query.apply(_file_properties(files))
+        answer = object_data(FILE_SHAPE, page.objects, (row["Id"] for row in page.objects))
+        return _json(
+            {"objectData": answer, "hasMoreResults": page.more, "culture": body.get("culture")}
+        )
+
+    async def _upload(self, request: Request) -> Response:
+        handler = self._upload_file
+        if handler is None:
+            raise _Problem(404, "this service takes no uploads")
+        try:
+            raw, upload = await read_upload(
+                request.headers.get("content-type", ""),
+                request.stream(),
+                max_file_bytes=self.max_upload_bytes,
+                max_json_bytes=self.max_body_bytes,
+            )
+        except UploadTooLarge as exc:
+            raise _Problem(413, str(exc)) from None
+        except UploadError as exc:
+            raise _Problem(400, str(exc)) from None
+        try:
+            body = self._codec.decode(raw) if raw.strip() else {}
+        except CodecError as exc:
+            raise _Problem(400, f"the FileDataRequest part {exc}") from None
+        if not isinstance(body, dict):
+            raise _Problem(400, "the FileDataRequest part must be a JSON object")
+        upload = attrs.evolve(upload, request=body)
+        saved = await handler(upload, FlowRequest.from_body(FILE_TYPE, body))
+        rows = _file_properties([saved])
+        answer = object_data(FILE_SHAPE, rows, [rows[0]["Id"]])
+        return _json(
+            {"objectData": answer, "hasMoreResults": False, "culture": body.get("culture")}
+        )
+
+
+def _file_properties(files: Any) -> list[dict[str, Any]]:
+    rows = []
+    for file in files or ():
+        if not isinstance(file, FileInfo):
+            msg = f"a file handler returns FileInfo values, got {type(file).__name__}"
+            raise TypeError(msg)
+        rows.append(file.properties())
+    return rows
 
 
 def _headers(action: Action, body: Mapping[str, Any]) -> dict[str, str]:

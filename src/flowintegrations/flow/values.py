@@ -29,7 +29,7 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -50,7 +50,9 @@ __all__ = [
     "FlowValueError",
     "engine_values",
     "iter_content_values",
+    "object_data",
     "payload_from_values",
+    "payloads_from_object_data",
 ]
 
 JSON_FORMAT = "application/json"
@@ -479,6 +481,58 @@ def payload_from_values(shape: Shape, values: Any, *, check_unicode: bool = True
     if reader.problems:
         raise FlowValueError(tuple(reader.problems))
     return payload
+
+
+def object_data(
+    shape: Shape, payloads: Iterable[Mapping[str, Any]], external_ids: Iterable[str | None]
+) -> list[dict[str, Any]]:
+    """The objects (MObjects) of type ``shape`` carrying ``payloads``, with their externalIds.
+
+    Raises :class:`FlowValueError` when a value does not fit its property.
+    """
+    result = []
+    try:
+        for order, (payload, external_id) in enumerate(zip(payloads, external_ids, strict=True)):
+            item = _object(shape, payload, order, 0)
+            item["externalId"] = external_id
+            result.append(item)
+    except (TypeError, ValueError) as exc:
+        raise FlowValueError((Violation(f"$[{len(result)}]", "shape", str(exc)),)) from None
+    return result
+
+
+def payloads_from_object_data(
+    shape: Shape, data: Any, *, check_unicode: bool = True, path: str = "objectData"
+) -> list[tuple[str | None, dict[str, Any]]]:
+    """The (externalId, payload) of each object in ``data`` (a request's ``objectData``).
+
+    An empty externalId is ``None``. Raises :class:`FlowValueError` listing every value that
+    cannot be read, with paths under ``$.<path>``.
+    """
+    reader = _Reader(check_unicode=check_unicode)
+    root: _Path = (None, path)
+    result: list[tuple[str | None, dict[str, Any]]] = []
+    if data is None:
+        data = []
+    if not isinstance(data, list):
+        reader.problem(root, "shape", f"expected a list of objects, got {_kind(data)}")
+        data = []
+    for index, item in enumerate(data):
+        here = (root, index)
+        if not isinstance(item, dict):
+            reader.problem(here, "shape", f"expected an object, got {_kind(item)}")
+            continue
+        external = item.get("externalId")
+        if external is not None and not isinstance(external, str):
+            reader.problem(
+                (here, "externalId"), "shape", f"an externalId is text, got {_kind(external)}"
+            )
+            external = None
+        payload = reader.properties(shape, item.get("properties"), (here, "properties"), 1)
+        result.append((external or None, payload))
+    if reader.problems:
+        raise FlowValueError(tuple(reader.problems))
+    return result
 
 
 def iter_content_values(values: Any) -> Iterator[Any]:

@@ -355,6 +355,29 @@ class DataModel:
         if problems:
             raise CatalogError(problems)
 
+    @classmethod
+    def from_json_sample(cls, sample: JSONValue) -> DataModel:
+        """The model a JSON sample document describes (a "profile"; a list: several samples).
+
+        Keys present in every sample are mandatory; conflicting samples raise
+        :class:`~flowintegrations.errors.CatalogError` naming the JSON path.
+        """
+        from flowintegrations.model.profiles import model_from_json_sample  # noqa: PLC0415
+
+        return model_from_json_sample(sample)
+
+    @classmethod
+    def from_json_schema(cls, schema: Mapping[str, Any]) -> DataModel:
+        """The model a JSON Schema (draft-07, the subset :meth:`json_schema` emits) describes.
+
+        A ``$ref`` to ``#/definitions/NAME`` becomes an OBJECT_REF (ARRAY_REF as items) to
+        ``NAME``; anything outside the subset raises
+        :class:`~flowintegrations.errors.CatalogError` naming its JSON path.
+        """
+        from flowintegrations.model.profiles import model_from_json_schema  # noqa: PLC0415
+
+        return model_from_json_schema(schema)
+
     def property(self, name: str) -> Property:
         """The top-level property called ``name``; raises ``KeyError`` if there is none."""
         for prop in self.properties:

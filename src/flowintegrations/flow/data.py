@@ -1,0 +1,309 @@
+"""Data actions on a type: :class:`DataType`, :class:`FlowObject`, :class:`FlowRequest`.
+
+A *type* is a named :class:`~flowintegrations.DataModel`: a definition of one of the App's
+integrations, or one declared for the service (``FlowService(app, types={...})``). A type
+with a Load, Save or Delete handler is a *data type*: the describe answer gives it a
+binding (so Flow's database map elements can use it), and ``/data`` loads, saves and
+deletes its objects through the handlers.
+
+Ids. An object's ``externalId`` is its *id property* (``"id"`` unless
+``FlowService(id_properties={type: name})`` says otherwise), a scalar property of the type:
+a loaded or saved row's externalId is that property's value as text. On save, an object
+with an empty externalId is new (its id property may be missing even where the model makes
+it mandatory: the handler assigns it), and an object with an externalId gets it in its id
+property when that is missing.
+
+Handlers are plain or ``async`` functions taking one argument (the query or the objects)
+or two (and the :class:`FlowRequest`); plain ones run in a worker thread, so a blocking
+database driver does not stall the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from flowintegrations.errors import HandlerRegistrationError, ValidationError
+from flowintegrations.flow.query import Page, Query
+from flowintegrations.flow.types import Shape
+from flowintegrations.flow.values import object_data, payloads_from_object_data
+from flowintegrations.model import DataModel, PropertyType, json_path_step
+from flowintegrations.validation import Violation, validator_for
+
+__all__ = [
+    "DEFAULT_ID_PROPERTY",
+    "DataHandler",
+    "DataType",
+    "FlowObject",
+    "FlowRequest",
+    "LoadResult",
+    "page_of",
+]
+
+DEFAULT_ID_PROPERTY = "id"
+"""The property that holds a type's externalId unless the service is told another."""
+
+LoadResult = Page | Iterable[Mapping[str, Any]]
+"""What a Load handler returns: a :class:`Page`, or the rows (up to ``limit + 1`` of them
+tell the service there are more)."""
+
+_SCALARS = frozenset(
+    {PropertyType.STRING, PropertyType.NUMBER, PropertyType.BOOLEAN, PropertyType.ENUM}
+)
+
+
+@attrs.frozen
+class FlowRequest:
+    """What comes with a data or file request besides its query or objects.
+
+    ``configuration_values`` are the service's settings as Flow sends them (name ->
+    ``contentValue``); ``body`` is the whole request as JSON, for anything else.
+    """
+
+    type_name: str | None
+    state_id: str | None = None
+    tenant_id: str | None = None
+    token: str | None = attrs.field(default=None, repr=False)
+    culture: Any = None
+    configuration_values: Mapping[str, Any] = attrs.field(factory=dict)
+    body: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+    @classmethod
+    def from_body(cls, type_name: str | None, body: Mapping[str, Any]) -> FlowRequest:
+        """The request fields of a JSON body (wrongly typed ones are ``None``)."""
+
+        def text(key: str) -> str | None:
+            value = body.get(key)
+            return value if isinstance(value, str) else None
+
+        settings: dict[str, Any] = {}
+        values = body.get("configurationValues")
+        if isinstance(values, list):
+            for value in values:
+                if isinstance(value, dict) and isinstance(value.get("developerName"), str):
+                    settings[value["developerName"]] = value.get("contentValue")
+        return cls(
+            type_name,
+            state_id=text("stateId"),
+            tenant_id=text("tenantId"),
+            token=text("token"),
+            culture=body.get("culture"),
+            configuration_values=settings,
+            body=body,
+        )
+
+
+@attrs.frozen
+class FlowObject:
+    """One object of a Save or Delete: its ``external_id`` (``None``: new) and payload."""
+
+    external_id: str | None
+    payload: dict[str, Any]
+
+
+@attrs.frozen
+class DataHandler:
+    """A Load, Save or Delete (or file) handler and how to call it."""
+
+    fn: Callable[..., Any]
+    takes_request: bool
+    is_async: bool
+
+    @classmethod
+    def of(cls, fn: Any, what: str) -> DataHandler:
+        """Read ``fn``'s signature; raises HandlerRegistrationError for a bad shape."""
+        if not callable(fn):
+            msg = f"a {what} handler must be callable, got {fn!r}"
+            raise HandlerRegistrationError(msg)
+        params = [
+            p
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+        ]
+        if len(params) not in (1, 2):
+            name = getattr(fn, "__qualname__", repr(fn))
+            msg = (
+                f"{what} handler {name} must take one argument, or two (and the "
+                f"FlowRequest), but takes {len(params)}"
+            )
+            raise HandlerRegistrationError(msg)
+        return cls(fn, len(params) == 2, inspect.iscoroutinefunction(fn))
+
+    async def __call__(self, argument: Any, request: FlowRequest) -> Any:
+        """Call the handler (a plain one in a worker thread)."""
+        args = (argument, request) if self.takes_request else (argument,)
+        if self.is_async:
+            return await self.fn(*args)
+        return await asyncio.to_thread(self.fn, *args)
+
+
+def _rerooted(violations: Iterable[Violation], prefix: str) -> list[Violation]:
+    return [attrs.evolve(v, path=prefix + v.path[1:]) for v in violations]
+
+
+class DataType:
+    """A named model served by data actions, with its handlers (see the module)."""
+
+    def __init__(
+        self,
+        name: str,
+        model: DataModel,
+        *,
+        definitions: Mapping[str, DataModel],
+        enumerations: Mapping[str, tuple[str, ...]],
+        id_property: str,
+    ) -> None:
+        self.name = name
+        self.model = model
+        self.definitions = definitions
+        self.enumerations = enumerations
+        self.id_property = id_property
+        try:
+            prop = model.property(id_property)
+        except KeyError:
+            names = ", ".join(p.name for p in model.properties) or "none"
+            msg = (
+                f"type {name!r} has no id property {id_property!r} (properties: {names}); "
+                "name it with FlowService(id_properties={type: property})"
+            )
+            raise HandlerRegistrationError(msg) from None
+        if prop.type not in _SCALARS:
+            msg = (
+                f"the id property {id_property!r} of type {name!r} must be a scalar, "
+                f"not {prop.type}"
+            )
+            raise HandlerRegistrationError(msg)
+        self.columns: dict[str, PropertyType] = {
+            p.name: p.type for p in model.properties if p.type in _SCALARS
+        }
+        self.load: DataHandler | None = None
+        self.save: DataHandler | None = None
+        self.delete: DataHandler | None = None
+        self.shape: Shape | None = None  # set when the service compiles its types
+        self._validator = validator_for(model, definitions, enumerations)
+
+    @property
+    def handled(self) -> bool:
+        """Whether any data action is registered for this type."""
+        return any((self.load, self.save, self.delete))
+
+    def register(self, action: str, fn: Any) -> None:
+        """Register ``fn`` as the ``load``, ``save`` or ``delete`` handler (once each)."""
+        if getattr(self, action) is not None:
+            msg = f"type {self.name!r} already has a {action} handler"
+            raise HandlerRegistrationError(msg)
+        setattr(self, action, DataHandler.of(fn, action))
+
+    def query(self, list_filter: Any, *, max_limit: int) -> Query:
+        """The typed query of a Load's ``listFilter`` (raises ``QueryError``)."""
+        return Query.from_list_filter(
+            list_filter,
+            type_name=self.name,
+            columns=self.columns,
+            id_property=self.id_property,
+            max_limit=max_limit,
+        )
+
+    def external_id(self, payload: Mapping[str, Any]) -> str | None:
+        """The externalId of a row: its id property as text."""
+        value = payload.get(self.id_property)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    def typed_id(self, external_id: str) -> Any:
+        """``external_id`` as a value of the id property's type (text when it does not fit)."""
+        kind = self.columns[self.id_property]
+        if kind is PropertyType.NUMBER:
+            try:
+                return int(external_id)
+            except ValueError:
+                try:
+                    return float(external_id)
+                except ValueError:
+                    return external_id
+        if kind is PropertyType.BOOLEAN and external_id in ("true", "false"):
+            return external_id == "true"
+        return external_id
+
+    def read_objects(self, data: Any, *, check_unicode: bool, validate: bool) -> list[FlowObject]:
+        """The objects of a Save (``validate``) or Delete request.
+
+        Raises ``FlowValueError`` for values that cannot be read, ``ValidationError`` with
+        every violation (paths under ``$.objectData[i]``) for objects the model rejects.
+        """
+        assert self.shape is not None
+        read = payloads_from_object_data(self.shape, data, check_unicode=check_unicode)
+        found: list[FlowObject] = []
+        problems: list[Violation] = []
+        for index, (external_id, payload) in enumerate(read):
+            if external_id is not None and payload.get(self.id_property) is None:
+                payload[self.id_property] = self.typed_id(external_id)
+            if validate:
+                violations = self._validator.violations(payload)
+                if external_id is None:
+                    # A new object gets its id from the handler.
+                    id_path = "$" + json_path_step(self.id_property)
+                    violations = tuple(
+                        v for v in violations if not (v.rule == "required" and v.path == id_path)
+                    )
+                problems.extend(_rerooted(violations, f"$.objectData[{index}].properties"))
+            found.append(FlowObject(external_id, payload))
+        if problems:
+            raise ValidationError(problems, subject="objects")
+        return found
+
+    def answer_objects(self, rows: Iterable[Any], what: str) -> list[dict[str, Any]]:
+        """The objects (MObjects) of rows a handler returned: payload dicts or FlowObjects.
+
+        A ``None`` value is an absent property. Rows are validated: one the model rejects
+        is a bug in the handler (``ValidationError``, subject ``what``).
+        """
+        assert self.shape is not None
+        payloads: list[dict[str, Any]] = []
+        ids: list[str | None] = []
+        problems: list[Violation] = []
+        for index, row in enumerate(rows):
+            source: Any
+            if isinstance(row, FlowObject):
+                external_id, source = row.external_id, row.payload
+            else:
+                external_id, source = None, row
+            if not isinstance(source, Mapping):
+                problems.append(
+                    Violation(
+                        f"$[{index}]", "type", f"expected a dict, got {type(source).__name__}"
+                    )
+                )
+                continue
+            payload = {k: v for k, v in source.items() if v is not None}
+            if not self._validator.is_valid(payload):
+                problems.extend(_rerooted(self._validator.violations(payload), f"$[{index}]"))
+            payloads.append(payload)
+            ids.append(external_id or self.external_id(payload))
+        if problems:
+            raise ValidationError(problems, subject=what)
+        return object_data(self.shape, payloads, ids)
+
+
+def page_of(result: Any, query: Query) -> Page:
+    """A handler's Load result as a page of at most ``query.limit`` rows.
+
+    More rows than the limit mean there are more (the handler fetched ``limit + 1``); a
+    :class:`Page` that says so keeps its word.
+    """
+    if isinstance(result, Page):
+        rows, more = list(result.objects), result.more
+    elif result is None:
+        rows, more = [], False
+    else:
+        rows, more = list(result), False
+    if len(rows) > query.limit:
+        rows, more = rows[: query.limit], True
+    return Page(rows, more=more)
