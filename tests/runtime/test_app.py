@@ -132,6 +132,16 @@ def test_reply_key_is_the_request_key_without_a_uuid_header() -> None:
     assert (reply.key, json.loads(reply.value)) == (b"request-key", {"greeting": "Hello, Ana"})
 
 
+def test_reply_key_is_the_uuid_header_even_when_the_request_key_differs() -> None:
+    """A request keyed otherwise is answered under its processInstanceUuid header."""
+    headers = (("processInstanceId", b"7"), ("processInstanceUuid", b"uuid-7"))
+    request = Record(GREET_OUT, b"request-key", b'{"name": "Ana"}', headers)
+    with TestClient(greet_app()) as client:
+        client.send_raw(request)
+        (reply,) = client.replies(GREET)
+    assert reply.key == b"uuid-7"
+
+
 def test_invalid_request_is_dead_lettered_with_every_violation() -> None:
     """A request that breaks its model never reaches the handler and lands in the DLT."""
     calls: list[Any] = []
