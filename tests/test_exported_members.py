@@ -28,6 +28,15 @@ CONTRACT = {
     },
     "flowintegrations.transport": {"Record", "Transport", "InMemoryTransport", "KafkaTransport"},
     "flowintegrations.testing": {"TestClient"},
+    # What the module flowintegrations.transport.kafka exported before it became a package.
+    "flowintegrations.transport.kafka": {
+        "ENV_PREFIX",
+        "ENV_SETTINGS",
+        "KafkaSubscription",
+        "KafkaTransport",
+        "is_secret_setting",
+        "translate_error",
+    },
 }
 
 PACKAGES = [
@@ -35,6 +44,7 @@ PACKAGES = [
     "flowintegrations.model",
     "flowintegrations.validation",
     "flowintegrations.transport",
+    "flowintegrations.transport.kafka",
     "flowintegrations.testing",
 ]
 
