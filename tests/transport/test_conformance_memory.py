@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import attrs
 import pytest
 
 from flowintegrations.testing import CHECKS, ConformanceError, check_transport
@@ -23,11 +22,11 @@ class HeaderDroppingTransport(InMemoryTransport):
 
     async def produce(self, record: Record) -> asyncio.Future[Record]:
         """Produce the record without its headers."""
-        return await super().produce(attrs.evolve(record, headers=()))
+        return await super().produce(record.replace(headers=()))
 
     async def send(self, record: Record) -> Record:
         """Send the record without its headers."""
-        return await super().send(attrs.evolve(record, headers=()))
+        return await super().send(record.replace(headers=()))
 
 
 def test_a_broken_transport_fails_with_the_check_named() -> None:

@@ -15,8 +15,6 @@ import asyncio
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
-import attrs
-
 from flowintegrations.errors import TopicNotFoundError
 from flowintegrations.transport import (
     RebalanceListener,
@@ -55,7 +53,7 @@ class IsolatedTransport:
         return name + self._suffix
 
     def _out(self, record: Record) -> Record:
-        return attrs.evolve(record, topic=self.outer_name(record.topic))
+        return record.replace(topic=self.outer_name(record.topic))
 
     def _tp_out(self, tp: TopicPartition) -> TopicPartition:
         return TopicPartition(self.outer_name(tp.topic), tp.partition)
@@ -84,7 +82,7 @@ class IsolatedTransport:
 
     async def produce(self, record: Record) -> asyncio.Future[Record]:
         """Produce on the private topic; the future resolves to the record under its own name."""
-        inner = await self.inner.produce(attrs.evolve(record, topic=self.broker_name(record.topic)))
+        inner = await self.inner.produce(record.replace(topic=self.broker_name(record.topic)))
         outer: asyncio.Future[Record] = asyncio.get_running_loop().create_future()
 
         def resolve(done: asyncio.Future[Record]) -> None:

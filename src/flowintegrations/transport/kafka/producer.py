@@ -172,14 +172,10 @@ class KafkaProducer:
                 return
             if error is None:
                 future.set_result(
-                    Record(
-                        record.topic,
-                        record.key,
-                        record.value,
-                        record.headers,
-                        message.partition(),
-                        message.offset(),
-                        message.timestamp()[1],
+                    record.replace(
+                        partition=message.partition(),
+                        offset=message.offset(),
+                        timestamp=message.timestamp()[1],
                     )
                 )
             else:
@@ -243,12 +239,7 @@ class KafkaProducer:
         try:
             with translating(lambda: f"producing to {record.topic!r}", redact=self._redact):
                 for record in records:
-                    topic, key, value = record.topic, record.key, record.value
-                    headers, partition, timestamp = (
-                        record.headers,
-                        record.partition,
-                        record.timestamp,
-                    )
+                    topic, key, value, headers, partition, _, timestamp = record
                     while True:
                         try:
                             if headers or partition is not None or timestamp:

@@ -233,6 +233,9 @@ class KafkaSubscription:
                     break
         records: list[Record] = []
         append = records.append
+        # A Record is a tuple of its fields: built directly, a record costs ~0.1 us instead
+        # of ~0.35 us through Record(...) (docs/performance.md).
+        new = tuple.__new__
         for message in messages:
             if message.error() is not None:
                 self._message_error(message)
@@ -250,14 +253,17 @@ class KafkaSubscription:
             if value is None:
                 value = b""
             append(
-                Record(
-                    message.topic(),
-                    message.key(),
-                    value,
-                    headers,
-                    message.partition(),
-                    message.offset(),
-                    message.timestamp()[1],
+                new(
+                    Record,
+                    (
+                        message.topic(),
+                        message.key(),
+                        value,
+                        headers,
+                        message.partition(),
+                        message.offset(),
+                        message.timestamp()[1],
+                    ),
                 )
             )
         if self._revoked_in_fetch:
