@@ -102,6 +102,39 @@ class IsolatedTransport:
         inner.add_done_callback(resolve)
         return outer
 
+    async def produce_batch(self, records: Sequence[Record]) -> asyncio.Future[None]:
+        """Produce ``records`` on their private topics; one future of the delivery of them all.
+
+        Each record goes through the inner transport's :meth:`produce`, in order, so that
+        :meth:`records` can remember where each one was written (a batch future says only
+        that they all were). The future fails with the first record's failure, once every
+        record is settled.
+        """
+        futures = [await self.produce(record) for record in records]
+        outer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        pending = len(futures)
+        if not pending:
+            outer.set_result(None)
+            return outer
+
+        def settle(_: asyncio.Future[Record]) -> None:
+            nonlocal pending
+            pending -= 1
+            if pending or outer.done():
+                return
+            if any(future.cancelled() for future in futures):
+                outer.cancel()
+                return
+            errors = [error for future in futures if (error := future.exception()) is not None]
+            if errors:
+                outer.set_exception(errors[0])
+            else:
+                outer.set_result(None)
+
+        for future in futures:
+            future.add_done_callback(settle)
+        return outer
+
     async def send(self, record: Record) -> Record:
         """Deliver ``record`` and return it as written."""
         return await (await self.produce(record))

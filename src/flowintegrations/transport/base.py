@@ -13,6 +13,7 @@ The docstrings *are* the contract. In short:
   work any more raises :class:`~flowintegrations.errors.TransportBrokenError`.
 * ``produce()`` queues a record and returns a future of the broker's acknowledgement, so a
   caller can keep many sends in flight; ``send()`` is ``await (await produce(r))``.
+  ``produce_batch()`` queues many records with one future for the delivery of them all.
 * A :class:`Subscription` is one member of a consumer group. It yields records in batches,
   in order within each partition, never commits by itself, and tells a
   :class:`RebalanceListener` before partitions are taken away, so in-flight work of a
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 import attrs
 
 __all__ = [
+    "BatchProducer",
     "Headers",
     "RebalanceListener",
     "Record",
@@ -299,8 +301,41 @@ class Subscription(Protocol):
 
 
 @runtime_checkable
-class Transport(Protocol):
-    """Moves records to and from a broker. See the module docstring for the rules."""
+class BatchProducer(Protocol):
+    """Produces a batch of records with one future for the delivery of them all.
+
+    Part of :class:`Transport`; a protocol of its own so that code which only produces
+    batches can ask for no more.
+    """
+
+    async def produce_batch(self, records: Sequence[Record]) -> asyncio.Future[None]:
+        """Queue ``records``, in order, for delivery; return one future of them all.
+
+        For callers that only need to know when a whole batch is written (the runtime's
+        replies): one future for the batch instead of a future and a written
+        :class:`Record` per record. Records are queued in the order given, so records with
+        the same key and topic (and records for the same partition) are delivered in that
+        order, as with :meth:`Transport.produce`. Waits only while the local send buffer is
+        full. The future resolves to ``None`` once *every* record of the batch is
+        acknowledged by the broker, never earlier; for an empty batch it is returned
+        already resolved.
+
+        Raises :class:`~flowintegrations.errors.TransportClosedError` after
+        :meth:`Transport.stop` and :class:`~flowintegrations.errors.TransportBrokenError`
+        when the broker cannot be reached any more. A record that cannot even be queued
+        raises its error here (a :class:`~flowintegrations.errors.TransportError`); the
+        records queued before it are still delivered. The future fails with
+        :class:`~flowintegrations.errors.DeliveryError` when any record of the batch could
+        not be delivered (the first such failure; the other records may have been written).
+        """
+
+
+@runtime_checkable
+class Transport(BatchProducer, Protocol):
+    """Moves records to and from a broker. See the module docstring for the rules.
+
+    Besides the methods below, a transport produces batches: :meth:`BatchProducer.produce_batch`.
+    """
 
     async def start(self) -> None:
         """Connect. Must be awaited before any other method; idempotent while running.

@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flowintegrations.errors import DeliveryError, TransportError
+from flowintegrations.errors import DeliveryError
 from flowintegrations.transport.base import Record
 from flowintegrations.transport.kafka.config import log
 from flowintegrations.transport.kafka.errors import (
@@ -210,8 +210,8 @@ class KafkaProducer:
 
         The future resolves to ``None`` once every record is acknowledged, or fails with
         the first :class:`~flowintegrations.errors.DeliveryError`. Waits while librdkafka's
-        queue is full. If a record cannot be queued, the error is raised (and set on the
-        future); the records queued before it are still delivered.
+        queue is full. If a record cannot be queued, its error is raised; the records
+        queued before it are still delivered.
         """
         future: asyncio.Future[None] = self._loop.create_future()
         total = len(records)
@@ -261,17 +261,15 @@ class KafkaProducer:
                     done += 1
                     if not done % _SERVE_EVERY:
                         self._serve()
-        except BaseException as exc:
-            # No reports come for the records not queued: count them as reported.
+        except BaseException:
+            # No reports come for the records not queued: count them as reported. The
+            # caller gets the exception and never sees the future: cancel it, so that the
+            # reports of the records queued before leave it alone.
             unqueued = total - done
             queued = done
             remaining -= unqueued
             self._in_flight -= unqueued if remaining else total
-            if not future.done():
-                if isinstance(exc, TransportError):
-                    future.set_exception(exc)
-                else:
-                    future.cancel()
+            future.cancel()
             raise
         return future
 
