@@ -32,6 +32,29 @@ _SERVE_EVERY = 256
 """Serve delivery reports after this many records produced in a row."""
 
 
+def _produce(produce: Any, record: Record, on_delivery: Callable[[Any, Any], None]) -> None:
+    """Hand ``record`` to librdkafka's ``produce``; raises ``BufferError`` when it is full.
+
+    The first five arguments go by position (keyword arguments cost librdkafka's parser a
+    dict: measured ~0.3 us a record), the optional ones by name, and only when set.
+    """
+    topic, key, value, headers, partition, _, timestamp = record
+    if partition is None:
+        partition = -1
+    if headers or timestamp:
+        produce(
+            topic,
+            value,
+            key,
+            partition,
+            on_delivery,
+            timestamp=timestamp or 0,
+            headers=list(headers) if headers else None,
+        )
+    else:
+        produce(topic, value, key, partition, on_delivery)
+
+
 def _set_if_pending(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
@@ -165,36 +188,24 @@ class KafkaProducer:
         """
         future: asyncio.Future[Record] = self._loop.create_future()
 
+        topic, key, value, headers = record[:4]
+
         # Runs inside poll(0) on the loop's thread: settle the future right there.
         def on_delivery(error: Any, message: Any) -> None:
             self._in_flight -= 1
             if future.cancelled():
                 return
             if error is None:
-                future.set_result(
-                    record.replace(
-                        partition=message.partition(),
-                        offset=message.offset(),
-                        timestamp=message.timestamp()[1],
-                    )
-                )
+                written = (topic, key, value, headers)
+                where = (message.partition(), message.offset(), message.timestamp()[1])
+                future.set_result(tuple.__new__(Record, written + where))
             else:
-                future.set_exception(self.delivery_error(record.topic, error))
+                future.set_exception(self.delivery_error(topic, error))
 
-        headers = record.headers
-        partition = record.partition
-        with translating(lambda: f"producing to {record.topic!r}", redact=self._redact):
+        with translating(lambda: f"producing to {topic!r}", redact=self._redact):
             while True:
                 try:
-                    self._client.produce(
-                        record.topic,
-                        record.value,
-                        record.key,
-                        partition=-1 if partition is None else partition,
-                        on_delivery=on_delivery,
-                        timestamp=record.timestamp or 0,
-                        headers=list(headers) if headers else None,
-                    )
+                    _produce(self._client.produce, record, on_delivery)
                 except BufferError:
                     await self._make_room()
                     continue
@@ -239,21 +250,9 @@ class KafkaProducer:
         try:
             with translating(lambda: f"producing to {record.topic!r}", redact=self._redact):
                 for record in records:
-                    topic, key, value, headers, partition, _, timestamp = record
                     while True:
                         try:
-                            if headers or partition is not None or timestamp:
-                                produce(
-                                    topic,
-                                    value,
-                                    key,
-                                    partition=-1 if partition is None else partition,
-                                    on_delivery=on_delivery,
-                                    timestamp=timestamp or 0,
-                                    headers=list(headers) if headers else None,
-                                )
-                            else:
-                                produce(topic, value, key, on_delivery=on_delivery)
+                            _produce(produce, record, on_delivery)
                         except BufferError:
                             await self._make_room()
                             continue
