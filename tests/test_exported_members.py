@@ -29,6 +29,15 @@ CONTRACT = {
     "flowintegrations.transport": {"Record", "Transport", "InMemoryTransport", "KafkaTransport"},
     "flowintegrations.testing": {"TestClient", "FaultyTransport"},
     "flowintegrations.flow": {"FlowService"},
+    # What the module flowintegrations.transport.kafka exported before it became a package.
+    "flowintegrations.transport.kafka": {
+        "ENV_PREFIX",
+        "ENV_SETTINGS",
+        "KafkaSubscription",
+        "KafkaTransport",
+        "is_secret_setting",
+        "translate_error",
+    },
 }
 
 PACKAGES = [
@@ -37,6 +46,7 @@ PACKAGES = [
     "flowintegrations.validation",
     "flowintegrations.transport",
     "flowintegrations.runtime",
+    "flowintegrations.transport.kafka",
     "flowintegrations.testing",
     "flowintegrations.flow",
 ]

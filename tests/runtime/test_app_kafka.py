@@ -59,7 +59,7 @@ class Running:
     async def send_raw(self, identifier: str, record: Record) -> None:
         """Put ``record`` on the scenario's out topic as is, unvalidated."""
         out_topic, _ = self.topics(identifier)
-        await self.app.transport.send(attrs.evolve(record, topic=out_topic))
+        await self.app.transport.send(record.replace(topic=out_topic))
 
 
 @contextlib.asynccontextmanager

@@ -123,7 +123,7 @@ def test_a_partition_handed_over_finishes_its_request_in_progress_first() -> Non
         await transport.start()
         await first.start()
         # Partition 1 is the one the second member takes over (range assignment).
-        await transport.send(attrs.evolve(REQUEST, partition=1))
+        await transport.send(REQUEST.replace(partition=1))
         await entered.wait()
         await second.start()
         for _ in range(20):  # let the second member join and the first one be revoked

@@ -430,7 +430,7 @@ def generate(
         headers.append((FUZZ_ID, pid))
         record = Record(OUT[scenario.identifier], key, value, tuple(headers), partition)
         if record_size(record) > MAX_RECORD:
-            record = attrs.evolve(record, key=None, value=value[: MAX_RECORD - 100_000])
+            record = record.replace(key=None, value=value[: MAX_RECORD - 100_000])
         yield Request(fid, scenario.identifier, category, record)
 
 

@@ -18,7 +18,8 @@ from flowintegrations.errors import (
 )
 from flowintegrations.testing.broker import TANSU_TEST_CONFIG
 from flowintegrations.transport import KafkaTransport, Record, TopicPartition
-from flowintegrations.transport.kafka import translate_error
+from flowintegrations.transport.kafka import translate_error, translating
+from flowintegrations.transport.kafka.config import Redactor
 
 SECRET = "pa55-Wörd-do-not-leak"
 
@@ -56,8 +57,8 @@ def test_settings_redact_every_secret() -> None:
         environ={},
     )
     settings = transport.settings()
-    assert settings["sasl.password"] == "[redacted]"
-    assert settings["ssl.key.password"] == "[redacted]"
+    assert settings["sasl.password"] == "<redacted>"
+    assert settings["ssl.key.password"] == "<redacted>"
     assert settings["linger.ms"] == 5
     assert SECRET not in repr(settings)
 
@@ -80,7 +81,7 @@ def test_security_settings_come_from_the_environment() -> None:
         key: settings[key] for key in settings if key.startswith(("sasl", "security", "ssl"))
     } == {
         "sasl.mechanism": "PLAIN",
-        "sasl.password": "[redacted]",
+        "sasl.password": "<redacted>",
         "sasl.username": "from-argument",
         "security.protocol": "SASL_SSL",
         "ssl.ca.location": "/etc/ca.pem",
@@ -96,7 +97,7 @@ def test_a_config_error_never_shows_the_secret(caplog: pytest.LogCaptureFixture)
     with pytest.raises(TransportError) as caught:
         asyncio.run(transport.start())
     assert SECRET not in str(caught.value)
-    assert "[redacted]" in str(caught.value)
+    assert "<redacted>" in str(caught.value)
     assert isinstance(caught.value.__cause__, KafkaException)
     assert SECRET not in caplog.text
 
@@ -167,6 +168,38 @@ def test_translation_redacts_secrets() -> None:
         exception, action="testing", redact=lambda text: text.replace(SECRET, "***")
     )
     assert str(translated) == "testing: bad value *** (_INVALID_ARG)"
+
+
+def test_translating_raises_ours_from_the_original() -> None:
+    """What escapes translating() is raised as our error, the original kept as __cause__."""
+    original = KafkaException(KafkaError(KafkaError._MSG_TIMED_OUT, "timed out"))
+    expected = r"^producing: timed out \(_MSG_TIMED_OUT\)$"
+    with pytest.raises(DeliveryError, match=expected) as caught, translating("producing"):
+        raise original
+    assert caught.value.__cause__ is original
+
+
+def test_translating_passes_what_only_refuses() -> None:
+    """An exception the ``only`` predicate refuses (a listener's own) passes unchanged."""
+    only = lambda exc: isinstance(exc, KafkaException)  # noqa: E731
+    with pytest.raises(LookupError, match=r"^the listener's own$"), translating("x", only=only):
+        raise LookupError("the listener's own")
+
+
+def test_translating_makes_unrecognised_errors_the_given_class() -> None:
+    """An unrecognised failure becomes the ``unrecognised`` class, here TransportBrokenError."""
+    broken = translating("reading metadata", unrecognised=TransportBrokenError)
+    with pytest.raises(TransportBrokenError, match=r"^reading metadata: no answer$"), broken:
+        raise OSError("no answer")
+
+
+def test_translating_redacts_with_the_shared_marker() -> None:
+    """A Redactor built from the settings replaces a secret setting's value with <redacted>."""
+    redactor = Redactor({"sasl.password": SECRET, "linger.ms": 5})
+    exception = KafkaException(KafkaError(KafkaError._INVALID_ARG, f"bad value {SECRET}"))
+    with pytest.raises(TransportError) as caught, translating("testing", redact=redactor):
+        raise exception
+    assert str(caught.value) == "testing: bad value <redacted> (_INVALID_ARG)"
 
 
 # On the broker ---------------------------------------------------------------------------

@@ -545,13 +545,9 @@ class DeliveryLoop:
         )
 
     async def _produce_batch(self, records: list[Record]) -> asyncio.Future[Any]:
-        """Produce ``records``; one future of their delivery (one per record if need be)."""
-        produce_batch = getattr(self.transport, "produce_batch", None)
-        if produce_batch is not None:
-            completion: asyncio.Future[Any] = await produce_batch(records)
-            return completion
-        futures = [await self.transport.produce(record) for record in records]
-        return futures[0] if len(futures) == 1 else asyncio.gather(*futures)
+        """Produce ``records``; one future of the delivery of them all."""
+        completion: asyncio.Future[Any] = await self.transport.produce_batch(records)
+        return completion
 
     # Commits --------------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from flowintegrations.errors import TransportClosedError
+from flowintegrations.errors import DeliveryError, TransportClosedError
 from flowintegrations.transport.base import (
     Headers,
     Record,
@@ -204,6 +204,74 @@ async def _check_partition_order(run: _Run) -> None:
         sent_order = [r.value for r in records if r.key == key]
         got_order = [r.value for r in received if r.key == key]
         run.expect(sent_order, got_order, f"order of records with key {key!r}")
+
+
+async def _check_batch_keeps_order(run: _Run) -> None:
+    """Batches over two partitions: each key and each partition read back in batch order."""
+    transport = await run.transport()
+    topic = await run.topic_with(transport, 2)
+    records = [Record(topic, key=b"k%d" % (i % 7), value=b"%d" % i) for i in range(200)]
+    batches = [await transport.produce_batch(records[i : i + 50]) for i in range(0, 200, 50)]
+    results = await asyncio.wait_for(asyncio.gather(*batches), run.timeout)
+    run.expect([None] * 4, results, "results of the batch futures")
+    subscription = await transport.subscribe([topic], group_id=run.group())
+    received = await run.read(subscription, len(records), "reading 200 batched records back")
+    by_partition: dict[int | None, list[Record]] = {}
+    for record in received:
+        by_partition.setdefault(record.partition, []).append(record)
+    for key in sorted({r.key for r in records}):  # type: ignore[type-var]
+        sent_order = [r.value for r in records if r.key == key]
+        got_order = [r.value for r in received if r.key == key]
+        run.expect(sent_order, got_order, f"order of batched records with key {key!r}")
+        partitions = {r.partition for r in received if r.key == key}
+        run.expect(1, len(partitions), f"partitions of batched records with key {key!r}")
+    for partition, got in by_partition.items():
+        keys = {r.key for r in got}
+        sent_values = [r.value for r in records if r.key in keys]
+        run.expect(sent_values, [r.value for r in got], f"values of partition {partition}")
+
+
+async def _check_batch_resolves_after_delivery(run: _Run) -> None:
+    """Once a batch's future resolved, every record of it can be read by a new group."""
+    transport = await run.transport()
+    topic = await run.topic_with(transport, 1)
+    records = [Record(topic, value=b"%d" % i) for i in range(100)]
+    batch = await transport.produce_batch(records)
+    await asyncio.wait_for(asyncio.shield(batch), run.timeout)
+    subscription = await transport.subscribe([topic], group_id=run.group())
+    received = await run.read(subscription, len(records), "reading a delivered batch")
+    run.expect([r.value for r in records], [r.value for r in received], "records of the batch")
+    run.expect(
+        list(range(100)), [r.offset for r in received], "offsets of a batch on a fresh topic"
+    )
+
+
+async def _check_empty_batch_is_done(run: _Run) -> None:
+    """An empty batch returns a future that is already resolved to None."""
+    transport = await run.transport()
+    batch = await transport.produce_batch([])
+    run.expect(True, batch.done(), "an empty batch's future is done")
+    run.expect(None, batch.result(), "an empty batch's result")
+
+
+async def _check_batch_reports_a_failed_record(run: _Run) -> None:
+    """A record for a partition that does not exist makes the batch fail with DeliveryError."""
+    transport = await run.transport()
+    topic = await run.topic_with(transport, 1)
+    records = [Record(topic, value=b"ok"), Record(topic, value=b"lost", partition=7)]
+    try:
+        batch = await transport.produce_batch(records)
+        await asyncio.wait_for(asyncio.shield(batch), run.timeout)
+    except DeliveryError:
+        return
+    except asyncio.TimeoutError as exc:
+        msg = f"the failed batch was not reported within {run.timeout} s"
+        raise run.fail(msg) from exc
+    except Exception as exc:
+        msg = f"a failed batch must raise DeliveryError, raised {type(exc).__name__}: {exc}"
+        raise run.fail(msg) from exc
+    msg = "a batch with a record for a missing partition must fail, but it resolved"
+    raise run.fail(msg)
 
 
 async def _check_commit_then_restart_resumes(run: _Run) -> None:
@@ -398,6 +466,7 @@ async def _check_use_after_stop_raises_closed(run: _Run) -> None:
     record = Record(topic, value=b"late")
     await _expect_closed(run, "send() after stop()", transport.send(record))
     await _expect_closed(run, "produce() after stop()", transport.produce(record))
+    await _expect_closed(run, "produce_batch() after stop()", transport.produce_batch([record]))
     await _expect_closed(run, "ensure_topics() after stop()", transport.ensure_topics([topic]))
     await _expect_closed(
         run, "subscribe() after stop()", transport.subscribe([topic], group_id=run.group("x"))
@@ -435,6 +504,10 @@ async def _expect_closed(run: _Run, what: str, call: Awaitable[Any]) -> None:
 CHECKS: dict[str, Callable[[_Run], Awaitable[None]]] = {
     "round_trip": _check_round_trip,
     "partition_order": _check_partition_order,
+    "batch_keeps_order": _check_batch_keeps_order,
+    "batch_resolves_after_delivery": _check_batch_resolves_after_delivery,
+    "empty_batch_is_done": _check_empty_batch_is_done,
+    "batch_reports_a_failed_record": _check_batch_reports_a_failed_record,
     "commit_then_restart_resumes": _check_commit_then_restart_resumes,
     "no_commit_redelivers": _check_no_commit_redelivers,
     "group_shares_partitions": _check_group_shares_partitions,

@@ -255,6 +255,35 @@ class FaultyTransport:
             faults.task = asyncio.create_task(self._deliver_held(faults))
         return future
 
+    async def produce_batch(self, records: Sequence[Record]) -> asyncio.Future[None]:
+        """Queue ``records`` in order, each with the faults of its topic.
+
+        One future of them all (see :meth:`Transport.produce_batch`): it fails with the
+        first record's failure, and waits for held records.
+        """
+        futures = [await self.produce(record) for record in records]
+        batch: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not futures:
+            batch.set_result(None)
+            return batch
+        remaining = len(futures)
+
+        def settle(done: asyncio.Future[Record]) -> None:
+            nonlocal remaining
+            remaining -= 1
+            if batch.done():
+                return
+            if done.cancelled():
+                batch.set_exception(DeliveryError("a send of the batch was cancelled"))
+            elif done.exception() is not None:
+                batch.set_exception(done.exception())  # type: ignore[arg-type]
+            elif not remaining:
+                batch.set_result(None)
+
+        for future in futures:
+            future.add_done_callback(settle)
+        return batch
+
     async def send(self, record: Record) -> Record:
         """Deliver ``record`` and return it as written (see :meth:`Transport.send`)."""
         return await (await self.produce(record))

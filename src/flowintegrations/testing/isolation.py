@@ -15,8 +15,6 @@ import asyncio
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
-import attrs
-
 from flowintegrations.errors import TopicNotFoundError
 from flowintegrations.transport import (
     RebalanceListener,
@@ -55,7 +53,7 @@ class IsolatedTransport:
         return name + self._suffix
 
     def _out(self, record: Record) -> Record:
-        return attrs.evolve(record, topic=self.outer_name(record.topic))
+        return record.replace(topic=self.outer_name(record.topic))
 
     def _tp_out(self, tp: TopicPartition) -> TopicPartition:
         return TopicPartition(self.outer_name(tp.topic), tp.partition)
@@ -84,7 +82,7 @@ class IsolatedTransport:
 
     async def produce(self, record: Record) -> asyncio.Future[Record]:
         """Produce on the private topic; the future resolves to the record under its own name."""
-        inner = await self.inner.produce(attrs.evolve(record, topic=self.broker_name(record.topic)))
+        inner = await self.inner.produce(record.replace(topic=self.broker_name(record.topic)))
         outer: asyncio.Future[Record] = asyncio.get_running_loop().create_future()
 
         def resolve(done: asyncio.Future[Record]) -> None:
@@ -102,6 +100,39 @@ class IsolatedTransport:
             outer.set_result(written)
 
         inner.add_done_callback(resolve)
+        return outer
+
+    async def produce_batch(self, records: Sequence[Record]) -> asyncio.Future[None]:
+        """Produce ``records`` on their private topics; one future of the delivery of them all.
+
+        Each record goes through the inner transport's :meth:`produce`, in order, so that
+        :meth:`records` can remember where each one was written (a batch future says only
+        that they all were). The future fails with the first record's failure, once every
+        record is settled.
+        """
+        futures = [await self.produce(record) for record in records]
+        outer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        pending = len(futures)
+        if not pending:
+            outer.set_result(None)
+            return outer
+
+        def settle(_: asyncio.Future[Record]) -> None:
+            nonlocal pending
+            pending -= 1
+            if pending or outer.done():
+                return
+            if any(future.cancelled() for future in futures):
+                outer.cancel()
+                return
+            errors = [error for future in futures if (error := future.exception()) is not None]
+            if errors:
+                outer.set_exception(errors[0])
+            else:
+                outer.set_result(None)
+
+        for future in futures:
+            future.add_done_callback(settle)
         return outer
 
     async def send(self, record: Record) -> Record:

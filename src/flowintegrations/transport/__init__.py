@@ -1,6 +1,7 @@
 """Pluggable transports: the :class:`Transport` contract, in memory and Kafka."""
 
 from flowintegrations.transport.base import (
+    BatchProducer,
     Headers,
     RebalanceListener,
     Record,
@@ -12,6 +13,7 @@ from flowintegrations.transport.kafka import KafkaTransport
 from flowintegrations.transport.memory import InMemoryBroker, InMemoryTransport
 
 __all__ = [
+    "BatchProducer",
     "Headers",
     "InMemoryBroker",
     "InMemoryTransport",

@@ -13,6 +13,7 @@ The docstrings *are* the contract. In short:
   work any more raises :class:`~flowintegrations.errors.TransportBrokenError`.
 * ``produce()`` queues a record and returns a future of the broker's acknowledgement, so a
   caller can keep many sends in flight; ``send()`` is ``await (await produce(r))``.
+  ``produce_batch()`` queues many records with one future for the delivery of them all.
 * A :class:`Subscription` is one member of a consumer group. It yields records in batches,
   in order within each partition, never commits by itself, and tells a
   :class:`RebalanceListener` before partitions are taken away, so in-flight work of a
@@ -24,12 +25,14 @@ The docstrings *are* the contract. In short:
 from __future__ import annotations
 
 import asyncio
+import operator
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
 __all__ = [
+    "BatchProducer",
     "Headers",
     "RebalanceListener",
     "Record",
@@ -49,24 +52,153 @@ class TopicPartition(NamedTuple):
     partition: int
 
 
-@attrs.frozen(slots=True, repr=False)
-class Record:
-    """One Kafka record, as sent or as consumed.
+_KEEP: Any = object()
+"""The default of :meth:`Record.replace`'s arguments: keep the field as it is."""
+
+
+def _field(index: int, doc: str) -> Any:
+    """A read-only descriptor for field ``index`` of a :class:`Record` (as namedtuple's)."""
+    try:
+        from collections import _tuplegetter  # type: ignore[attr-defined]  # noqa: PLC0415
+    except ImportError:  # pragma: no cover (interpreters without it: the same, a bit slower)
+        return property(operator.itemgetter(index), doc=doc)
+    return _tuplegetter(index, doc)
+
+
+class Record(tuple[str, "bytes | None", bytes, Headers, "int | None", "int | None", "int | None"]):
+    """One Kafka record, as sent or as consumed: an immutable value.
 
     ``key`` is ``None`` or bytes, ``value`` bytes; ``headers`` keeps order and duplicates and
     holds raw bytes (nothing is decoded here). ``partition``, ``offset`` and ``timestamp``
     (milliseconds since the epoch) are set on consumed records and on the record a send
     resolves to; on a record to send, ``partition=None`` lets the transport choose (by key
-    hash, as Kafka does).
+    hash, as Kafka does). :meth:`replace` returns a copy with some fields changed.
+
+    Records compare equal, and hash alike, when all their fields are equal. Assigning to a
+    field raises :class:`attrs.exceptions.FrozenInstanceError` (an ``AttributeError``).
+    Underneath, a record is a tuple of its seven fields in the order above, so that a
+    transport can build one per consumed message at little cost (see
+    ``docs/performance.md``); it is not equal to a plain tuple and has no ordering.
     """
 
-    topic: str
-    key: bytes | None = None
-    value: bytes = b""
-    headers: Headers = ()
-    partition: int | None = None
-    offset: int | None = None
-    timestamp: int | None = None
+    __slots__ = ()
+    __match_args__ = ("topic", "key", "value", "headers", "partition", "offset", "timestamp")
+
+    def __new__(  # noqa: PLR0917 (positional, as the fields of a value class are)
+        cls,
+        topic: str,
+        key: bytes | None = None,
+        value: bytes = b"",
+        headers: Headers = (),
+        partition: int | None = None,
+        offset: int | None = None,
+        timestamp: int | None = None,
+    ) -> Record:
+        """Make a record; every field but ``topic`` has a default."""
+        return tuple.__new__(cls, (topic, key, value, headers, partition, offset, timestamp))
+
+    if TYPE_CHECKING:
+
+        @property
+        def topic(self) -> str:
+            """The topic."""
+
+        @property
+        def key(self) -> bytes | None:
+            """The key, or ``None``."""
+
+        @property
+        def value(self) -> bytes:
+            """The value."""
+
+        @property
+        def headers(self) -> Headers:
+            """The headers: ``(name, value)`` pairs, order and duplicates kept."""
+
+        @property
+        def partition(self) -> int | None:
+            """The partition, or ``None`` on a record to send that lets the transport choose."""
+
+        @property
+        def offset(self) -> int | None:
+            """The offset in its partition, once written."""
+
+        @property
+        def timestamp(self) -> int | None:
+            """Milliseconds since the epoch, once written (or as asked for when sending)."""
+
+    else:
+        topic = _field(0, "The topic.")
+        key = _field(1, "The key, or ``None``.")
+        value = _field(2, "The value.")
+        headers = _field(3, "The headers: ``(name, value)`` pairs, order and duplicates kept.")
+        partition = _field(
+            4, "The partition, or ``None`` on a record to send that lets the transport choose."
+        )
+        offset = _field(5, "The offset in its partition, once written.")
+        timestamp = _field(
+            6, "Milliseconds since the epoch, once written (or as asked for when sending)."
+        )
+
+        def __setattr__(self, name: str, value: object) -> None:
+            raise attrs.exceptions.FrozenInstanceError
+
+        def __delattr__(self, name: str) -> None:
+            raise attrs.exceptions.FrozenInstanceError
+
+        def _unordered(self, other: object) -> bool:
+            return NotImplemented
+
+        __lt__ = __le__ = __gt__ = __ge__ = _unordered
+        del _unordered
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            # Not even the tuple of its fields (tuple's own == would say it is).
+            return False if isinstance(other, tuple) else NotImplemented
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return True if isinstance(other, tuple) else NotImplemented
+        return tuple.__ne__(self, other)
+
+    def __hash__(self) -> int:
+        return tuple.__hash__(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its fields (pickle, copy.copy, copy.deepcopy).
+        return (self.__class__, tuple(self))
+
+    def replace(
+        self,
+        *,
+        topic: str = _KEEP,
+        key: bytes | None = _KEEP,
+        value: bytes = _KEEP,
+        headers: Headers = _KEEP,
+        partition: int | None = _KEEP,
+        offset: int | None = _KEEP,
+        timestamp: int | None = _KEEP,
+    ) -> Record:
+        """A copy of this record with the fields given changed (as ``attrs.evolve`` does)."""
+        old_topic, old_key, old_value, old_headers, old_partition, old_offset, old_time = self
+        return tuple.__new__(
+            self.__class__,
+            (
+                old_topic if topic is _KEEP else topic,
+                old_key if key is _KEEP else key,
+                old_value if value is _KEEP else value,
+                old_headers if headers is _KEEP else headers,
+                old_partition if partition is _KEEP else partition,
+                old_offset if offset is _KEEP else offset,
+                old_time if timestamp is _KEEP else timestamp,
+            ),
+        )
+
+    def __replace__(self, **changes: Any) -> Record:
+        """``copy.replace(record, **changes)``: the same as :meth:`replace`."""
+        return self.replace(**changes)
 
     @property
     def topic_partition(self) -> TopicPartition:
@@ -169,8 +301,41 @@ class Subscription(Protocol):
 
 
 @runtime_checkable
-class Transport(Protocol):
-    """Moves records to and from a broker. See the module docstring for the rules."""
+class BatchProducer(Protocol):
+    """Produces a batch of records with one future for the delivery of them all.
+
+    Part of :class:`Transport`; a protocol of its own so that code which only produces
+    batches can ask for no more.
+    """
+
+    async def produce_batch(self, records: Sequence[Record]) -> asyncio.Future[None]:
+        """Queue ``records``, in order, for delivery; return one future of them all.
+
+        For callers that only need to know when a whole batch is written (the runtime's
+        replies): one future for the batch instead of a future and a written
+        :class:`Record` per record. Records are queued in the order given, so records with
+        the same key and topic (and records for the same partition) are delivered in that
+        order, as with :meth:`Transport.produce`. Waits only while the local send buffer is
+        full. The future resolves to ``None`` once *every* record of the batch is
+        acknowledged by the broker, never earlier; for an empty batch it is returned
+        already resolved.
+
+        Raises :class:`~flowintegrations.errors.TransportClosedError` after
+        :meth:`Transport.stop` and :class:`~flowintegrations.errors.TransportBrokenError`
+        when the broker cannot be reached any more. A record that cannot even be queued
+        raises its error here (a :class:`~flowintegrations.errors.TransportError`); the
+        records queued before it are still delivered. The future fails with
+        :class:`~flowintegrations.errors.DeliveryError` when any record of the batch could
+        not be delivered (the first such failure; the other records may have been written).
+        """
+
+
+@runtime_checkable
+class Transport(BatchProducer, Protocol):
+    """Moves records to and from a broker. See the module docstring for the rules.
+
+    Besides the methods below, a transport produces batches: :meth:`BatchProducer.produce_batch`.
+    """
 
     async def start(self) -> None:
         """Connect. Must be awaited before any other method; idempotent while running.

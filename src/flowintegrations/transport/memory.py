@@ -507,6 +507,28 @@ class InMemoryTransport:
             future.set_exception(exc)
         return future
 
+    async def produce_batch(self, records: Sequence[Record]) -> asyncio.Future[None]:
+        """Write ``records`` now, in order; return a future already resolved (or failed).
+
+        A record that cannot be delivered does not stop the others: the future fails with
+        the first ``DeliveryError`` once every record was tried, as on Kafka.
+        """
+        self._check_running()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        failure: DeliveryError | None = None
+        write = self.broker.write
+        for record in records:
+            try:
+                write(record)
+            except DeliveryError as exc:
+                if failure is None:
+                    failure = exc
+        if failure is None:
+            future.set_result(None)
+        else:
+            future.set_exception(failure)
+        return future
+
     async def send(self, record: Record) -> Record:
         """Write ``record`` and return it as written (``partition``, ``offset`` set)."""
         self._check_running()

@@ -1,0 +1,368 @@
+"""The Kafka transport, on confluent-kafka (librdkafka): :class:`KafkaTransport`.
+
+It implements :class:`~flowintegrations.transport.Transport` out of three parts:
+
+* **Producing** (:mod:`.producer`): one idempotent producer per transport; delivery
+  reports are served on the event loop's thread, without a thread of their own.
+* **Consuming** (:mod:`.subscription`): every :meth:`~KafkaTransport.subscribe` makes a
+  :class:`~flowintegrations.transport.kafka.KafkaSubscription`, one consumer with a thread
+  of its own for librdkafka's blocking calls.
+* **Topics**: :meth:`~KafkaTransport.ensure_topics` reads the cluster's metadata (bounded
+  by ``timeout``) and raises :class:`~flowintegrations.errors.TopicNotFoundError` naming the
+  missing topics, or creates them (``num_partitions``, ``replication_factor``) when the
+  transport was made with ``create_topics=True``.
+
+Settings are shared out and secrets kept out of text by :mod:`.config`; every
+confluent-kafka exception becomes a :class:`~flowintegrations.errors.TransportError`
+subclass at the one boundary of :mod:`.errors`, the original kept as ``__cause__``. No
+confluent-kafka type crosses this package's API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from flowintegrations.errors import (
+    TopicNotFoundError,
+    TransportBrokenError,
+    TransportClosedError,
+    TransportError,
+)
+from flowintegrations.transport.base import RebalanceListener, Record
+from flowintegrations.transport.kafka.config import (
+    Redactor,
+    client_config,
+    consumer_config,
+    log,
+    redacted_settings,
+    resolve_settings,
+)
+from flowintegrations.transport.kafka.errors import (
+    MISSING_TOPIC_CODES,
+    KafkaClientError,
+    error_name,
+    is_fatal,
+    translate_error,
+    translating,
+)
+from flowintegrations.transport.kafka.producer import KafkaProducer
+from flowintegrations.transport.kafka.subscription import KafkaSubscription
+
+__all__ = ["KafkaTransport"]
+
+_NEW, _RUNNING, _STOPPING, _STOPPED = "new", "running", "stopping", "stopped"
+
+
+class KafkaTransport:
+    """A :class:`~flowintegrations.transport.Transport` on a Kafka cluster (confluent-kafka).
+
+    ``bootstrap_servers`` is ``host:port[,host:port...]``. ``config`` holds librdkafka
+    settings; each client gets the keys that apply to it. The security settings may also
+    be given as keyword arguments or ``FLOWINTEGRATIONS_KAFKA_*`` environment variables
+    (read from ``environ``, by default ``os.environ``); see
+    :mod:`flowintegrations.transport.kafka.config`. With ``create_topics=True``,
+    :meth:`ensure_topics` creates missing topics with ``num_partitions`` partitions and
+    ``replication_factor`` replicas (for development); otherwise it raises
+    ``TopicNotFoundError``. ``timeout`` bounds every metadata and admin request, and
+    ``flush_timeout`` how long :meth:`stop` waits for unacknowledged records.
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        config: Mapping[str, Any] | None = None,
+        security_protocol: str | None = None,
+        sasl_mechanism: str | None = None,
+        sasl_username: str | None = None,
+        sasl_password: str | None = None,
+        ssl_ca_location: str | None = None,
+        ssl_certificate_location: str | None = None,
+        ssl_key_location: str | None = None,
+        ssl_key_password: str | None = None,
+        create_topics: bool = False,
+        num_partitions: int = 1,
+        replication_factor: int = 1,
+        client_id: str = "flowintegrations",
+        timeout: float = 10.0,
+        flush_timeout: float = 30.0,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        if not bootstrap_servers:
+            msg = "bootstrap_servers cannot be empty"
+            raise ValueError(msg)
+        settings = resolve_settings(
+            bootstrap_servers,
+            config=config,
+            arguments={
+                "security.protocol": security_protocol,
+                "sasl.mechanism": sasl_mechanism,
+                "sasl.username": sasl_username,
+                "sasl.password": sasl_password,
+                "ssl.ca.location": ssl_ca_location,
+                "ssl.certificate.location": ssl_certificate_location,
+                "ssl.key.location": ssl_key_location,
+                "ssl.key.password": ssl_key_password,
+            },
+            environ=os.environ if environ is None else environ,
+            client_id=client_id,
+        )
+        self.bootstrap_servers = bootstrap_servers
+        self.create_missing_topics = create_topics
+        self.num_partitions = num_partitions
+        self.replication_factor = replication_factor
+        self.timeout = timeout
+        self.flush_timeout = flush_timeout
+        self._settings = settings
+        self._redact = Redactor(settings)
+        self._state = _NEW
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._producer: KafkaProducer | None = None
+        self._admin: Any = None
+        self._subscriptions: list[KafkaSubscription] = []
+        self._broken: TransportBrokenError | None = None
+
+    def __repr__(self) -> str:
+        settings = self._settings
+        parts = [f"bootstrap_servers={self.bootstrap_servers!r}", f"state={self._state}"]
+        parts.extend(
+            f"{key.replace('.', '_')}={settings[key]!r}"
+            for key in ("security.protocol", "sasl.mechanism", "sasl.username")
+            if key in settings
+        )
+        return f"KafkaTransport({', '.join(parts)})"
+
+    def settings(self) -> dict[str, Any]:
+        """The librdkafka settings in effect, secrets replaced by ``"<redacted>"``."""
+        return redacted_settings(self._settings)
+
+    def _client_config(self, kind: str) -> dict[str, Any]:
+        return client_config(
+            self._settings, kind, redactor=self._redact, error_cb=self._on_client_error
+        )
+
+    def _on_client_error(self, error: Any) -> None:
+        exc = translate_error(
+            KafkaClientError(error), action="kafka client error", redact=self._redact
+        )
+        if isinstance(exc, TransportBrokenError) and is_fatal(error):
+            self._broken = exc
+            log.error("%s", exc)
+        else:
+            log.warning("%s", exc)
+
+    # Lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Create the clients and check that the cluster answers (within ``timeout``).
+
+        Idempotent while running; raises ``TransportClosedError`` after :meth:`stop` and
+        ``TransportBrokenError`` when the cluster does not answer.
+        """
+        if self._state == _RUNNING:
+            return
+        if self._state != _NEW:
+            msg = "the transport was stopped and cannot be started again"
+            raise TransportClosedError(msg)
+        from confluent_kafka import Producer  # noqa: PLC0415 (the only place it is needed)
+        from confluent_kafka.admin import AdminClient  # noqa: PLC0415
+
+        loop = asyncio.get_running_loop()
+        producer_conf = self._client_config("producer")
+        producer_conf.setdefault("acks", "all")
+        producer_conf.setdefault("enable.idempotence", True)
+        with translating("creating the Kafka clients", redact=self._redact):
+            self._admin = AdminClient(self._client_config("admin"))
+            client = Producer(producer_conf)
+        self._loop = loop
+        try:
+            await self._metadata()
+        except TransportError:
+            self._admin = None
+            raise
+        self._producer = KafkaProducer(
+            client, loop, redact=self._redact, check_running=self._check_running
+        )
+        self._producer.start()
+        self._state = _RUNNING
+
+    async def stop(self) -> None:
+        """Close subscriptions, wait for unacknowledged records, close the clients.
+
+        Idempotent. Records still unacknowledged after ``flush_timeout`` fail with
+        ``DeliveryError``.
+        """
+        if self._state in (_STOPPING, _STOPPED):
+            return
+        if self._state == _NEW:
+            self._state = _STOPPED
+            return
+        self._state = _STOPPING
+        try:
+            for subscription in list(self._subscriptions):
+                await subscription.close()
+            if self._producer is not None:
+                await self._producer.close(self.flush_timeout)
+        finally:
+            self._producer = self._admin = None
+            self._state = _STOPPED
+
+    def _check_running(self) -> None:
+        if self._state != _RUNNING:
+            if self._state == _NEW:
+                msg = "the transport is not started: await transport.start() first"
+                raise TransportError(msg)
+            msg = "the transport was stopped"
+            raise TransportClosedError(msg)
+        if self._broken is not None:
+            raise self._broken
+
+    # Producing ------------------------------------------------------------------------------
+
+    async def produce(self, record: Record) -> asyncio.Future[Record]:
+        """Queue ``record``; return a future of the record as written (see the protocol).
+
+        Waits while librdkafka's queue is full. The future fails with ``DeliveryError``.
+        """
+        if self._state is not _RUNNING or self._broken is not None:
+            self._check_running()
+        assert self._producer is not None
+        return await self._producer.produce(record)
+
+    async def produce_batch(self, records: Sequence[Record]) -> asyncio.Future[None]:
+        """Queue ``records`` in order; return one future of the acknowledgement of them all.
+
+        For callers that only need to know when a whole batch is written (the App's
+        replies): one future and one small callback for the batch instead of a future and
+        a written :class:`~flowintegrations.transport.Record` per record. The future
+        resolves to ``None`` once every record is acknowledged, or fails with the first
+        :class:`~flowintegrations.errors.DeliveryError`. Waits while librdkafka's queue
+        is full, like :meth:`produce`.
+        """
+        if self._state is not _RUNNING or self._broken is not None:
+            self._check_running()
+        assert self._producer is not None
+        return await self._producer.produce_batch(records)
+
+    async def send(self, record: Record) -> Record:
+        """Deliver ``record`` and return it as written, once the broker acknowledged it."""
+        return await (await self.produce(record))
+
+    async def flush(self, timeout: float | None = None) -> None:
+        """Wait until every record produced so far is acknowledged or failed.
+
+        Raises ``DeliveryError`` if some are still pending after ``timeout`` seconds.
+        """
+        self._check_running()
+        assert self._producer is not None
+        await self._producer.wait_idle(timeout)
+
+    # Topics ---------------------------------------------------------------------------------
+
+    async def _metadata(self) -> set[str]:
+        """The names of the cluster's topics (bounded by ``timeout``)."""
+        admin = self._admin
+        loop = asyncio.get_running_loop()
+        # No answer (or an unrecognised failure) means the cluster cannot be used.
+        with translating(
+            f"reading metadata from {self.bootstrap_servers}",
+            redact=self._redact,
+            unrecognised=TransportBrokenError,
+        ):
+            metadata = await loop.run_in_executor(
+                None, lambda: admin.list_topics(timeout=self.timeout)
+            )
+        return {
+            name
+            for name, topic in metadata.topics.items()
+            if topic.error is None or error_name(topic.error) not in MISSING_TOPIC_CODES
+        }
+
+    async def ensure_topics(self, topics: Collection[str]) -> None:
+        """Check that every topic exists; create missing ones if ``create_topics=True``.
+
+        Raises ``TopicNotFoundError`` naming every missing topic.
+        """
+        self._check_running()
+        existing = await self._metadata()
+        missing = sorted(set(topics) - existing)
+        if not missing:
+            return
+        if not self.create_missing_topics:
+            raise TopicNotFoundError(missing)
+        await self.create_topics(missing, partitions=self.num_partitions)
+
+    async def create_topics(self, topics: Collection[str], *, partitions: int = 1) -> None:
+        """Create the topics that do not exist yet; wait until the metadata shows them."""
+        self._check_running()
+        from confluent_kafka.cimpl import NewTopic  # noqa: PLC0415
+
+        wanted = sorted(set(topics))
+        if not wanted:
+            return
+        loop = asyncio.get_running_loop()
+        admin = self._admin
+        new = [NewTopic(name, partitions, self.replication_factor) for name in wanted]
+        timeout = self.timeout
+
+        def create() -> None:
+            futures = admin.create_topics(new, operation_timeout=timeout, request_timeout=timeout)
+            for name, future in futures.items():
+                with translating(f"creating topic {name!r}", redact=self._redact):
+                    try:
+                        future.result(timeout)
+                    except Exception as exc:
+                        if not _already_exists(exc):
+                            raise
+
+        try:
+            await loop.run_in_executor(None, create)
+        except concurrent.futures.TimeoutError as exc:
+            msg = f"creating topics {', '.join(wanted)}: no answer within {timeout} s"
+            raise TransportError(msg) from exc
+        deadline = loop.time() + timeout
+        while True:
+            missing = set(wanted) - await self._metadata()
+            if not missing:
+                return
+            if loop.time() > deadline:
+                raise TopicNotFoundError(missing)
+            await asyncio.sleep(0.05)
+
+    # Consuming ------------------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        topics: Sequence[str],
+        *,
+        group_id: str,
+        listener: RebalanceListener | None = None,
+    ) -> KafkaSubscription:
+        """Join consumer group ``group_id`` with a new consumer reading ``topics``."""
+        self._check_running()
+        if not topics:
+            msg = "subscribe to at least one topic"
+            raise ValueError(msg)
+        if not group_id:
+            msg = "group_id cannot be empty"
+            raise ValueError(msg)
+        conf = consumer_config(self._client_config("consumer"), group_id)
+        assert self._loop is not None
+        subscription = KafkaSubscription(self, conf, list(topics), listener, self._loop)
+        await subscription._start()
+        self._subscriptions.append(subscription)
+        return subscription
+
+    def _forget(self, subscription: KafkaSubscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+
+
+def _already_exists(exc: BaseException) -> bool:
+    """Whether ``exc`` says that the topic being created exists already."""
+    error = exc.args[0] if exc.args else None
+    return error is not None and error_name(error) == "TOPIC_ALREADY_EXISTS"
