@@ -24,6 +24,7 @@ import asyncio
 import concurrent.futures
 import os
 from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from flowintegrations.errors import (
@@ -49,6 +50,7 @@ from flowintegrations.transport.kafka.errors import (
     translate_error,
     translating,
 )
+from flowintegrations.transport.kafka.poison import state_directory
 from flowintegrations.transport.kafka.producer import KafkaProducer
 from flowintegrations.transport.kafka.subscription import KafkaSubscription
 
@@ -69,6 +71,9 @@ class KafkaTransport:
     ``replication_factor`` replicas (for development); otherwise it raises
     ``TopicNotFoundError``. ``timeout`` bounds every metadata and admin request, and
     ``flush_timeout`` how long :meth:`stop` waits for unacknowledged records.
+    ``state_dir`` keeps what must survive a restart: the records that crashed the client
+    (:mod:`~flowintegrations.transport.kafka.poison`); by default
+    ``$FLOWINTEGRATIONS_STATE_DIR``, else ``~/.local/state/flowintegrations``.
     """
 
     def __init__(
@@ -91,6 +96,7 @@ class KafkaTransport:
         timeout: float = 10.0,
         flush_timeout: float = 30.0,
         environ: Mapping[str, str] | None = None,
+        state_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if not bootstrap_servers:
             msg = "bootstrap_servers cannot be empty"
@@ -112,6 +118,7 @@ class KafkaTransport:
             client_id=client_id,
         )
         self.bootstrap_servers = bootstrap_servers
+        self.state_dir = Path(state_dir) if state_dir is not None else state_directory(environ)
         self.create_missing_topics = create_topics
         self.num_partitions = num_partitions
         self.replication_factor = replication_factor
