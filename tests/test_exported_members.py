@@ -39,6 +39,7 @@ PACKAGES = [
     "flowintegrations.runtime",
     "flowintegrations.testing",
     "flowintegrations.flow",
+    "flowintegrations.observability",
 ]
 
 

@@ -40,6 +40,7 @@ LAYERS = {
     "flowintegrations.app": "wiring",
     "flowintegrations.client": "wiring",
     "flowintegrations.flow": "wiring",
+    "flowintegrations.observability": "wiring",
     "flowintegrations.loading": "wiring",
     "flowintegrations.demo": "wiring",
     # on top: test helpers, the command line, the package namespace itself

@@ -16,7 +16,7 @@ import os
 import signal
 from collections.abc import Callable
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from flowintegrations.codec import JsonCodec
 from flowintegrations.errors import HandlerRegistrationError, ScenarioNotFoundError
@@ -32,6 +32,9 @@ from flowintegrations.transport import (
     Transport,
 )
 from flowintegrations.vocabulary import ENVIRONMENT_VAR
+
+if TYPE_CHECKING:
+    from flowintegrations.runtime.telemetry import Instrumentation
 
 __all__ = ["App", "Handler"]
 
@@ -51,6 +54,8 @@ class App:
     left running for its owner. ``environment`` picks each scenario's topic binding and
     defaults to the ``FLOWINTEGRATIONS_ENV`` environment variable. Failing handlers are
     retried per ``retry``; what still fails goes to ``<topic><dead_letter_suffix>``.
+    ``telemetry`` (e.g. :class:`flowintegrations.observability.Telemetry`) is told of every
+    request, try, send and commit: traces and metrics; ``None`` (the default) is off.
 
     Lifecycle: :meth:`start` joins the consumer group and starts the loop; :meth:`stop`
     finishes what was fetched, commits and leaves the group, and stops the transport if
@@ -75,6 +80,7 @@ class App:
         commit_interval: float = 0.5,
         shutdown_timeout: float = 30.0,
         codec: JsonCodec | None = None,
+        telemetry: Instrumentation | None = None,
     ) -> None:
         ids = [i.identifier for i in integrations]
         if len(set(ids)) != len(ids):
@@ -95,6 +101,7 @@ class App:
         self.commit_interval = commit_interval
         self.shutdown_timeout = shutdown_timeout
         self.codec = codec or JsonCodec()
+        self.telemetry = telemetry
         self._specs: dict[tuple[str, str], tuple[Integration, Scenario, HandlerSpec]] = {}
         self._pipeline: Pipeline | None = None
         self._loop: DeliveryLoop | None = None
@@ -267,6 +274,8 @@ class App:
             commit_interval=self.commit_interval,
             shutdown_timeout=self.shutdown_timeout,
             on_fatal=self._fail,
+            telemetry=self.telemetry,
+            group_id=self.group_id,
         )
         subscription = await self.transport.subscribe(
             sorted(topic_routes), group_id=self.group_id, listener=loop

@@ -39,8 +39,8 @@ import itertools
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Collection, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Collection, Mapping
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from starlette.applications import Starlette
@@ -69,6 +69,9 @@ from flowintegrations.runtime import (
 )
 from flowintegrations.validation import Violation
 from flowintegrations.vocabulary import PROCESS_INSTANCE_ID, REDACTED, redact
+
+if TYPE_CHECKING:
+    from flowintegrations.runtime.telemetry import RequestTrace
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "PROBLEM_KIND_HEADER", "FlowService"]
 
@@ -425,7 +428,13 @@ class FlowService:
         )
         pipeline = self._pipeline
         assert pipeline is not None  # built by _routes() above
-        handling = pipeline.handle(route, payload, headers, origin=origin)
+        telemetry = self.app.telemetry
+        trace = None
+        if telemetry is not None:
+            trace = telemetry.served(route, origin, headers, request.headers)
+        handling = pipeline.handle(route, payload, headers, origin=origin, trace=trace)
+        if trace is not None:
+            handling = _reported(handling, trace)
         callback = body.get("callbackUri")
         if not (isinstance(callback, str) and callback.startswith(("http://", "https://"))):
             # Nowhere to send a later answer: this request waits for it, however long.
@@ -513,6 +522,13 @@ class FlowService:
             return self._service_response(request, outputs=outputs, root_faults={"error": error})
         assert isinstance(outcome, (DeadLettered, LeftForRedelivery))
         return self._service_response(request, root_faults={"error": outcome.failure.message})
+
+
+async def _reported(handling: Awaitable[Outcome], trace: RequestTrace) -> Outcome:
+    """The outcome of ``handling``, reported to ``trace`` (a traced action's span ends)."""
+    outcome = await handling
+    trace.finished(outcome, None)
+    return outcome
 
 
 def _headers(action: Action, body: Mapping[str, Any]) -> dict[str, str]:
