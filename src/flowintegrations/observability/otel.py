@@ -143,7 +143,8 @@ METRICS = (
         kind="gauge",
         unit="{record}",
         attributes=(CONSUMER_GROUP,),
-        description="Records fetched and not yet done (their sends not yet acknowledged).",
+        description="Records fetched and not yet released: a record is released once it is "
+        "handled and its offset committed. Backpressure pauses on this count.",
     ),
     Metric(
         name="flowintegrations.partitions.paused",
