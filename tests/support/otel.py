@@ -49,7 +49,7 @@ class Recorded:
         """(span name, parent span name) of every finished span."""
         by_id = {s.context.span_id: s.name for s in self.spans()}
         return {
-            (s.name, None if s.parent is None else by_id.get(s.parent.span_id, "?"))
+            (s.name, None if s.parent is None else by_id.get(s.parent.span_id, "remote"))
             for s in self.spans()
         }
 
