@@ -271,8 +271,9 @@ def _metrics(app: App, port: int | None) -> Iterator[str | None]:
         raise FlowIntegrationsError(msg) from None
     try:
         server = serve_metrics(port)
-    except OSError as exc:
-        msg = f"--metrics-port {port}: cannot listen: {exc.strerror or exc}"
+    except (OSError, OverflowError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        msg = f"--metrics-port {port}: cannot listen: {reason}"
         raise FlowIntegrationsError(msg) from None
     app.telemetry = Telemetry(meter_provider=server.meter_provider)
     try:
