@@ -415,7 +415,7 @@ class _LoopTelemetry:
 class RequestTrace:
     """One request's span (``None`` when only metrics are on) and its metrics."""
 
-    __slots__ = ("_header", "_mark", "_producers", "_route", "_telemetry", "span")
+    __slots__ = ("_context", "_header", "_mark", "_producers", "_route", "_telemetry", "span")
 
     def __init__(
         self,
@@ -431,6 +431,8 @@ class RequestTrace:
         self._mark = started
         self._header = header
         self._producers: list[Span] = []
+        # The request's span as the parent of its children (made once, used by each).
+        self._context = None if span is None else trace.set_span_in_context(span)
 
     def _secrets(self) -> tuple[str, ...]:
         values = (self._header(name) for name in self._route.secret)
@@ -451,7 +453,7 @@ class RequestTrace:
             return
         now = time.time_ns()
         child = self._telemetry.tracer.start_span(
-            "validate", context=trace.set_span_in_context(self.span), start_time=self._mark
+            "validate", context=self._context, start_time=self._mark
         )
         if isinstance(result, Failure):
             failure = attrs.evolve(result, secrets=self._secrets())
@@ -484,7 +486,7 @@ class RequestTrace:
         if self.span is not None:
             span = telemetry.tracer.start_span(
                 "handler",
-                context=trace.set_span_in_context(self.span),
+                context=self._context,
                 attributes={ATTEMPT: attempt},
             )
             token = context_api.attach(trace.set_span_in_context(span))
@@ -519,7 +521,7 @@ class RequestTrace:
             attributes[ERROR_TYPE] = error_class_name(failure.error)
         producer = telemetry.tracer.start_span(
             f"send {record.topic}",
-            context=trace.set_span_in_context(self.span),
+            context=self._context,
             kind=SpanKind.PRODUCER,
             attributes=attributes,
         )
