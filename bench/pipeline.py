@@ -22,7 +22,8 @@ is measured as above.
 Overhead: the cost of observability, in one run. ``ours-base`` is the App as of git
 ``--baseline`` (default: where this branch left main), exported to a temporary directory
 and imported instead of the working tree; ``ours`` is the working tree with telemetry off;
-``ours-otel`` has telemetry on (the OpenTelemetry SDK making every span, batched to a
+``ours-metrics`` has telemetry on without a tracer provider (metrics only); ``ours-otel``
+has telemetry on (the OpenTelemetry SDK making every span, batched to a
 no-op exporter, and the SDK meter provider). Drained like ``throughput``, in alternating
 order; the table gives min/median/max and each median as a ratio of ``ours-base``.
 
@@ -66,7 +67,7 @@ from confluent_kafka import Consumer, Producer
 from flowintegrations.testing.broker import TANSU_TEST_CONFIG, local_broker
 
 THROUGHPUT_KINDS = ("raw", "ours", "raw-fjs", "raw-alo", "ours-async", "faststream")
-OVERHEAD_KINDS = ("ours-base", "ours", "ours-otel")
+OVERHEAD_KINDS = ("ours-base", "ours", "ours-metrics", "ours-otel")
 BASELINE_SOURCE = ""
 """Where ``ours-base`` imports flowintegrations from (set by the overhead mode)."""
 

@@ -234,8 +234,16 @@ class Telemetry:
                 "description": by_name[name].description,
             }
 
-        self.requests = meter.create_counter(**spec("flowintegrations.requests"))
-        self.dead_letters = meter.create_counter(**spec("flowintegrations.dead_letters"))
+        # Counted in plain dicts and observed at collection: an increment per request is
+        # far cheaper than the SDK's per-measurement work (attribute checks, locks).
+        self._requests = _Counts()
+        self._dead_letters = _Counts()
+        meter.create_observable_counter(
+            **spec("flowintegrations.requests"), callbacks=[self._requests.observe]
+        )
+        meter.create_observable_counter(
+            **spec("flowintegrations.dead_letters"), callbacks=[self._dead_letters.observe]
+        )
         self.handler_duration = meter.create_histogram(
             **spec("flowintegrations.handler.duration"),
             explicit_bucket_boundaries_advisory=_DURATIONS,
@@ -340,6 +348,28 @@ class Telemetry:
             }
         return found
 
+    def count_request(self, route: Route, outcome: str, stage: str | None) -> None:
+        """Count one request of ``route`` that ended in ``outcome`` (failed at ``stage``)."""
+        key = (route, outcome, stage)
+        counts = self._requests.counts
+        if key in counts:
+            counts[key] += 1
+            return
+        attributes = {**self.attributes(route), OUTCOME: outcome}
+        if stage is not None:
+            attributes[STAGE] = stage
+        self._requests.first(key, attributes)
+
+    def count_dead_letter(self, route: Route, stage: str, error_type: str) -> None:
+        """Count one dead letter of ``route`` at ``stage`` for an error of ``error_type``."""
+        key = (route, stage, error_type)
+        counts = self._dead_letters.counts
+        if key in counts:
+            counts[key] += 1
+            return
+        attributes = {**self.attributes(route), STAGE: stage, ERROR_TYPE: error_type}
+        self._dead_letters.first(key, attributes)
+
     def forget(self, loop: LoopState) -> None:
         """Stop observing ``loop``'s gauges."""
         self._loops.pop(id(loop), None)
@@ -355,6 +385,23 @@ class Telemetry:
 
     def _observe_paused(self, options: CallbackOptions) -> Iterable[Observation]:
         return self._by_group(lambda loop: len(loop.paused_partitions))
+
+
+class _Counts:
+    """Cumulative counts by key, each key with its attributes, observed as a counter."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[Any, ...], int] = {}
+        self.attributes: dict[tuple[Any, ...], dict[str, str]] = {}
+
+    def first(self, key: tuple[Any, ...], attributes: dict[str, str]) -> None:
+        """Count ``key`` for the first time."""
+        self.attributes[key] = attributes
+        self.counts[key] = 1
+
+    def observe(self, options: CallbackOptions) -> Iterable[Observation]:
+        """Every count so far (called at collection, on the exporter's thread)."""
+        return [Observation(n, self.attributes[key]) for key, n in list(self.counts.items())]
 
 
 class _LoopTelemetry:
@@ -533,21 +580,16 @@ class RequestTrace:
     def finished(self, outcome: Outcome, completion: asyncio.Future[Any] | None) -> None:
         """Count ``outcome``; end the spans when ``completion`` (the sends) is done."""
         telemetry = self._telemetry
+        route = self._route
         name = _OUTCOMES[type(outcome)]
-        attributes = {**telemetry.attributes(self._route), OUTCOME: name}
         failure = None if isinstance(outcome, Replied) else outcome.failure
-        if failure is not None:
-            attributes[STAGE] = failure.stage.value
+        if failure is None:
+            telemetry.count_request(route, name, None)
+        else:
+            stage = failure.stage.value
+            telemetry.count_request(route, name, stage)
             if not isinstance(outcome, LeftForRedelivery):
-                telemetry.dead_letters.add(
-                    1,
-                    {
-                        **telemetry.attributes(self._route),
-                        STAGE: failure.stage.value,
-                        ERROR_TYPE: error_class_name(failure.error),
-                    },
-                )
-        telemetry.requests.add(1, attributes)
+                telemetry.count_dead_letter(route, stage, error_class_name(failure.error))
         span = self.span
         if span is None:
             return
