@@ -33,6 +33,7 @@ try:
         Observation,
         get_meter_provider,
     )
+    from opentelemetry.propagators.textmap import Getter
     from opentelemetry.trace import (
         NoOpTracerProvider,
         ProxyTracerProvider,
@@ -68,11 +69,17 @@ from flowintegrations.vocabulary import (
 
 if TYPE_CHECKING:
     import asyncio
+    from contextvars import Token
+
+    from opentelemetry.context import Context
 
     from flowintegrations.model import Integration, Scenario
     from flowintegrations.runtime.telemetry import LoopState
 
 __all__ = ["METRICS", "Metric", "Telemetry"]
+
+_Started = tuple["Span", "Token[Context]"]
+"""A try's span and the token that makes it current (to detach when the try ends)."""
 
 INSTRUMENTATION_NAME = "flowintegrations"
 
@@ -176,7 +183,7 @@ def _record_headers(carrier: Record, key: str) -> list[str] | None:
     return values or None
 
 
-class _RecordGetter:
+class _RecordGetter(Getter[Record]):
     """Reads trace context from a Record's raw headers (for :func:`propagate.extract`)."""
 
     def get(self, carrier: Record, key: str) -> list[str] | None:
@@ -325,7 +332,7 @@ class Telemetry:
         if uuid is not None:
             attributes[MESSAGE_ID] = uuid
         # A trace context among the request's headers is continued; else the current one.
-        parent = propagate.extract(record, context=context_api.get_current(), getter=_GETTER)  # type: ignore[arg-type]
+        parent = propagate.extract(record, context=context_api.get_current(), getter=_GETTER)
         with self.tracer.start_as_current_span(
             f"{operation} {record.topic}",
             context=parent,
@@ -404,6 +411,27 @@ class _Counts:
         return [Observation(n, self.attributes[key]) for key, n in list(self.counts.items())]
 
 
+class _Try:
+    """One try of a handler: its duration measured, its span current while it runs."""
+
+    __slots__ = ("_attempt", "_span", "_started", "_trace")
+
+    def __init__(self, request: RequestTrace, attempt: int) -> None:
+        self._trace = request
+        self._attempt = attempt
+        self._span: _Started | None = None
+        self._started = 0.0
+
+    def __enter__(self) -> None:
+        self._span = self._trace.tried(self._attempt)
+        self._started = time.perf_counter()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
+    ) -> None:
+        self._trace.try_ended(self._span, time.perf_counter() - self._started, error)
+
+
 class _LoopTelemetry:
     """What one delivery loop reports: each request received, each commit."""
 
@@ -441,7 +469,7 @@ class _LoopTelemetry:
                 attributes[MESSAGE_ID] = uuid
             span = telemetry.tracer.start_span(
                 f"process {record.topic}",
-                context=propagate.extract(record, getter=_GETTER),  # type: ignore[arg-type]
+                context=propagate.extract(record, getter=_GETTER),
                 kind=SpanKind.CONSUMER,
                 attributes=attributes,
                 start_time=started,
@@ -512,44 +540,42 @@ class RequestTrace:
         if is_async:
 
             async def call_async(*args: Any) -> Any:
-                with self._try(attempt):
+                with _Try(self, attempt):
                     return await fn(*args)
 
             return call_async
 
         def call(*args: Any) -> Any:
-            with self._try(attempt):
+            with _Try(self, attempt):
                 return fn(*args)
 
         return call
 
-    @contextlib.contextmanager
-    def _try(self, attempt: int) -> Iterator[None]:
+    def tried(self, attempt: int) -> _Started | None:
+        """Start try ``attempt``'s ``handler`` span and make it current (None: not tracing)."""
+        if self._context is None:
+            return None
+        span = self._telemetry.tracer.start_span(
+            "handler", context=self._context, attributes={ATTEMPT: attempt}
+        )
+        return span, context_api.attach(trace.set_span_in_context(span))
+
+    def try_ended(
+        self, started: _Started | None, seconds: float, error: BaseException | None
+    ) -> None:
+        """Record a try's duration; end its span (``started``), failed if ``error`` is."""
         telemetry = self._telemetry
         attributes = telemetry.attributes(self._route)
-        started = time.perf_counter()
-        span = None
-        token = None
-        if self.span is not None:
-            span = telemetry.tracer.start_span(
-                "handler",
-                context=self._context,
-                attributes={ATTEMPT: attempt},
-            )
-            token = context_api.attach(trace.set_span_in_context(span))
-        try:
-            yield
-        except Exception as exc:
-            attributes = {**attributes, ERROR_TYPE: error_class_name(exc)}
-            if span is not None:
-                message = encodable(redact(str(exc), self._secrets()))
-                self._fail(span, "handler", exc, message)
-            raise
-        finally:
-            telemetry.handler_duration.record(time.perf_counter() - started, attributes)
-            if span is not None and token is not None:
-                context_api.detach(token)
-                span.end()
+        if isinstance(error, Exception):
+            attributes = {**attributes, ERROR_TYPE: error_class_name(error)}
+        telemetry.handler_duration.record(seconds, attributes)
+        if started is not None:
+            span, token = started
+            if isinstance(error, Exception):
+                message = encodable(redact(str(error), self._secrets()))
+                self._fail(span, "handler", error, message)
+            context_api.detach(token)
+            span.end()
 
     def outgoing(self, record: Record, failure: Failure | None = None) -> Record:
         """Start a ``send`` span for ``record``; the record carries its context."""
