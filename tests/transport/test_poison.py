@@ -38,15 +38,22 @@ def test_a_batch_left_marked_makes_its_range_suspect(tmp_path: Path) -> None:
 
 def test_a_single_record_left_marked_is_poison(tmp_path: Path) -> None:
     """A process that died reading one record (a careful read) names it: it is poison."""
-    PoisonLedger(tmp_path, "g").mark({("t", 1): (12, 12)})
+    PoisonLedger(tmp_path, "g").mark_one("t", 1, 12)
     assert ("t", 1, 12) in PoisonLedger(tmp_path, "g")
 
 
-def test_a_batch_read_to_the_end_leaves_nothing(tmp_path: Path) -> None:
-    """mark() then done(): the next process finds neither suspects nor poison."""
+def test_a_batch_of_one_left_marked_is_only_suspect(tmp_path: Path) -> None:
+    """A batch that happened to hold one record is a suspect range, not known poison."""
+    PoisonLedger(tmp_path, "g").mark({("t", 1): (12, 12)})
+    ledger = PoisonLedger(tmp_path, "g")
+    assert (("t", 1, 12) in ledger, ledger.is_suspect("t", 1, 12)) == (False, True)
+
+
+def test_a_clean_close_leaves_nothing(tmp_path: Path) -> None:
+    """mark() then close(): the next process finds neither suspects nor poison."""
     ledger = PoisonLedger(tmp_path, "g")
     ledger.mark({("t", 0): (0, 499)})
-    ledger.done()
+    ledger.close()
     after = PoisonLedger(tmp_path, "g")
     assert (after.suspects, bool(after)) == ({}, False)
 

@@ -6,10 +6,11 @@ details and the report for upstream). So reading is guarded by two small files o
 consumer group:
 
 * ``<group>.reading`` names the records being read (per partition, the first and last
-  offset of the batch); it is written before ``headers()`` is called and emptied after.
-  A process that finds it non-empty at start knows the previous one died reading those
-  records. It then reads them one at a time, each named alone in the file first, so a
-  second crash names the very record.
+  offset of the batch); it is written before ``headers()`` is called (one ``pwrite`` a
+  batch, on a file kept open). A process that finds it at start knows the previous one
+  died reading those records, or after it had read them; either way it reads them one at
+  a time, each named alone in the file first, so a crash on one of them names the very
+  record.
 * ``<group>.poison`` lists the records known to crash the client (found by a
   ``SystemError``, or named alone in ``<group>.reading`` by a process that died). They
   are never read again: they are handed on as unreadable and dead-lettered.
@@ -52,14 +53,14 @@ class PoisonLedger:
     empty (and falsy) unless a poison record was ever met.
     """
 
-    __slots__ = ("_known", "_marked", "path", "reading", "suspects")
+    __slots__ = ("_fd", "_known", "path", "reading", "suspects")
 
     def __init__(self, directory: Path, group_id: str) -> None:
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", group_id) or "group"
         self.path = directory / f"{safe}.poison"
         self.reading = directory / f"{safe}.reading"
         self._known: set[tuple[str, int, int]] = set()
-        self._marked = False
+        self._fd: int | None = None
         self.suspects: dict[tuple[str, int], tuple[int, int]] = {}
         """Offset ranges a process died reading: read them one record at a time."""
         try:
@@ -82,12 +83,13 @@ class PoisonLedger:
         except OSError:
             return
         for line in lines:
-            topic, _, last = line.rpartition("\t")
+            kind, _, rest = line.partition("\t")
+            topic, _, last = rest.rpartition("\t")
             topic, _, first = topic.rpartition("\t")
             topic, _, partition = topic.rpartition("\t")
             if not (topic and partition.isdigit() and first.isdigit() and last.isdigit()):
                 continue
-            if first == last:  # the one record a careful read was on: it crashed the client
+            if kind == "one":  # the one record a careful read was on: it crashed the client
                 log.error(
                     "record %s[%s]@%s crashed the client; it will be dead-lettered unread",
                     topic,
@@ -97,8 +99,12 @@ class PoisonLedger:
                 self.add(topic, int(partition), int(first))
             else:
                 self.suspects[(topic, int(partition))] = (int(first), int(last))
-        self._marked = True
-        self.done()
+
+    def __bool__(self) -> bool:
+        return bool(self._known)
+
+    def __contains__(self, place: object) -> bool:
+        return place in self._known
 
     def is_suspect(self, topic: str, partition: int, offset: int) -> bool:
         """Whether the record is in a range a process died reading."""
@@ -107,29 +113,32 @@ class PoisonLedger:
 
     def mark(self, spans: Mapping[tuple[str, int], tuple[int, int]]) -> None:
         """Name the records about to be read: per partition, (first, last) offset."""
-        text = "".join(f"{t}\t{p}\t{a}\t{b}\n" for (t, p), (a, b) in spans.items())
-        self._write_marker(text)
+        self._write("".join(f"batch\t{t}\t{p}\t{a}\t{b}\n" for (t, p), (a, b) in spans.items()))
 
-    def done(self) -> None:
-        """The records named by :meth:`mark` were read: forget them."""
-        if self._marked:
-            self._write_marker("")
+    def mark_one(self, topic: str, partition: int, offset: int) -> None:
+        """Name the one record about to be read (of a range a process died reading)."""
+        self._write(f"one\t{topic}\t{partition}\t{offset}\t{offset}\n")
 
-    def _write_marker(self, text: str) -> None:
+    def _write(self, text: str) -> None:
+        data = text.encode("utf-8")
         try:
-            if not self.reading.parent.is_dir():
+            if self._fd is None:
                 self.reading.parent.mkdir(parents=True, exist_ok=True)
-            with self.reading.open("w", encoding="utf-8") as file:
-                file.write(text)
-            self._marked = bool(text)
+                self._fd = os.open(self.reading, os.O_WRONLY | os.O_CREAT, 0o600)
+            os.pwrite(self._fd, data, 0)
+            os.ftruncate(self._fd, len(data))
         except OSError as exc:
             log.warning("cannot write %s: %s", self.reading, exc)
 
-    def __bool__(self) -> bool:
-        return bool(self._known)
-
-    def __contains__(self, place: object) -> bool:
-        return place in self._known
+    def close(self) -> None:
+        """Forget what was being read (a clean stop) and close the file."""
+        if self._fd is not None:
+            try:
+                os.ftruncate(self._fd, 0)
+                os.close(self._fd)
+            except OSError as exc:
+                log.warning("cannot close %s: %s", self.reading, exc)
+            self._fd = None
 
     def add(self, topic: str, partition: int, offset: int) -> None:
         """Remember the record at ``offset`` of ``topic[partition]``, on disk first."""

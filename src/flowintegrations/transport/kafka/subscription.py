@@ -255,12 +255,8 @@ class KafkaSubscription:
         # Reading a record whose header name is not UTF-8 can crash the process: name the
         # records being read first, so that the next process knows (kafka/poison.py).
         spans = _spans(messages)
-        poison = self._poison
-        poison.mark(spans)
-        try:
-            records = self._records(messages, spans)
-        finally:
-            poison.done()
+        self._poison.mark(spans)
+        records = self._records(messages, spans)
         if self._revoked_in_fetch:
             # Records of partitions revoked during this fetch belong to their new owner.
             held = self._assignment
@@ -289,8 +285,7 @@ class KafkaSubscription:
                     message.topic(), message.partition(), message.offset()
                 )
                 if careful:  # a process died reading this range: name this record alone
-                    offset = message.offset()
-                    poison.mark({(message.topic(), message.partition()): (offset, offset)})
+                    poison.mark_one(message.topic(), message.partition(), message.offset())
                 try:
                     headers = message.headers()
                 except (SystemError, UnicodeDecodeError):
@@ -432,6 +427,7 @@ class KafkaSubscription:
                     await self._loop.run_in_executor(self._thread, consumer.close)
         finally:
             self._thread.shutdown(wait=False)
+            self._poison.close()
 
 
 def _settle_reply(reply: asyncio.Future[None], error: BaseException | None) -> None:
