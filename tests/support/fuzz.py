@@ -37,7 +37,7 @@ import logging
 import random
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -53,7 +53,7 @@ from flowintegrations import (
     TopicBinding,
 )
 from flowintegrations.deadletter import ORIGINAL_OFFSET, ORIGINAL_PARTITION, ORIGINAL_TOPIC
-from flowintegrations.transport import InMemoryTransport, Record, TopicPartition
+from flowintegrations.transport import InMemoryTransport, Record, TopicPartition, Transport
 from flowintegrations.transport.memory import record_size
 
 PARTITIONS = 4
@@ -153,25 +153,34 @@ class Boom(Exception):  # noqa: N818 - the name a handler author would pick
     """What the handlers raise when a request asks them to: its message echoes the request."""
 
 
-def build_app(transport: InMemoryTransport) -> App:
-    """The App under test: three handlers that fail on request and echo hostile text."""
+def build_app(
+    transport: Transport,
+    *,
+    topics: Mapping[str, str] | None = None,
+    group_id: str = "fuzz",
+) -> App:
+    """The App under test: three handlers that fail on request and echo hostile text.
+
+    ``topics`` renames the harness's topics (fresh ones per run, on a shared broker).
+    """
+    integration = FUZZ if topics is None else _renamed(FUZZ, topics)
     app = App(
-        FUZZ,
+        integration,
         transport=transport,
-        group_id="fuzz",
+        group_id=group_id,
         retry=Retry(attempts=2, backoff=0.0),
         commit_interval=0.2,
         shutdown_timeout=5.0,
     )
 
-    @app.handler(ORDER)
+    @app.handler("order")
     def order(payload: dict[str, Any]) -> dict[str, Any]:
         name = payload["customer"]["name"]
         if name.startswith("boom"):
             raise Boom(f"cannot order for {name}")
         return {"total": sum(line["qty"] for line in payload["lines"])}
 
-    @app.handler(TRANSFER)
+    @app.handler("transfer")
     def transfer(payload: dict[str, Any]) -> dict[str, Any]:
         if payload["source"]["iban"].startswith("boom"):
             raise Boom(f"refused {payload['source']!r} -> {payload['target']!r}")
@@ -179,7 +188,7 @@ def build_app(transport: InMemoryTransport) -> App:
             return {"status": payload["amount"]}  # an invalid reply: dead-lettered at reply
         return {"status": "done"}
 
-    @app.handler(SIGNAL)
+    @app.handler("signal")
     async def signal(payload: dict[str, Any]) -> dict[str, Any]:
         tags = payload.get("tags") or []
         if tags and tags[0].startswith("boom"):
@@ -188,6 +197,25 @@ def build_app(transport: InMemoryTransport) -> App:
         return {"state": "ALERT" if payload["level"] == "HIGH" or total > 100 else "OK"}
 
     return app
+
+
+def _renamed(integration: Integration, topics: Mapping[str, str]) -> Integration:
+    """``integration`` with every topic renamed by ``topics``."""
+    scenarios = [
+        attrs.evolve(
+            scenario,
+            topics=tuple(
+                TopicBinding(
+                    topics.get(b.out_topic, b.out_topic) if b.out_topic else None,
+                    topics.get(b.in_topic, b.in_topic) if b.in_topic else None,
+                    b.environment,
+                )
+                for b in scenario.topics
+            ),
+        )
+        for scenario in integration.scenarios
+    ]
+    return attrs.evolve(integration, scenarios=tuple(scenarios))
 
 
 # Generation ----------------------------------------------------------------------------------
