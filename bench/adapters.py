@@ -10,6 +10,8 @@ produce it to the in topic with the request's headers (all but ``jwt``) and the
 
 * ``ours``         App + KafkaTransport, a sync handler (the usual way to write one)
 * ``ours-async``   App + KafkaTransport, an async handler
+* ``ours-eos``     ``ours`` with ``exactly_once=True``: each batch in a Kafka transaction
+                   with its offsets (the cost of exactly once)
 * ``raw``          confluent-kafka consume -> json -> produce loop (the practical ceiling)
 * ``raw-fjs``      the raw loop plus fastjsonschema on request and reply
 * ``raw-alo``      the careful hand-written loop: ``raw-fjs`` made at-least-once (per batch:
@@ -41,7 +43,7 @@ from common import (
 )
 
 
-def run_ours(args: argparse.Namespace, *, is_async: bool) -> None:
+def run_ours(args: argparse.Namespace, *, is_async: bool, exactly_once: bool = False) -> None:
     from flowintegrations import App, Retry  # noqa: PLC0415
     from flowintegrations.transport import KafkaTransport  # noqa: PLC0415
 
@@ -53,6 +55,7 @@ def run_ours(args: argparse.Namespace, *, is_async: bool) -> None:
         transport=transport,
         group_id=args.group,
         retry=Retry(attempts=1),
+        exactly_once=exactly_once,
         **({"max_in_flight": args.max_in_flight} if args.max_in_flight else {}),
     )
     slow = args.slow_ms / 1000
@@ -229,7 +232,8 @@ def run_faststream(args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "kind", choices=["ours", "ours-async", "raw", "raw-fjs", "raw-alo", "faststream"]
+        "kind",
+        choices=["ours", "ours-async", "ours-eos", "raw", "raw-fjs", "raw-alo", "faststream"],
     )
     parser.add_argument("bootstrap")
     parser.add_argument("out_topic")
@@ -240,8 +244,8 @@ def main() -> int:
     parser.add_argument("--profile", default="")
     parser.add_argument("--max-in-flight", type=int, default=0)
     args = parser.parse_args()
-    if args.kind in ("ours", "ours-async"):
-        run_ours(args, is_async=args.kind == "ours-async")
+    if args.kind in ("ours", "ours-async", "ours-eos"):
+        run_ours(args, is_async=args.kind == "ours-async", exactly_once=args.kind == "ours-eos")
     elif args.kind in ("raw", "raw-fjs", "raw-alo"):
         run_raw(args, validate=args.kind != "raw", at_least_once=args.kind == "raw-alo")
     else:
