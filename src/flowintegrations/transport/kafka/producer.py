@@ -110,7 +110,7 @@ class KafkaProducer:
         self._replacing = False
         self._closing = False
         self._resend_now = False
-        self._resend: list[tuple[Any, Callable[[Any, Any], None]]] = []
+        self._resend: list[tuple[Record, Callable[[Any, Any], None]]] = []
         self.replaced = 0
         """How many times the client was replaced."""
 
@@ -137,8 +137,8 @@ class KafkaProducer:
             log.warning("stopping with unacknowledged records: %s", exc)
         self._closing = True
         held, self._resend = self._resend, []
-        for message, on_delivery in held:  # a failed client nobody replaced: they failed
-            on_delivery(KafkaClientError("the producer failed and was not replaced"), message)
+        for _, on_delivery in held:  # a failed client nobody replaced: they failed
+            on_delivery(KafkaClientError("the producer failed and was not replaced"), None)
         pump, self._pump = self._pump, None
         if pump is not None:
             pump.cancel()
@@ -224,15 +224,18 @@ class KafkaProducer:
             return 0.0
         return time.monotonic() - self._progress
 
-    def _held_back(self, error: Any, message: Any, on_delivery: Callable[[Any, Any], None]) -> bool:
+    def _held_back(
+        self, error: Any, record: Record | None, on_delivery: Callable[[Any, Any], None]
+    ) -> bool:
         """Keep a record the old client failed (not the record's fault) to produce it again."""
         if (
-            self._closing
+            record is None
+            or self._closing
             or not self._replaceable
             or (not self._replacing and _code_name(error) not in _REPLACED_CODES)
         ):
             return False
-        self._resend.append((message, on_delivery))
+        self._resend.append((record, on_delivery))
         return True
 
     async def replace(self, client: Any) -> None:
@@ -266,25 +269,14 @@ class KafkaProducer:
         """Produce the held-back records on the current client, in the order they failed."""
         pending, self._resend = self._resend, []
         produce = self._client.produce
-        for index, (message, on_delivery) in enumerate(pending):
-            headers = message.headers()
+        for index, (record, on_delivery) in enumerate(pending):
             try:
-                if headers:
-                    produce(
-                        message.topic(),
-                        message.value(),
-                        message.key(),
-                        -1,
-                        on_delivery,
-                        headers=headers,
-                    )
-                else:
-                    produce(message.topic(), message.value(), message.key(), -1, on_delivery)
+                _produce(produce, record, on_delivery)
             except BufferError:  # the rest at the next serve
                 self._resend[:0] = pending[index:]
                 return
             except Exception as exc:  # noqa: BLE001 - settle it as the delivery's failure
-                on_delivery(KafkaClientError(exc), message)
+                on_delivery(KafkaClientError(exc), None)
 
     # Producing ----------------------------------------------------------------------------
 
@@ -299,7 +291,7 @@ class KafkaProducer:
 
         # Runs inside poll(0) on the loop's thread: settle the future right there.
         def on_delivery(error: Any, message: Any) -> None:
-            if error is not None and self._held_back(error, message, on_delivery):
+            if error is not None and self._held_back(error, record, on_delivery):
                 return
             self._in_flight -= 1
             if future.cancelled():
@@ -340,15 +332,29 @@ class KafkaProducer:
             return future
         remaining = total  # delivery reports still to come
         queued = total  # records handed to librdkafka (fewer if queuing failed)
+        index: dict[tuple[str, bytes | None, bytes], list[Record]] | None = None
+
+        def _original(message: Any) -> Record | None:
+            """The record a failed report is about (reports carry no headers): by content."""
+            nonlocal index
+            if message is None:
+                return None
+            if index is None:  # built on the first failure only
+                index = {}
+                for each in records:
+                    index.setdefault((each[0], each[1], each[2]), []).append(each)
+            found = index.get((message.topic(), message.key(), message.value()))
+            return found.pop(0) if found else None
 
         # One small callback for the whole batch; the in-flight count drops at its end.
         def on_delivery(error: Any, message: Any) -> None:
             nonlocal remaining
-            if error is not None and self._held_back(error, message, on_delivery):
+            if error is not None and self._held_back(error, _original(message), on_delivery):
                 return
             remaining -= 1
             if error is not None and not future.done():
-                future.set_exception(self.delivery_error(str(message.topic()), error))
+                topic = records[0].topic if message is None else str(message.topic())
+                future.set_exception(self.delivery_error(topic, error))
             if not remaining:
                 self._in_flight -= queued
                 if not future.done():
