@@ -150,3 +150,53 @@ def test_adapter_rides_out_a_broker_restart(
     assert any("replaced the Kafka producer" in line for line in kafka_lines), log.read_text()
     kinds = collections.Counter(line.split(": ", 1)[0] for line in kafka_lines)
     assert len(kafka_lines) <= 40, kinds
+
+
+async def kill_under_load(broker: LocalBroker, topics: list[str]) -> float:
+    """Send requests, kill the broker once some are answered; when it died (monotonic)."""
+    transport, replies = await engine(broker, topics)
+    for n in range(BEFORE):
+        await transport.produce(request(topics[0], n))
+    await answered(replies, set(), {str(n) for n in range(BEFORE)}, enough=0, timeout=0)
+    seen: set[str] = set()
+    await answered(replies, seen, {str(n) for n in range(BEFORE)}, enough=20)
+    await replies.close()
+    await transport.stop()
+    broker.kill()
+    return time.monotonic()
+
+
+def test_adapter_that_cannot_deliver_stops_with_one_line_and_exit_code_1(
+    broker: LocalBroker, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
+    """Replies that time out (the broker gone for good) stop the adapter: one line, exit 1."""
+    topics = [fresh("gone.out"), fresh("gone.in"), ""]
+    topics[2] = topics[0] + ".DLT"
+    log = tmp_path / "adapter.log"
+    adapter = start_command(
+        "run",
+        f"{ECHO_ADAPTER}:app",
+        f"--bootstrap={broker.bootstrap_servers}",
+        *TANSU_OPTIONS,
+        "--config=message.timeout.ms=2000",
+        log=log,
+        env={
+            "ECHO_OUT_TOPIC": topics[0],
+            "ECHO_IN_TOPIC": topics[1],
+            "ECHO_GROUP_ID": fresh("g"),
+            "ECHO_DELAY": "0.02",
+        },
+    )
+    try:
+        killed = asyncio.run(kill_under_load(broker, topics))
+        code = adapter.wait(60)
+        took = time.monotonic() - killed
+    finally:
+        if adapter.poll() is None:
+            adapter.kill()
+            adapter.wait()
+    record_property("exit_after_s", round(took, 2))
+    print(f"broker killed; the adapter exited {took:.1f} s later")  # noqa: T201
+    errors = [line for line in log.read_text().splitlines() if line.startswith("error: ")]
+    assert (code, len(errors)) == (1, 1), log.read_text()
+    assert "timed out" in errors[0], errors

@@ -126,6 +126,7 @@ class DeliveryLoop:
         self._subscription: Subscription | None = None
         self._fetcher: asyncio.Task[None] | None = None
         self._committer: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
         self._in_flight = 0
         self._paused: set[TopicPartition] = set()
         self._stopping = False
@@ -146,6 +147,7 @@ class DeliveryLoop:
         """Start fetching from ``subscription`` (whose listener this loop is) and committing."""
         self._subscription = subscription
         self._fetcher = asyncio.create_task(self._fetch_loop(), name="flowintegrations-fetch")
+        self._watcher = asyncio.create_task(self._watch_sends(), name="flowintegrations-watch")
         if self.transactions is None:  # in transactions, offsets are committed with them
             self._committer = asyncio.create_task(
                 self._commit_loop(), name="flowintegrations-commit"
@@ -165,16 +167,12 @@ class DeliveryLoop:
         parts = list(self._partitions.values())
         for part in parts:
             part.wakeup.set()  # an idle worker sees that the loop is stopping, and returns
-        if self._failed:  # stop fast: nothing more can be sent; unfinished work is redelivered
-            for part in parts:
-                if part.task is not None:
-                    part.task.cancel()
-        else:
-            await self._finish_in_progress(parts)
-        if self._committer is not None:
-            self._committer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._committer
+        await self._finish_in_progress(parts)
+        for task in (self._committer, self._watcher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         subscription = self._subscription
         if subscription is not None:
             if not self._failed:
@@ -224,8 +222,9 @@ class DeliveryLoop:
             # A revocation ends the transport's pause of a partition: forget ours too.
             self._paused -= partitions
             await self._finish_in_progress(revoked)
-            with contextlib.suppress(FlowIntegrationsError):
-                await self._commit(revoked)
+            if not self._failed:
+                with contextlib.suppress(FlowIntegrationsError):
+                    await self._commit(revoked)
             if self.transactions is not None:
                 await self.transactions.revoked(self)
             for part in revoked:
@@ -249,6 +248,13 @@ class DeliveryLoop:
         what they fetched; they and the unacknowledged sends are waited for within
         ``shutdown_timeout``, late workers cancelled.
         """
+        if self._failed:  # stop fast: nothing more can be sent; unfinished work is redelivered
+            for part in parts:
+                if part.task is not None:
+                    part.task.cancel()
+                for completion in part.completions():  # their failures are known already
+                    completion.add_done_callback(_retrieve)
+            return
         deadline = time.monotonic() + self.shutdown_timeout
         workers = [p.task for p in parts if p.task is not None and not p.task.done()]
         if workers:
@@ -619,6 +625,17 @@ class DeliveryLoop:
                 )
                 failures = 0
 
+    async def _watch_sends(self) -> None:
+        """Notice a failed send within ``commit_interval``, not at the next commit.
+
+        A commit may wait long for a coordinator that is away; a send that failed for good
+        (timed out) must stop the loop without waiting for it.
+        """
+        while not self._failed:
+            await asyncio.sleep(self.commit_interval)
+            for part in list(self._partitions.values()):
+                self._advance(part)
+
     def _advance(self, part: PartitionState) -> None:
         released, error = part.advance()
         self._in_flight -= released
@@ -637,6 +654,12 @@ class DeliveryLoop:
             for part in partitions:
                 if part.tp in offsets:
                     part.committed = offsets[part.tp]
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark ``future``'s failure as seen (the loop stopped for a failed send already)."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _record(prepared: Prepared) -> Record:

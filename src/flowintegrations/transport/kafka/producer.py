@@ -113,6 +113,8 @@ class KafkaProducer:
         self._resend: list[tuple[Record, Callable[[Any, Any], None]]] = []
         self.replaced = 0
         """How many times the client was replaced."""
+        self.timed_out = False
+        """Whether a record timed out (``message.timeout.ms``): the cluster is out of reach."""
 
     @property
     def in_flight(self) -> int:
@@ -214,6 +216,8 @@ class KafkaProducer:
         if not isinstance(exc, DeliveryError):
             exc = DeliveryError(str(exc))
         exc.__cause__ = KafkaClientError(error)
+        if _code_name(error) == "_MSG_TIMED_OUT":
+            self.timed_out = True
         return exc
 
     # Replacing a failed client --------------------------------------------------------------

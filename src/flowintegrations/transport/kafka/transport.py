@@ -320,8 +320,10 @@ class KafkaTransport:
             for subscription in list(self._subscriptions):
                 await subscription.close()
             if self._producer is not None:
-                # Broken, nothing more can be delivered: do not wait for it.
-                flush = 0.0 if self._broken is not None else self.flush_timeout
+                # Broken, or a record timed out (the cluster has been out of reach for
+                # message.timeout.ms): nothing more will be delivered, do not wait for it.
+                hopeless = self._broken is not None or self._producer.timed_out
+                flush = 0.0 if hopeless else self.flush_timeout
                 await self._producer.close(flush)
         finally:
             self._producer = self._admin = None
