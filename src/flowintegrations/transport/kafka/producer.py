@@ -84,6 +84,8 @@ class KafkaProducer:
     ``redact`` removes secrets from error text; ``check_running`` raises when the transport
     can no longer be used (it is called while waiting for room in a full queue). A producer
     that is not ``replaceable`` (a transactional one) lets every failure through.
+    ``on_failure`` gets the ``KafkaError`` of a failure that librdkafka raises from
+    ``poll()`` instead of reporting it (a fatal transaction error: fenced).
     """
 
     def __init__(
@@ -94,9 +96,11 @@ class KafkaProducer:
         redact: Callable[[str], str],
         check_running: Callable[[], None],
         replaceable: bool = True,
+        on_failure: Callable[[Any], None] | None = None,
     ) -> None:
         self._client = client
         self._replaceable = replaceable
+        self._on_failure = on_failure
         self._loop = loop
         self._redact = redact
         self._check_running = check_running
@@ -151,8 +155,11 @@ class KafkaProducer:
             self._serve()
 
     def _purge(self) -> None:
-        self._client.purge()
-        self._client.flush(1.0)
+        # A client that failed for good (fatal, fenced) refuses even this: nothing to do.
+        with contextlib.suppress(Exception):
+            self._client.purge()
+        with contextlib.suppress(Exception):
+            self._client.flush(1.0)
 
     # Delivery reports -------------------------------------------------------------------
 
@@ -160,7 +167,14 @@ class KafkaProducer:
         """Serve librdkafka's delivery reports (never blocks): their callbacks settle futures."""
         self._since_serve = 0
         before = self._in_flight
-        self._client.poll(0)
+        try:
+            self._client.poll(0)
+        except Exception as exc:  # noqa: BLE001 - a fatal error raised, not reported
+            error = exc.args[0] if exc.args else exc
+            if self._on_failure is None:
+                log.error("%s", self._redact(str(error)))
+            else:
+                self._on_failure(error)
         if self._in_flight != before:  # acknowledgements came (not only logs or errors)
             self._progress = time.monotonic()
         if self._resend_now and self._resend:

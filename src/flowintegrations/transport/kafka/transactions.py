@@ -27,7 +27,7 @@ import concurrent.futures
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from flowintegrations.errors import TransportBrokenError, TransportError
+from flowintegrations.errors import DeliveryError, TransportBrokenError, TransportError
 from flowintegrations.transport.base import Record, TopicPartition
 from flowintegrations.transport.kafka.config import client_config, log
 from flowintegrations.transport.kafka.errors import (
@@ -81,8 +81,9 @@ class KafkaTransactionalProducer:
             redact=self._redact,
         )
         if is_fatal(error):
+            if self._failed is None:
+                log.error("%s", exc)
             self._failed = TransportBrokenError(str(exc))
-            log.error("%s", exc)
         else:
             self._transport._warn(str(exc))
 
@@ -117,6 +118,7 @@ class KafkaTransactionalProducer:
             redact=self._redact,
             check_running=self._check_usable,
             replaceable=False,
+            on_failure=self._on_error,
         )
         self._producer.start()
 
@@ -157,7 +159,7 @@ class KafkaTransactionalProducer:
         assert self._producer is not None
         timeout = self._timeout
         try:
-            await self._producer.wait_idle(self._transport.flush_timeout)
+            await self._acknowledged()
             client = self._client
             if offsets:
                 consumer = self._subscription._consumer
@@ -178,6 +180,23 @@ class KafkaTransactionalProducer:
             await self.abort()
             raise
         self._open = False
+
+    async def _acknowledged(self) -> None:
+        """Wait until every record produced is acknowledged; fail as soon as fenced."""
+        producer = self._producer
+        assert producer is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._transport.flush_timeout
+        while True:
+            try:
+                await producer.wait_idle(0.05)
+            except DeliveryError:
+                if self._failed is not None:
+                    raise self._failed from None
+                if loop.time() > deadline:
+                    raise
+                continue
+            return
 
     async def abort(self) -> None:
         """Abort the open transaction (records in it fail their futures, never visible)."""

@@ -293,7 +293,11 @@ class KafkaTransport:
             self._admin = None
             raise
         self._producer = KafkaProducer(
-            client, loop, redact=self._redact, check_running=self._check_running
+            client,
+            loop,
+            redact=self._redact,
+            check_running=self._check_running,
+            on_failure=self._on_producer_error,
         )
         self._producer.start()
         self._watcher = loop.create_task(self._watch_producer(), name="flowintegrations-watch")
