@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit docs bench bench-quick bench-transport profile fuzz clean
+.PHONY: test demo lint typecheck unit docs bench bench-quick bench-transport bench-telemetry profile fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ bench-quick: $(BENCH_STAMP)
 
 bench-transport: $(BENCH_STAMP)
 	$(BIN)/python bench/transport.py --messages 100000 --rounds 3
+
+# The cost of observability in memory (telemetry off vs before, metrics, traced); about 3
+# minutes. Through a broker: $(BIN)/python bench/pipeline.py overhead
+bench-telemetry: $(BENCH_STAMP)
+	$(BIN)/python bench/telemetry.py
 
 # pyinstrument's report of the App draining a backlog: bench/results/profile-ours.txt
 profile: $(BENCH_STAMP)

@@ -12,6 +12,9 @@ produce it to the in topic with the request's headers (all but ``jwt``) and the
 * ``ours-async``   App + KafkaTransport, an async handler
 * ``ours-eos``     ``ours`` with ``exactly_once=True``: each batch in a Kafka transaction
                    with its offsets (the cost of exactly once)
+* ``ours-otel``    ``ours`` with telemetry on: OpenTelemetry SDK tracer (every span made,
+                   batched to an exporter that drops them) and SDK meter provider
+* ``ours-metrics`` ``ours`` with telemetry on but no tracer provider: metrics only
 * ``raw``          confluent-kafka consume -> json -> produce loop (the practical ceiling)
 * ``raw-fjs``      the raw loop plus fastjsonschema on request and reply
 * ``raw-alo``      the careful hand-written loop: ``raw-fjs`` made at-least-once (per batch:
@@ -43,7 +46,35 @@ from common import (
 )
 
 
-def run_ours(args: argparse.Namespace, *, is_async: bool, exactly_once: bool = False) -> None:
+def noop_telemetry(*, tracing: bool) -> Any:
+    """Telemetry with the OpenTelemetry SDK: spans made and batched to a no-op exporter.
+
+    Without ``tracing``, no tracer provider: metrics only.
+    """
+    from opentelemetry.sdk.metrics import MeterProvider  # noqa: PLC0415
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+    from opentelemetry.sdk.trace.export import (  # noqa: PLC0415
+        BatchSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+
+    from flowintegrations.observability import Telemetry  # noqa: PLC0415
+
+    class DropSpans(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    tracer_provider = None
+    if tracing:
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(BatchSpanProcessor(DropSpans()))
+    return Telemetry(tracer_provider=tracer_provider, meter_provider=MeterProvider())
+
+
+def run_ours(
+    args: argparse.Namespace, *, is_async: bool, telemetry: str = "", exactly_once: bool = False
+) -> None:
     from flowintegrations import App, Retry  # noqa: PLC0415
     from flowintegrations.transport import KafkaTransport  # noqa: PLC0415
 
@@ -57,6 +88,7 @@ def run_ours(args: argparse.Namespace, *, is_async: bool, exactly_once: bool = F
         retry=Retry(attempts=1),
         exactly_once=exactly_once,
         **({"max_in_flight": args.max_in_flight} if args.max_in_flight else {}),
+        **({"telemetry": noop_telemetry(tracing=telemetry == "otel")} if telemetry else {}),
     )
     slow = args.slow_ms / 1000
 
@@ -233,7 +265,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "kind",
-        choices=["ours", "ours-async", "ours-eos", "raw", "raw-fjs", "raw-alo", "faststream"],
+        choices=[
+            "ours",
+            "ours-async",
+            "ours-otel",
+            "ours-metrics",
+            "ours-eos",
+            "raw",
+            "raw-fjs",
+            "raw-alo",
+            "faststream",
+        ],
     )
     parser.add_argument("bootstrap")
     parser.add_argument("out_topic")
@@ -244,8 +286,14 @@ def main() -> int:
     parser.add_argument("--profile", default="")
     parser.add_argument("--max-in-flight", type=int, default=0)
     args = parser.parse_args()
-    if args.kind in ("ours", "ours-async", "ours-eos"):
-        run_ours(args, is_async=args.kind == "ours-async", exactly_once=args.kind == "ours-eos")
+    if args.kind in ("ours", "ours-async", "ours-otel", "ours-metrics", "ours-eos"):
+        telemetry = {"ours-otel": "otel", "ours-metrics": "metrics"}.get(args.kind, "")
+        run_ours(
+            args,
+            is_async=args.kind == "ours-async",
+            telemetry=telemetry,
+            exactly_once=args.kind == "ours-eos",
+        )
     elif args.kind in ("raw", "raw-fjs", "raw-alo"):
         run_raw(args, validate=args.kind != "raw", at_least_once=args.kind == "raw-alo")
     else:

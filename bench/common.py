@@ -185,12 +185,18 @@ class ReplyCounter:
         self.consumer.close()
 
 
-def start_adapter(kind: str, bootstrap: str, out_topic: str, in_topic: str, **opts: Any) -> Any:
-    """Start ``python bench/adapters.py KIND ...`` as a subprocess (its own interpreter)."""
+def start_adapter(
+    kind: str, bootstrap: str, out_topic: str, in_topic: str, *, source: str = "", **opts: Any
+) -> Any:
+    """Start ``python bench/adapters.py KIND ...`` as a subprocess (its own interpreter).
+
+    ``source``, when given, is a directory whose ``flowintegrations`` package is imported
+    instead of the installed one (another version of the code, for a same-run comparison).
+    """
     args = [sys.executable, str(BENCH / "adapters.py"), kind, bootstrap, out_topic, in_topic]
     for key, value in opts.items():
         args += [f"--{key.replace('_', '-')}", str(value)]
-    env = {**os.environ, "PYTHONPATH": str(BENCH)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (source, str(BENCH)) if p)}
     return subprocess.Popen(args, env=env)
 
 

@@ -3,6 +3,7 @@
     .venv/bin/python bench/pipeline.py throughput [--messages 50000] [--rounds 3]
     .venv/bin/python bench/pipeline.py latency [--requests 300] [--rounds 2]
     .venv/bin/python bench/pipeline.py scaling [--messages 40000] [--rounds 1]
+    .venv/bin/python bench/pipeline.py overhead [--baseline REF] [--messages 50000] [--rounds 5]
 
 Throughput: per round, one backlog of OTP requests (produced by a plain batching producer)
 is drained by each contender in turn (bench/adapters.py, its own process, its own consumer
@@ -18,6 +19,14 @@ join first (a warm-up request per partition must come back), then the backlog is
 in one transaction (it appears at once: consumers read committed records) and the rate
 is measured as above.
 
+Overhead: the cost of observability, in one run. ``ours-base`` is the App as of git
+``--baseline`` (default: where this branch left main), exported to a temporary directory
+and imported instead of the working tree; ``ours`` is the working tree with telemetry off;
+``ours-metrics`` has telemetry on without a tracer provider (metrics only); ``ours-otel``
+has telemetry on (the OpenTelemetry SDK making every span, batched to a
+no-op exporter, and the SDK meter provider). Drained like ``throughput``, in alternating
+order; the table gives min/median/max and each median as a ratio of ``ours-base``.
+
 Each mode prints a Markdown table and, with ``--json FILE``, writes its numbers.
 """
 
@@ -26,9 +35,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import json
 import signal
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -54,6 +67,9 @@ from confluent_kafka import Consumer, Producer
 from flowintegrations.testing.broker import TANSU_TEST_CONFIG, local_broker
 
 THROUGHPUT_KINDS = ("raw", "ours", "raw-fjs", "raw-alo", "ours-async", "ours-eos", "faststream")
+OVERHEAD_KINDS = ("ours-base", "ours", "ours-metrics", "ours-otel")
+BASELINE_SOURCE = ""
+"""Where ``ours-base`` imports flowintegrations from (set by the overhead mode)."""
 
 
 # Throughput ---------------------------------------------------------------------------------
@@ -63,7 +79,10 @@ def drain(bootstrap: str, kind: str, out_topic: str, n: int, timeout: float = 18
     in_topic = fresh(f"{kind}.in")
     create_topics(bootstrap, [in_topic])
     counter = ReplyCounter(bootstrap, in_topic)
-    proc = start_adapter(kind, bootstrap, out_topic, in_topic, group=fresh(f"g.{kind}"))
+    adapter, source = ("ours", BASELINE_SOURCE) if kind == "ours-base" else (kind, "")
+    proc = start_adapter(
+        adapter, bootstrap, out_topic, in_topic, source=source, group=fresh(f"g.{kind}")
+    )
     try:
         done = counter.wait_for(n, timeout, alive=lambda: proc.poll() is None, stall=10.0)
         if not done:
@@ -74,7 +93,7 @@ def drain(bootstrap: str, kind: str, out_topic: str, n: int, timeout: float = 18
         counter.close()
 
 
-def throughput(bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
+def throughput(bootstrap: str, args: argparse.Namespace, reference: str = "raw") -> dict[str, Any]:
     kinds = [k for k in args.kinds.split(",") if k]
     rates: dict[str, list[float]] = {k: [] for k in kinds}
     for round_ in range(args.rounds):
@@ -89,7 +108,7 @@ def throughput(bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
             rates[kind].append(rate)
             print(f"  {kind:12} {rate:>10,.0f} msg/s", flush=True)
     med = {k: median(v) for k, v in rates.items()}
-    raw = med.get("raw") or 1.0
+    raw = med.get(reference) or 1.0
     rows = [
         (
             k,
@@ -104,7 +123,7 @@ def throughput(bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
     ]
     print(
         table(
-            ["contender", "requests", "min msg/s", "median", "max", "max/min", "x raw"],
+            ["contender", "requests", "min msg/s", "median", "max", "max/min", f"x {reference}"],
             rows,
         )
     )
@@ -117,6 +136,34 @@ def throughput(bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
         "faststream_messages": args.faststream_messages,
         "rounds": args.rounds,
     }
+
+
+def overhead(bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Throughput of the baseline, telemetry off, and telemetry on; ratios to the baseline."""
+    global BASELINE_SOURCE  # noqa: PLW0603 - read by drain(), set once per run
+    root = Path(__file__).resolve().parent.parent
+    ref = (
+        args.baseline
+        or subprocess.run(
+            ["git", "merge-base", "HEAD", "main"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    with tempfile.TemporaryDirectory(prefix="fi-baseline-") as tmp:
+        archive = subprocess.run(
+            ["git", "archive", ref, "src"], cwd=root, capture_output=True, check=True
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        BASELINE_SOURCE = str(Path(tmp) / "src")
+        print(f"baseline: {ref[:12]} from {BASELINE_SOURCE}", flush=True)
+        args.kinds = ",".join(OVERHEAD_KINDS)
+        result = throughput(bootstrap, args, reference="ours-base")
+    result["baseline"] = ref
+    return result
 
 
 # Latency --------------------------------------------------------------------------------------
@@ -293,7 +340,7 @@ def scaling(bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["throughput", "latency", "scaling"])
+    parser.add_argument("mode", choices=["throughput", "latency", "scaling", "overhead"])
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--faststream-messages", type=int, default=3_000)
     parser.add_argument("--requests", type=int, default=300)
@@ -301,11 +348,14 @@ def main() -> int:
     parser.add_argument("--kinds", default="")
     parser.add_argument("--partitions", default="1,2,4", help="scaling: partition counts")
     parser.add_argument("--json", default="")
+    parser.add_argument("--baseline", default="", help="overhead: the git ref to compare with")
     args = parser.parse_args()
     with local_broker() as bootstrap:
         if args.mode == "throughput":
             args.kinds = args.kinds or ",".join(THROUGHPUT_KINDS)
             result = throughput(bootstrap, args)
+        elif args.mode == "overhead":
+            result = overhead(bootstrap, args)
         elif args.mode == "latency":
             result = latency(bootstrap, args)
         else:

@@ -49,6 +49,7 @@ PACKAGES = [
     "flowintegrations.transport.kafka",
     "flowintegrations.testing",
     "flowintegrations.flow",
+    "flowintegrations.observability",
 ]
 
 

@@ -43,6 +43,7 @@ LAYERS = {
     "flowintegrations.app": "wiring",
     "flowintegrations.client": "wiring",
     "flowintegrations.flow": "wiring",
+    "flowintegrations.observability": "wiring",
     "flowintegrations.loading": "wiring",
     "flowintegrations.asyncapi": "wiring",
     "flowintegrations.demo": "wiring",

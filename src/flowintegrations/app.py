@@ -16,7 +16,7 @@ import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowintegrations.codec import JsonCodec
 from flowintegrations.deferred import Deferrals, DeferredReply, MemoryReplyLedger, ReplyLedger
@@ -41,6 +41,9 @@ from flowintegrations.transport import (
 )
 from flowintegrations.vocabulary import ENVIRONMENT_VAR
 
+if TYPE_CHECKING:
+    from flowintegrations.runtime.telemetry import Instrumentation
+
 __all__ = ["App", "Handler"]
 
 log = logging.getLogger("flowintegrations.app")
@@ -59,6 +62,8 @@ class App:
     left running for its owner. ``environment`` picks each scenario's topic binding and
     defaults to the ``FLOWINTEGRATIONS_ENV`` environment variable. Failing handlers are
     retried per ``retry``; what still fails goes to ``<topic><dead_letter_suffix>``.
+    ``telemetry`` (e.g. :class:`flowintegrations.observability.Telemetry`) is told of every
+    request, try, send and commit: traces and metrics; ``None`` (the default) is off.
 
     ``defer_secret`` signs the tokens of deferred replies (``ctx.defer()``; default: the
     ``FLOWINTEGRATIONS_DEFER_SECRET`` environment variable; a sequence: the first signs,
@@ -97,6 +102,7 @@ class App:
         codec: JsonCodec | None = None,
         defer_secret: str | bytes | Sequence[str | bytes] | None = None,
         reply_ledger: ReplyLedger | None = None,
+        telemetry: Instrumentation | None = None,
         exactly_once: bool = False,
     ) -> None:
         ids = [i.identifier for i in integrations]
@@ -123,6 +129,7 @@ class App:
         self.exactly_once = exactly_once
         self._sender: Sender | None = None
         self._event_loop: asyncio.AbstractEventLoop | None = None
+        self.telemetry = telemetry
         self._specs: dict[tuple[str, str], tuple[Integration, Scenario, HandlerSpec]] = {}
         self._pipeline: Pipeline | None = None
         self._loop: DeliveryLoop | None = None
@@ -411,6 +418,8 @@ class App:
             shutdown_timeout=self.shutdown_timeout,
             on_fatal=self._fail,
             transactions=transactions,
+            telemetry=self.telemetry,
+            group_id=self.group_id,
         )
         subscription = await self.transport.subscribe(
             sorted(topic_routes), group_id=self.group_id, listener=loop

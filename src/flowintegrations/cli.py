@@ -11,11 +11,16 @@
     Run the example notifications adapter and an engine client against it, end to end:
     on Kafka when a bootstrap is given (or ``$FLOWINTEGRATIONS_KAFKA_BOOTSTRAP`` is set),
     else in memory.
-``run MODULE:APP [--env E] [--bootstrap HOST:PORT] [--config KEY=VALUE ...]``
+``run MODULE:APP [--env E] [--bootstrap HOST:PORT] [--config KEY=VALUE ...]
+[--metrics-port N] [--log-json]``
     Run an adapter until SIGTERM or SIGINT, then stop it gracefully and exit 0: on Kafka
     when a bootstrap is given (or ``$FLOWINTEGRATIONS_KAFKA_BOOTSTRAP`` is set), else in
     memory. It logs one line when it has started and one when it has stopped, each naming
-    every scenario and its topics.
+    every scenario and its topics. ``--metrics-port`` serves the adapter's metrics in
+    Prometheus text format at ``http://0.0.0.0:N/metrics`` (needs the ``otel`` extra; the
+    app is given a :class:`~flowintegrations.observability.Telemetry`, which also traces
+    when OpenTelemetry tracing is configured); ``--log-json`` writes one JSON object per
+    log line.
 ``list MODULE:OBJ``
     List an adapter's handlers and topics, and the Flow endpoints it serves (an App or a
     FlowService; the seed's "Listeners"); exit 1 when it serves nothing.
@@ -325,21 +330,65 @@ def _run(args: argparse.Namespace) -> int:
     if bootstrap:
         transport = KafkaTransport(bootstrap, config=config, create_topics=args.create_topics)
         app.use_transport(transport)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _configure_logging(json_lines=args.log_json)
     where = f"Kafka at {bootstrap}" if bootstrap else "the in-memory transport"
-    if not bootstrap:
-        log.warning(
-            "no --bootstrap and no $%s: serving the in-memory transport, which nothing "
-            "outside this process can reach (start a broker with `flowintegrations broker`)",
-            BOOTSTRAP_VAR,
-            extra={"event": "in_memory"},
-        )
-    try:
-        asyncio.run(_serve(app, where))
-    except TopicNotFoundError as exc:
-        msg = f"{exc}; create them, or pass --create-topics to create missing topics"
-        raise FlowIntegrationsError(msg) from exc
+    with _metrics(app, args.metrics_port) as metrics_url:
+        if metrics_url is not None:
+            where += f", metrics at {metrics_url}"
+        if not bootstrap:
+            log.warning(
+                "no --bootstrap and no $%s: serving the in-memory transport, which nothing "
+                "outside this process can reach (start a broker with "
+                "`flowintegrations broker`)",
+                BOOTSTRAP_VAR,
+                extra={"event": "in_memory"},
+            )
+        try:
+            asyncio.run(_serve(app, where))
+        except TopicNotFoundError as exc:
+            msg = f"{exc}; create them, or pass --create-topics to create missing topics"
+            raise FlowIntegrationsError(msg) from exc
     return 0
+
+
+def _configure_logging(*, json_lines: bool) -> None:
+    if not json_lines:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+        return
+    from flowintegrations.observability import JsonFormatter  # noqa: PLC0415 - on demand
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
+@contextlib.contextmanager
+def _metrics(app: App, port: int | None) -> Iterator[str | None]:
+    """Serve ``app``'s metrics on ``port`` while the block runs; yields their URL."""
+    if port is None:
+        yield None
+        return
+    try:
+        from flowintegrations.observability import (  # noqa: PLC0415 - an optional extra
+            Telemetry,
+            serve_metrics,
+        )
+    except ImportError as exc:
+        msg = f"--metrics-port: {exc}"
+        raise FlowIntegrationsError(msg) from None
+    try:
+        server = serve_metrics(port)
+    except (OSError, OverflowError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        msg = f"--metrics-port {port}: cannot listen: {reason}"
+        raise FlowIntegrationsError(msg) from None
+    app.telemetry = Telemetry(meter_provider=server.meter_provider)
+    try:
+        yield server.url
+    finally:
+        server.close()
 
 
 async def _serve(app: App, where: str) -> None:
@@ -618,6 +667,13 @@ def _parser() -> argparse.ArgumentParser:
         "--create-topics", action="store_true", help="create missing topics (development)"
     )
     _add_config_option(run)
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="N",
+        help="serve metrics in Prometheus text format on this port (needs the otel extra)",
+    )
+    run.add_argument("--log-json", action="store_true", help="log one JSON object per line")
     run.set_defaults(func=_run)
 
     listing = commands.add_parser(

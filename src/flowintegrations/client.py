@@ -15,8 +15,9 @@ import os
 import secrets
 import uuid
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -37,6 +38,9 @@ from flowintegrations.vocabulary import (
     PROCESS_INSTANCE_UUID,
     REDACTED,
 )
+
+if TYPE_CHECKING:
+    from flowintegrations.runtime.telemetry import Instrumentation
 
 __all__ = ["EngineClient", "Reply"]
 
@@ -80,7 +84,8 @@ class EngineClient:
     Many concurrent requests share one consumer of the in topics. Replies nobody waits
     for (late, or for another client) are logged and dropped without disturbing other
     waiters. The client starts on first use, or explicitly with ``await client.start()``
-    / ``async with client``.
+    / ``async with client``. ``telemetry`` (off when ``None``) traces each request and
+    puts its trace context on the record sent.
     """
 
     def __init__(
@@ -90,8 +95,10 @@ class EngineClient:
         environment: str | None = None,
         group_id: str | None = None,
         codec: JsonCodec | None = None,
+        telemetry: Instrumentation | None = None,
     ) -> None:
         self.integrations = integrations
+        self.telemetry = telemetry
         self.transport = transport
         self.environment = (
             environment if environment is not None else os.environ.get(ENVIRONMENT_VAR)
@@ -207,8 +214,9 @@ class EngineClient:
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._waiters[correlation] = _Waiter(future, integration, found)
         try:
-            await self.transport.send(record)
-            return await asyncio.wait_for(future, timeout)
+            with self._traced(integration, found, record, "request") as record:
+                await self.transport.send(record)
+                return await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:
             self._timed_out[correlation] = None
             if len(self._timed_out) > _RECENT_TIMEOUTS:
@@ -238,7 +246,16 @@ class EngineClient:
         await self.transport.start()
         integration, found = self._find(scenario)
         record, _ = self._request_record(integration, found, payload, headers)
-        return await self.transport.send(record)
+        with self._traced(integration, found, record, "send") as record:
+            return await self.transport.send(record)
+
+    def _traced(
+        self, integration: Integration, scenario: Scenario, record: Record, operation: str
+    ) -> AbstractContextManager[Record]:
+        """Report ``operation`` on ``record`` while the block runs (when telemetry is on)."""
+        if self.telemetry is None:
+            return contextlib.nullcontext(record)
+        return self.telemetry.engine_request(integration, scenario, record, operation=operation)
 
     def _request_record(
         self,

@@ -18,12 +18,16 @@ __all__ = ["reply_record"]
 def reply_record(in_topic: str, request: Record, value: bytes, never: frozenset[str]) -> Record:
     """The reply to ``request``: its headers copied (but ``never``), keyed by the process."""
     headers = request.headers
+    key = request.key
+    # One pass: the last processInstanceUuid header wins, as Record.header() reads it.
+    for name, header_value in headers:
+        if name == PROCESS_INSTANCE_UUID:
+            key = header_value
     if never:
         headers = tuple([h for h in headers if h[0] not in never])
-    key = request.header(PROCESS_INSTANCE_UUID)
-    return Record(
-        topic=in_topic,
-        key=key if key is not None else request.key,
-        value=value,
-        headers=headers,
-    )
+    # A Record is the tuple of its fields (transport.base): built directly, it skips the
+    # keyword handling of Record(...), on the hot path of every reply.
+    return _new(Record, (in_topic, key, value, headers, None, None, None))
+
+
+_new = tuple.__new__

@@ -23,6 +23,7 @@ __all__ = [
     "PROCESS_INSTANCE_ID",
     "PROCESS_INSTANCE_UUID",
     "REDACTED",
+    "STATE_DIR_VAR",
     "UNREADABLE_HEADERS",
     "UNREADABLE_HEADERS_VALUE",
     "encodable",
@@ -75,6 +76,9 @@ refuse it, and it is dead-lettered at stage ``headers`` instead of stopping the 
 
 UNREADABLE_HEADERS_VALUE = b"\xff"
 """The value of :data:`UNREADABLE_HEADERS`: never valid UTF-8, so no fast path accepts it."""
+
+STATE_DIR_VAR = "FLOWINTEGRATIONS_STATE_DIR"
+"""Where state that must survive a restart is kept (records that crashed the client)."""
 
 REDACTED = "<redacted>"
 """What stands in for a secret wherever it would be shown: logs, reprs, errors, headers."""

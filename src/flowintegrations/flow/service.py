@@ -45,8 +45,8 @@ import itertools
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Collection, Mapping
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import httpx
@@ -99,6 +99,9 @@ from flowintegrations.runtime import (
 )
 from flowintegrations.validation import Violation
 from flowintegrations.vocabulary import PROCESS_INSTANCE_ID, REDACTED, redact
+
+if TYPE_CHECKING:
+    from flowintegrations.runtime.telemetry import RequestTrace
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -618,7 +621,13 @@ class FlowService:
         )
         pipeline = self._pipeline
         assert pipeline is not None  # built by _routes() above
-        handling = pipeline.handle(route, payload, headers, origin=origin)
+        telemetry = self.app.telemetry
+        trace = None
+        if telemetry is not None:
+            trace = telemetry.served(route, origin, headers, request.headers)
+        handling = pipeline.handle(route, payload, headers, origin=origin, trace=trace)
+        if trace is not None:
+            handling = _reported(handling, trace)
         callback = body.get("callbackUri")
         if not (isinstance(callback, str) and callback.startswith(("http://", "https://"))):
             # Nowhere to send a later answer: this request waits for it, however long.
@@ -838,6 +847,13 @@ def _file_properties(files: Any) -> list[dict[str, Any]]:
             raise TypeError(msg)
         rows.append(file.properties())
     return rows
+
+
+async def _reported(handling: Awaitable[Outcome], trace: RequestTrace) -> Outcome:
+    """The outcome of ``handling``, reported to ``trace`` (a traced action's span ends)."""
+    outcome = await handling
+    trace.finished(outcome, None)
+    return outcome
 
 
 def _headers(action: Action, body: Mapping[str, Any]) -> dict[str, str]:

@@ -49,6 +49,7 @@ from flowintegrations.runtime.outcome import (
 )
 from flowintegrations.runtime.partitions import Backpressure, PartitionState
 from flowintegrations.runtime.pipeline import SYNC_SLICE, Pipeline, Prepared, Route, log_extra
+from flowintegrations.runtime.telemetry import ANSWERED
 from flowintegrations.transport import (
     Record,
     Subscription,
@@ -60,6 +61,11 @@ from flowintegrations.validation import decode_headers
 from flowintegrations.vocabulary import encodable, redact
 
 if TYPE_CHECKING:
+    from flowintegrations.runtime.telemetry import (
+        Instrumentation,
+        LoopTelemetry,
+        RequestTrace,
+    )
     from flowintegrations.runtime.transactional import Transactions
 
 __all__ = ["DeliveryLoop", "TopicRoute"]
@@ -90,7 +96,9 @@ class DeliveryLoop:
 
     It is the subscription's :class:`~flowintegrations.transport.RebalanceListener`.
     ``on_fatal`` is called once with the error when the loop cannot go on (the fetch
-    failed, or a send failed for good). With ``transactions`` (exactly once), each batch
+    failed, or a send failed for good). ``telemetry`` (off when ``None``) is told of every
+    request, send and commit; ``group_id`` names the consumer group in what it reports.
+    With ``transactions`` (exactly once), each batch
     of a partition is handled in a transaction that also commits its offsets
     (:mod:`flowintegrations.runtime.transactional`); without, nothing of it costs a thing.
     """
@@ -107,6 +115,8 @@ class DeliveryLoop:
         commit_interval: float,
         shutdown_timeout: float,
         on_fatal: Callable[[BaseException], None],
+        telemetry: Instrumentation | None = None,
+        group_id: str = "",
         transactions: Transactions | None = None,
     ) -> None:
         self.pipeline = pipeline
@@ -131,12 +141,25 @@ class DeliveryLoop:
         self._paused: set[TopicPartition] = set()
         self._stopping = False
         self._revoking = asyncio.Lock()
+        self._telemetry: LoopTelemetry | None = (
+            None if telemetry is None else telemetry.delivery(self, group_id)
+        )
 
     # Lifecycle ------------------------------------------------------------------------------
 
     def is_stopping(self) -> bool:
         """Whether :meth:`drain` began (a failing request is then left for redelivery)."""
         return self._stopping
+
+    @property
+    def in_flight(self) -> int:
+        """Records fetched and not yet done (sends acknowledged)."""
+        return self._in_flight
+
+    @property
+    def paused_partitions(self) -> frozenset[TopicPartition]:
+        """The partitions paused by backpressure."""
+        return frozenset(self._paused)
 
     @property
     def subscription(self) -> Subscription | None:
@@ -183,6 +206,8 @@ class DeliveryLoop:
             await subscription.close()
         self._partitions.clear()
         self._in_flight = 0
+        if self._telemetry is not None:
+            self._telemetry.close()
 
     def is_done(self, tp: TopicPartition, offset: int) -> bool:
         """Whether the record at ``offset`` of ``tp`` is fully handled (sends acknowledged)."""
@@ -407,13 +432,21 @@ class DeliveryLoop:
         """
         pipeline = self.pipeline
         route = topic_route.route
+        telemetry = self._telemetry
+        trace: RequestTrace | None = None
         index = 0
         while index < len(batch) and not part.revoked:
             run: list[Prepared] = []
             rejected: Failure | None = None
             while index < len(batch):
+                if telemetry is not None:
+                    trace = telemetry.received(route, batch[index])
                 prepared = pipeline.prepare(route, batch[index])
                 index += 1
+                if trace is not None:
+                    trace.validated(prepared)
+                    if not isinstance(prepared, Failure):
+                        prepared.trace = trace
                 if isinstance(prepared, Failure):
                     rejected = prepared
                     break
@@ -429,7 +462,7 @@ class DeliveryLoop:
                     None if rejected.stage is Stage.HEADERS else decode_headers(record.headers)
                 )
                 outcome = pipeline.rejected(route, rejected, headers)
-                part.handled(await self._send(topic_route, record, outcome, headers))
+                part.handled(await self._send(topic_route, record, outcome, headers, trace))
 
     async def _handle_sync_run(
         self, part: PartitionState, topic_route: TopicRoute, run: list[Prepared]
@@ -495,6 +528,9 @@ class DeliveryLoop:
         self, topic_route: TopicRoute, run: list[Prepared], start: int, values: list[bytes | None]
     ) -> asyncio.Future[Any] | None:
         """Produce the replies ``values`` to ``run[start:]``; one future of their delivery."""
+        if self._telemetry is not None:
+            answered = run[start : start + len(values)]
+            return await self._send_traced_replies(topic_route, answered, values)
         in_topic = topic_route.in_topic
         if in_topic is None:
             return None
@@ -506,10 +542,29 @@ class DeliveryLoop:
         ]
         return await self._produce_batch(replies) if replies else None
 
+    async def _send_traced_replies(
+        self, topic_route: TopicRoute, answered: list[Prepared], values: list[bytes | None]
+    ) -> asyncio.Future[Any] | None:
+        """:meth:`_send_replies` when telemetry is on: each reply traced on its own."""
+        in_topic = topic_route.in_topic
+        never = topic_route.route.propagate_never
+        replies = []
+        for prepared, value in zip(answered, values, strict=True):
+            if value is not None and in_topic is not None and prepared.trace is not None:
+                reply = reply_record(in_topic, _record(prepared), value, never)
+                replies.append(prepared.trace.outgoing(reply))
+        completion = await self._produce_batch(replies) if replies else None
+        for prepared in answered:
+            if prepared.trace is not None:
+                prepared.trace.finished(ANSWERED, completion)
+        return completion
+
     async def _send_outcome(
         self, topic_route: TopicRoute, prepared: Prepared, outcome: Outcome
     ) -> asyncio.Future[Any] | None:
-        return await self._send(topic_route, _record(prepared), outcome, prepared.headers)
+        return await self._send(
+            topic_route, _record(prepared), outcome, prepared.headers, prepared.trace
+        )
 
     async def _send(
         self,
@@ -517,20 +572,34 @@ class DeliveryLoop:
         record: Record,
         outcome: Outcome,
         headers: Mapping[str, str] | None,
+        trace: RequestTrace | None = None,
     ) -> asyncio.Future[Any] | None:
-        """Produce what ``outcome`` says for ``record``; the future of its delivery."""
+        """Produce what ``outcome`` says for ``record``; the future of its delivery.
+
+        ``trace``, when given, sees each record before it is sent and the outcome.
+        """
         in_topic = topic_route.in_topic
         if isinstance(outcome, Replied):
-            if outcome.value is None or in_topic is None:
-                return None
-            never = topic_route.route.propagate_never
-            return await self.producer.produce(reply_record(in_topic, record, outcome.value, never))
+            completion = None
+            if outcome.value is not None and in_topic is not None:
+                never = topic_route.route.propagate_never
+                reply = reply_record(in_topic, record, outcome.value, never)
+                if trace is not None:
+                    reply = trace.outgoing(reply)
+                completion = await self.producer.produce(reply)
+            if trace is not None:
+                trace.finished(outcome, completion)
+            return completion
         if isinstance(outcome, Deferred):
+            if trace is not None:
+                trace.finished(outcome, None)
             return None  # answered later, by App.reply_later: the request is done
         if isinstance(outcome, LeftForRedelivery):
+            if trace is not None:
+                trace.finished(outcome, None)
             raise _Redeliver
         failure = outcome.failure
-        self._log_dead_letter(topic_route, record, failure, headers)
+        self._log_dead_letter(topic_route, record, failure, headers, trace)
         dead = dead_letter_record(
             record,
             suffix=self.dead_letter_suffix,
@@ -539,13 +608,18 @@ class DeliveryLoop:
             attempts=failure.attempts,
             secrets=failure.secrets,
         )
+        if trace is not None:
+            dead = trace.outgoing(dead, failure)
         sent = await self._produce_dead_letter(dead, record)
         if isinstance(outcome, ErrorReplied) and in_topic is not None:
             never = topic_route.route.propagate_never
             error_reply = reply_record(in_topic, record, outcome.value, never)
+            if trace is not None:
+                error_reply = trace.outgoing(error_reply)
             replied = await self.producer.produce(error_reply)
-            both: asyncio.Future[Any] = asyncio.gather(sent, replied)
-            return both
+            sent = asyncio.gather(sent, replied)
+        if trace is not None:
+            trace.finished(outcome, sent)
         return sent
 
     def _log_dead_letter(
@@ -554,6 +628,7 @@ class DeliveryLoop:
         record: Record,
         failure: Failure,
         headers: Mapping[str, str] | None,
+        trace: RequestTrace | None = None,
     ) -> None:
         error = failure.error
         log.error(
@@ -563,7 +638,7 @@ class DeliveryLoop:
             failure.stage.value,
             failure.attempts,
             encodable(redact(f"{error_class_name(error)}: {error}", failure.secrets)),
-            extra=log_extra(topic_route.route, record, headers or {}, "dead_letter"),
+            extra=log_extra(topic_route.route, record, headers or {}, "dead_letter", trace),
         )
 
     async def _produce_dead_letter(self, dead: Record, original: Record) -> asyncio.Future[Any]:
@@ -650,7 +725,10 @@ class DeliveryLoop:
             if part.done_upto is not None and part.done_upto != part.committed:
                 offsets[part.tp] = part.done_upto
         if offsets and self._subscription is not None:
+            started = time.perf_counter()
             await self._subscription.commit(offsets)
+            if self._telemetry is not None:
+                self._telemetry.committed(time.perf_counter() - started)
             for part in partitions:
                 if part.tp in offsets:
                     part.committed = offsets[part.tp]

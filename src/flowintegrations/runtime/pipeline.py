@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import cattrs
@@ -43,6 +43,7 @@ from flowintegrations.runtime.outcome import (
     Replied,
     Stage,
 )
+from flowintegrations.runtime.telemetry import traced_calls
 from flowintegrations.transport import Headers, Record
 from flowintegrations.validation import (
     CodeTranslator,
@@ -52,6 +53,9 @@ from flowintegrations.validation import (
     translator_for,
 )
 from flowintegrations.vocabulary import PROCESS_INSTANCE_ID, encodable, redact
+
+if TYPE_CHECKING:
+    from flowintegrations.runtime.telemetry import RequestTrace
 
 __all__ = [
     "Pipeline",
@@ -130,7 +134,7 @@ class Route:
 class Prepared:
     """A request that passed its checks, ready for its handler."""
 
-    __slots__ = ("argument", "ctx", "headers", "source")
+    __slots__ = ("argument", "ctx", "headers", "source", "trace")
 
     def __init__(
         self,
@@ -143,6 +147,7 @@ class Prepared:
         self.headers = headers  # None: not decoded yet (nothing needed them)
         self.argument = argument
         self.ctx = ctx
+        self.trace: RequestTrace | None = None  # set by the caller when telemetry is on
 
 
 def decode_request_headers(raw: Headers, route: Route) -> dict[str, str]:
@@ -260,16 +265,21 @@ class Pipeline:
         *,
         origin: Origin,
         stopping: Callable[[], bool] | None = None,
+        trace: RequestTrace | None = None,
     ) -> Outcome:
         """Handle one decoded request with text ``headers`` and return its outcome.
 
         Never raises for the request's or the handler's faults; an unexpected error in the
-        pipeline itself is an outcome too (a dead letter at stage ``internal``).
+        pipeline itself is an outcome too (a dead letter at stage ``internal``). ``trace``
+        is told of the checks and of each try (the caller reports the outcome).
         """
         try:
             prepared = self.prepare_payload(route, payload, headers, origin)
+            if trace is not None:
+                trace.validated(prepared)
             if isinstance(prepared, Failure):
                 return self.rejected(route, prepared, headers)
+            prepared.trace = trace
             return await self.finish(route, prepared, None, stopping=stopping)
         except asyncio.CancelledError:
             raise
@@ -349,6 +359,8 @@ class Pipeline:
         values: list[bytes | None] = []
         deadline = time.monotonic() + SYNC_SLICE
         fn: Any = route.spec.fn
+        if run[start].trace is not None:
+            fn = traced_calls(fn, run, start)
         takes_context = route.spec.takes_context
         for index in range(start, len(run)):
             prepared = run[index]
@@ -380,6 +392,8 @@ class Pipeline:
         stage = Stage.HANDLER
         try:
             fn: Any = route.spec.fn
+            if prepared.trace is not None:
+                fn = prepared.trace.handler(fn, 1, is_async=True)
             if route.spec.takes_context:
                 result = await fn(prepared.argument, prepared.ctx)
             else:
@@ -418,7 +432,7 @@ class Pipeline:
                 stage, error = Stage.HANDLER, None
                 ctx = self.context(route, prepared.source, headers, attempt)
                 try:
-                    result = await self._call(route, prepared.argument, ctx)
+                    result = await self._call(route, prepared.argument, ctx, prepared.trace)
                     stage = Stage.REPLY
                     if result is None and ctx.deferred is not None:
                         return Deferred(deferred=ctx.deferred, attempts=attempt)
@@ -444,7 +458,7 @@ class Pipeline:
                     attempt,
                     self.retry.attempts,
                     encodable(redact(str(error), secrets)),
-                    extra=log_extra(route, prepared.source, headers, "redeliver"),
+                    extra=log_extra(route, prepared.source, headers, "redeliver", prepared.trace),
                 )
                 return LeftForRedelivery(failure=attrs.evolve(failure, secrets=secrets))
             delay = self.retry.delay(attempt)
@@ -455,13 +469,17 @@ class Pipeline:
                 self.retry.attempts,
                 delay,
                 encodable(redact(str(error), secrets)),
-                extra=log_extra(route, prepared.source, headers, "retry"),
+                extra=log_extra(route, prepared.source, headers, "retry", prepared.trace),
             )
             await asyncio.sleep(delay)
             attempt += 1
 
-    async def _call(self, route: Route, argument: Any, ctx: Context) -> Any:
+    async def _call(
+        self, route: Route, argument: Any, ctx: Context, trace: RequestTrace | None
+    ) -> Any:
         fn: Any = route.spec.fn
+        if trace is not None:
+            fn = trace.handler(fn, ctx.attempt, is_async=route.spec.is_async)
         if route.spec.is_async:
             return await (fn(argument, ctx) if route.spec.takes_context else fn(argument))
         loop = asyncio.get_running_loop()
@@ -523,15 +541,22 @@ def _raw_headers(source: Source) -> Headers:
 
 
 def log_extra(
-    route: Route, source: Source, headers: Mapping[str, str], event: str
+    route: Route,
+    source: Source,
+    headers: Mapping[str, str],
+    event: str,
+    trace: RequestTrace | None = None,
 ) -> dict[str, Any]:
-    """The ``extra`` of a log record about a request: event, process instance, where."""
+    """The ``extra`` of a log record about a request: event, process instance, where.
+
+    With a ``trace``, its fields too (``trace_id`` and ``span_id``).
+    """
     pid = headers.get(PROCESS_INSTANCE_ID)
     if pid is None and isinstance(source, Record):
         # The headers were not decoded (some were invalid): read the raw one.
         raw = source.header(PROCESS_INSTANCE_ID)
         pid = None if raw is None else raw.decode("utf-8", "replace")
-    return {
+    extra = {
         "event": event,
         PROCESS_INSTANCE_ID: pid,
         "scenario": route.scenario.identifier,
@@ -539,3 +564,6 @@ def log_extra(
         "partition": source.partition,
         "offset": source.offset,
     }
+    if trace is not None:
+        extra.update(trace.log_fields())
+    return extra

@@ -133,6 +133,7 @@ class TestClient:
             transport=self.transport,
             environment=self.app.environment,
             group_id=f"{self.app.group_id}.testclient",
+            telemetry=self.app.telemetry,  # the engine's side traced too: one whole trace
         )
         try:
             self._run(self.app.start(), timeout=self.startup_timeout)

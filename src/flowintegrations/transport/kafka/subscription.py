@@ -21,7 +21,7 @@ from collections.abc import Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from flowintegrations.errors import TransportClosedError, TransportError
-from flowintegrations.transport.base import RebalanceListener, Record, TopicPartition
+from flowintegrations.transport.base import Headers, RebalanceListener, Record, TopicPartition
 from flowintegrations.transport.kafka.config import log
 from flowintegrations.transport.kafka.errors import (
     KafkaClientError,
@@ -30,6 +30,8 @@ from flowintegrations.transport.kafka.errors import (
     translate_error,
     translating,
 )
+from flowintegrations.transport.kafka.poison import PoisonLedger
+from flowintegrations.vocabulary import UNREADABLE_HEADERS, UNREADABLE_HEADERS_VALUE
 
 if TYPE_CHECKING:
     from flowintegrations.transport.kafka.transport import KafkaTransport
@@ -37,6 +39,22 @@ if TYPE_CHECKING:
 __all__ = ["KafkaSubscription"]
 
 _LISTENER_DONE = object()
+
+
+_UNREADABLE: Headers = ((UNREADABLE_HEADERS, UNREADABLE_HEADERS_VALUE),)
+"""The headers of a record whose headers confluent-kafka cannot read (docs/reliability.md)."""
+
+
+def _spans(messages: list[Any]) -> dict[tuple[str, int], tuple[int, int]]:
+    """Per partition, the first and last offset of the fetched ``messages``."""
+    spans: dict[tuple[str, int], tuple[int, int]] = {}
+    for message in messages:
+        if message.error() is None:
+            key = (message.topic(), message.partition())
+            offset = message.offset()
+            first = spans.get(key)
+            spans[key] = (offset, offset) if first is None else (first[0], offset)
+    return spans
 
 
 class KafkaSubscription:
@@ -76,6 +94,7 @@ class KafkaSubscription:
         self._in_listener = False
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._ctp: Any = None
+        self._poison = PoisonLedger(transport.state_dir, self._group_id)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -231,16 +250,51 @@ class KafkaSubscription:
                     if max_records > 1:
                         messages += consumer.consume(max_records - 1, 0)
                     break
+        if not messages:
+            return []
+        # Reading a record whose header name is not UTF-8 can crash the process: name the
+        # records being read first, so that the next process knows (kafka/poison.py).
+        spans = _spans(messages)
+        self._poison.mark(spans)
+        records = self._records(messages, spans)
+        if self._revoked_in_fetch:
+            # Records of partitions revoked during this fetch belong to their new owner.
+            held = self._assignment
+            records = [r for r in records if TopicPartition(r.topic, r.partition or 0) in held]
+        return records
+
+    def _records(
+        self, messages: list[Any], spans: dict[tuple[str, int], tuple[int, int]]
+    ) -> list[Record]:
+        """The records of fetched librdkafka ``messages`` (errors reported, not returned)."""
         records: list[Record] = []
         append = records.append
         # A Record is a tuple of its fields: built directly, a record costs ~0.1 us instead
         # of ~0.35 us through Record(...) (docs/performance.md).
         new = tuple.__new__
+        poison = self._poison
         for message in messages:
             if message.error() is not None:
                 self._message_error(message)
                 continue
-            headers = message.headers()
+            headers: Any
+            if poison and (message.topic(), message.partition(), message.offset()) in poison:
+                headers = _UNREADABLE  # it crashed the client before: never read it again
+            else:
+                careful = poison.suspects and poison.is_suspect(
+                    message.topic(), message.partition(), message.offset()
+                )
+                if careful:  # a process died reading this range: name this record alone
+                    poison.mark_one(message.topic(), message.partition(), message.offset())
+                try:
+                    headers = message.headers()
+                except (SystemError, UnicodeDecodeError):
+                    # A header name that is not UTF-8: confluent-kafka cannot read it.
+                    # Remember the record on disk, hand it on marked, to be dead-lettered.
+                    poison.add(message.topic(), message.partition(), message.offset())
+                    headers = _UNREADABLE
+                if careful:
+                    poison.mark(spans)
             if headers is None:
                 headers = ()
             else:
@@ -266,10 +320,6 @@ class KafkaSubscription:
                     ),
                 )
             )
-        if self._revoked_in_fetch:
-            # Records of partitions revoked during this fetch belong to their new owner.
-            held = self._assignment
-            records = [r for r in records if TopicPartition(r.topic, r.partition or 0) in held]
         return records
 
     def _message_error(self, message: Any) -> None:
@@ -377,6 +427,7 @@ class KafkaSubscription:
                     await self._loop.run_in_executor(self._thread, consumer.close)
         finally:
             self._thread.shutdown(wait=False)
+            self._poison.close()
 
 
 def _settle_reply(reply: asyncio.Future[None], error: BaseException | None) -> None:

@@ -35,6 +35,7 @@ import contextlib
 import os
 import time
 from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from flowintegrations.errors import (
@@ -61,6 +62,7 @@ from flowintegrations.transport.kafka.errors import (
     translate_error,
     translating,
 )
+from flowintegrations.transport.kafka.poison import state_directory
 from flowintegrations.transport.kafka.producer import KafkaProducer
 from flowintegrations.transport.kafka.subscription import KafkaSubscription
 from flowintegrations.transport.kafka.transactions import KafkaTransactionalProducer
@@ -88,6 +90,9 @@ class KafkaTransport:
     with records in flight and no acknowledgement for ``stall_timeout`` seconds while the
     cluster answers is replaced, as is one librdkafka declares failed; more than
     ``max_replacements`` replacements within a minute break the transport.
+    ``state_dir`` keeps what must survive a restart: the records that crashed the client
+    (:mod:`~flowintegrations.transport.kafka.poison`); by default
+    ``$FLOWINTEGRATIONS_STATE_DIR``, else ``~/.local/state/flowintegrations``.
     """
 
     def __init__(
@@ -112,6 +117,7 @@ class KafkaTransport:
         stall_timeout: float = 5.0,
         max_replacements: int = 3,
         environ: Mapping[str, str] | None = None,
+        state_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if not bootstrap_servers:
             msg = "bootstrap_servers cannot be empty"
@@ -133,6 +139,7 @@ class KafkaTransport:
             client_id=client_id,
         )
         self.bootstrap_servers = bootstrap_servers
+        self.state_dir = Path(state_dir) if state_dir is not None else state_directory(environ)
         self.create_missing_topics = create_topics
         self.num_partitions = num_partitions
         self.replication_factor = replication_factor
