@@ -10,6 +10,8 @@ produce it to the in topic with the request's headers (all but ``jwt``) and the
 
 * ``ours``         App + KafkaTransport, a sync handler (the usual way to write one)
 * ``ours-async``   App + KafkaTransport, an async handler
+* ``ours-eos``     ``ours`` with ``exactly_once=True``: each batch in a Kafka transaction
+                   with its offsets (the cost of exactly once)
 * ``ours-otel``    ``ours`` with telemetry on: OpenTelemetry SDK tracer (every span made,
                    batched to an exporter that drops them) and SDK meter provider
 * ``ours-metrics`` ``ours`` with telemetry on but no tracer provider: metrics only
@@ -70,7 +72,9 @@ def noop_telemetry(*, tracing: bool) -> Any:
     return Telemetry(tracer_provider=tracer_provider, meter_provider=MeterProvider())
 
 
-def run_ours(args: argparse.Namespace, *, is_async: bool, telemetry: str = "") -> None:
+def run_ours(
+    args: argparse.Namespace, *, is_async: bool, telemetry: str = "", exactly_once: bool = False
+) -> None:
     from flowintegrations import App, Retry  # noqa: PLC0415
     from flowintegrations.transport import KafkaTransport  # noqa: PLC0415
 
@@ -82,6 +86,7 @@ def run_ours(args: argparse.Namespace, *, is_async: bool, telemetry: str = "") -
         transport=transport,
         group_id=args.group,
         retry=Retry(attempts=1),
+        exactly_once=exactly_once,
         **({"max_in_flight": args.max_in_flight} if args.max_in_flight else {}),
         **({"telemetry": noop_telemetry(tracing=telemetry == "otel")} if telemetry else {}),
     )
@@ -265,6 +270,7 @@ def main() -> int:
             "ours-async",
             "ours-otel",
             "ours-metrics",
+            "ours-eos",
             "raw",
             "raw-fjs",
             "raw-alo",
@@ -280,9 +286,14 @@ def main() -> int:
     parser.add_argument("--profile", default="")
     parser.add_argument("--max-in-flight", type=int, default=0)
     args = parser.parse_args()
-    if args.kind in ("ours", "ours-async", "ours-otel", "ours-metrics"):
+    if args.kind in ("ours", "ours-async", "ours-otel", "ours-metrics", "ours-eos"):
         telemetry = {"ours-otel": "otel", "ours-metrics": "metrics"}.get(args.kind, "")
-        run_ours(args, is_async=args.kind == "ours-async", telemetry=telemetry)
+        run_ours(
+            args,
+            is_async=args.kind == "ours-async",
+            telemetry=telemetry,
+            exactly_once=args.kind == "ours-eos",
+        )
     elif args.kind in ("raw", "raw-fjs", "raw-alo"):
         run_raw(args, validate=args.kind != "raw", at_least_once=args.kind == "raw-alo")
     else:

@@ -66,7 +66,7 @@ from confluent_kafka import Consumer, Producer
 
 from flowintegrations.testing.broker import TANSU_TEST_CONFIG, local_broker
 
-THROUGHPUT_KINDS = ("raw", "ours", "raw-fjs", "raw-alo", "ours-async", "faststream")
+THROUGHPUT_KINDS = ("raw", "ours", "raw-fjs", "raw-alo", "ours-async", "ours-eos", "faststream")
 OVERHEAD_KINDS = ("ours-base", "ours", "ours-metrics", "ours-otel")
 BASELINE_SOURCE = ""
 """Where ``ours-base`` imports flowintegrations from (set by the overhead mode)."""
@@ -127,6 +127,8 @@ def throughput(bootstrap: str, args: argparse.Namespace, reference: str = "raw")
             rows,
         )
     )
+    if med.get("ours") and "ours-eos" in med:
+        print(f"exactly once (ours-eos / ours): {med['ours-eos'] / med['ours']:.2f}x")
     return {
         "rates": rates,
         "median": med,

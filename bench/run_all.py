@@ -119,6 +119,16 @@ def report(results: dict[str, dict[str, Any]], info: dict[str, str], quick: bool
                 verdict(ratio >= 1.0),
             )
         )
+    if throughput.get("ours") and throughput.get("ours-eos"):
+        ratio = throughput["ours-eos"] / throughput["ours"]
+        targets.append(
+            (
+                "pipeline: exactly once (ours-eos) / at least once (ours) (msg/s)",
+                ">= 0.5",
+                f"{ratio:.2f}",
+                verdict(ratio >= 0.5),
+            )
+        )
     rates = results.get("throughput", {}).get("rates", {})
     spread = {k: max(v) / min(v) for k, v in rates.items() if v and min(v)}
     if "ours" in spread and "raw-alo" in spread:

@@ -23,6 +23,7 @@ LAYERS = {
     # the leaf modules every layer may use
     "flowintegrations.errors": "leaf",
     "flowintegrations.vocabulary": "leaf",
+    "flowintegrations.repeats": "leaf",
     # the typed domain core
     "flowintegrations.model": "model",
     # data model -> schema -> compiled validator, and the one payload walker

@@ -20,16 +20,22 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowintegrations.codec import JsonCodec
 from flowintegrations.deferred import Deferrals, DeferredReply, MemoryReplyLedger, ReplyLedger
-from flowintegrations.errors import HandlerRegistrationError, ScenarioNotFoundError
+from flowintegrations.errors import (
+    HandlerRegistrationError,
+    ScenarioNotFoundError,
+    TransportError,
+)
 from flowintegrations.model import Integration, Scenario, find_scenario
 from flowintegrations.retry import Retry
 from flowintegrations.runtime import DeliveryLoop, Pipeline, Route, TopicRoute
 from flowintegrations.runtime.handlers import Handler, HandlerSpec, handler_name
 from flowintegrations.runtime.sending import Sender
+from flowintegrations.runtime.transactional import Transactions
 from flowintegrations.transport import (
     InMemoryTransport,
     Record,
     Subscription,
+    SupportsTransactions,
     TopicPartition,
     Transport,
 )
@@ -65,6 +71,12 @@ class App:
     this app only). :meth:`reply_later` answers a deferred reply; :meth:`send` feeds a
     process waiting in a message receive task. ``docs/long-running.md`` tells the story.
 
+    ``exactly_once=True`` (on a transport with transactions: Kafka) handles each batch of
+    requests in a transaction that also commits their offsets, so that the engine, reading
+    committed records only, sees every reply exactly once even across crashes; handlers'
+    own side effects are not covered (``docs/reliability.md``). Other transports refuse it
+    at :meth:`start` with :class:`~flowintegrations.errors.TransportError`.
+
     Lifecycle: :meth:`start` joins the consumer group and starts the loop; :meth:`stop`
     finishes what was fetched, commits and leaves the group, and stops the transport if
     the app owns it. Stopping ends a *run*, not the app: a stopped app starts again (a new
@@ -91,6 +103,7 @@ class App:
         defer_secret: str | bytes | Sequence[str | bytes] | None = None,
         reply_ledger: ReplyLedger | None = None,
         telemetry: Instrumentation | None = None,
+        exactly_once: bool = False,
     ) -> None:
         ids = [i.identifier for i in integrations]
         if len(set(ids)) != len(ids):
@@ -113,6 +126,7 @@ class App:
         self.codec = codec or JsonCodec()
         self.deferrals = Deferrals.configure(defer_secret, os.environ)
         self.reply_ledger: ReplyLedger = reply_ledger or MemoryReplyLedger()
+        self.exactly_once = exactly_once
         self._sender: Sender | None = None
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self.telemetry = telemetry
@@ -380,6 +394,15 @@ class App:
         produced = {r.in_topic for r in topic_routes.values() if r.in_topic}
         produced |= {topic + self.dead_letter_suffix for topic in topic_routes}
         await self.transport.ensure_topics(sorted(set(topic_routes) | produced))
+        transactions = None
+        if self.exactly_once:
+            if not isinstance(self.transport, SupportsTransactions):
+                msg = (
+                    f"exactly_once=True needs a transport with transactions (KafkaTransport); "
+                    f"{type(self.transport).__name__} has none"
+                )
+                raise TransportError(msg)
+            transactions = Transactions(self.transport, self.group_id)
         pipeline.start()
         self._stopped = asyncio.Event()
         self._stopping = False
@@ -394,6 +417,7 @@ class App:
             commit_interval=self.commit_interval,
             shutdown_timeout=self.shutdown_timeout,
             on_fatal=self._fail,
+            transactions=transactions,
             telemetry=self.telemetry,
             group_id=self.group_id,
         )

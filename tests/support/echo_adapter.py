@@ -6,7 +6,8 @@ ones: ``ECHO_OUT_TOPIC``, ``ECHO_IN_TOPIC`` and ``ECHO_GROUP_ID`` (environment `
 those topics with ``.prod`` appended). ``ECHO_DELAY`` (seconds,
 default 0.002) slows each request, and only about ``ECHO_MAX_IN_FLIGHT`` (default 400)
 records are fetched ahead, 100 at a time, so that a stop mid-stream leaves work for the next
-run: a stopping app finishes every record it has fetched.
+run: a stopping app finishes every record it has fetched. ``ECHO_EXACTLY_ONCE=1`` runs it
+with ``exactly_once=True``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ app = App(
     group_id=os.environ.get("ECHO_GROUP_ID"),
     max_in_flight=MAX_IN_FLIGHT,
     max_batch=100,
+    exactly_once=os.environ.get("ECHO_EXACTLY_ONCE") == "1",
 )
 
 

@@ -50,7 +50,13 @@ from flowintegrations.runtime.outcome import (
 from flowintegrations.runtime.partitions import Backpressure, PartitionState
 from flowintegrations.runtime.pipeline import SYNC_SLICE, Pipeline, Prepared, Route, log_extra
 from flowintegrations.runtime.telemetry import ANSWERED
-from flowintegrations.transport import Record, Subscription, TopicPartition, Transport
+from flowintegrations.transport import (
+    Record,
+    Subscription,
+    TopicPartition,
+    TransactionalProducer,
+    Transport,
+)
 from flowintegrations.validation import decode_headers
 from flowintegrations.vocabulary import encodable, redact
 
@@ -60,6 +66,7 @@ if TYPE_CHECKING:
         LoopTelemetry,
         RequestTrace,
     )
+    from flowintegrations.runtime.transactional import Transactions
 
 __all__ = ["DeliveryLoop", "TopicRoute"]
 
@@ -91,6 +98,9 @@ class DeliveryLoop:
     ``on_fatal`` is called once with the error when the loop cannot go on (the fetch
     failed, or a send failed for good). ``telemetry`` (off when ``None``) is told of every
     request, send and commit; ``group_id`` names the consumer group in what it reports.
+    With ``transactions`` (exactly once), each batch
+    of a partition is handled in a transaction that also commits its offsets
+    (:mod:`flowintegrations.runtime.transactional`); without, nothing of it costs a thing.
     """
 
     def __init__(
@@ -107,20 +117,26 @@ class DeliveryLoop:
         on_fatal: Callable[[BaseException], None],
         telemetry: Instrumentation | None = None,
         group_id: str = "",
+        transactions: Transactions | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.transport = transport
+        self.producer: Transport | TransactionalProducer = transport
+        """What the outcomes are produced with: the transport, or the open transaction's."""
+        self.transactions = transactions
         self.routes = dict(routes)
         self.dead_letter_suffix = dead_letter_suffix
         self.max_batch = max_batch
         self.commit_interval = commit_interval
         self.shutdown_timeout = shutdown_timeout
         self.backpressure = Backpressure(max_in_flight, max_batch)
-        self._on_fatal = on_fatal
+        self._report_fatal = on_fatal
+        self._failed = False
         self._partitions: dict[TopicPartition, PartitionState] = {}
         self._subscription: Subscription | None = None
         self._fetcher: asyncio.Task[None] | None = None
         self._committer: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
         self._in_flight = 0
         self._paused: set[TopicPartition] = set()
         self._stopping = False
@@ -154,7 +170,11 @@ class DeliveryLoop:
         """Start fetching from ``subscription`` (whose listener this loop is) and committing."""
         self._subscription = subscription
         self._fetcher = asyncio.create_task(self._fetch_loop(), name="flowintegrations-fetch")
-        self._committer = asyncio.create_task(self._commit_loop(), name="flowintegrations-commit")
+        self._watcher = asyncio.create_task(self._watch_sends(), name="flowintegrations-watch")
+        if self.transactions is None:  # in transactions, offsets are committed with them
+            self._committer = asyncio.create_task(
+                self._commit_loop(), name="flowintegrations-commit"
+            )
 
     async def drain(self) -> None:
         """Stop fetching, finish what was fetched (within ``shutdown_timeout``), commit, close.
@@ -171,14 +191,18 @@ class DeliveryLoop:
         for part in parts:
             part.wakeup.set()  # an idle worker sees that the loop is stopping, and returns
         await self._finish_in_progress(parts)
-        if self._committer is not None:
-            self._committer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._committer
+        for task in (self._committer, self._watcher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         subscription = self._subscription
         if subscription is not None:
-            with contextlib.suppress(FlowIntegrationsError):
-                await self._commit(self._partitions.values())
+            if not self._failed:
+                with contextlib.suppress(FlowIntegrationsError):
+                    await self._commit(self._partitions.values())
+            if self.transactions is not None:
+                await self.transactions.revoked(self)
             await subscription.close()
         self._partitions.clear()
         self._in_flight = 0
@@ -193,6 +217,11 @@ class DeliveryLoop:
         self._advance(part)
         return part.done_upto is not None and part.done_upto > offset
 
+    def _on_fatal(self, error: BaseException) -> None:
+        """The loop cannot go on: say so to the owner; :meth:`drain` then stops fast."""
+        self._failed = True
+        self._report_fatal(error)
+
     # Rebalance listener ---------------------------------------------------------------------
 
     async def on_partitions_assigned(self, partitions: frozenset[TopicPartition]) -> None:
@@ -200,6 +229,8 @@ class DeliveryLoop:
         for tp in partitions:
             if tp not in self._partitions:
                 self._partitions[tp] = PartitionState(tp)
+        if self.transactions is not None and self._subscription is not None:
+            await self.transactions.assigned(self, self._subscription)
 
     async def on_partitions_revoked(self, partitions: frozenset[TopicPartition]) -> None:
         """Finish the records of ``partitions`` in progress, commit them, forget the rest.
@@ -216,8 +247,11 @@ class DeliveryLoop:
             # A revocation ends the transport's pause of a partition: forget ours too.
             self._paused -= partitions
             await self._finish_in_progress(revoked)
-            with contextlib.suppress(FlowIntegrationsError):
-                await self._commit(revoked)
+            if not self._failed:
+                with contextlib.suppress(FlowIntegrationsError):
+                    await self._commit(revoked)
+            if self.transactions is not None:
+                await self.transactions.revoked(self)
             for part in revoked:
                 self._in_flight -= part.undone()
                 del self._partitions[part.tp]
@@ -239,6 +273,13 @@ class DeliveryLoop:
         what they fetched; they and the unacknowledged sends are waited for within
         ``shutdown_timeout``, late workers cancelled.
         """
+        if self._failed:  # stop fast: nothing more can be sent; unfinished work is redelivered
+            for part in parts:
+                if part.task is not None:
+                    part.task.cancel()
+                for completion in part.completions():  # their failures are known already
+                    completion.add_done_callback(_retrieve)
+            return
         deadline = time.monotonic() + self.shutdown_timeout
         workers = [p.task for p in parts if p.task is not None and not p.task.done()]
         if workers:
@@ -332,7 +373,10 @@ class DeliveryLoop:
             # The records stay queued until handled, so a revocation counts them right.
             batch = list(itertools.islice(queue, self.max_batch))
             try:
-                await self._handle_batch(part, topic_route, batch)
+                if self.transactions is None:
+                    await self._handle_batch(part, topic_route, batch)
+                else:
+                    await self.transactions.handle(self, part, topic_route, batch)
             except asyncio.CancelledError:
                 raise
             except _Redeliver:
@@ -366,6 +410,17 @@ class DeliveryLoop:
             return False
         part.handled(completion)
         return True
+
+    async def handle_batch(
+        self, part: PartitionState, topic_route: TopicRoute, batch: list[Record]
+    ) -> None:
+        """Handle ``batch`` of ``part`` (for the transactional mode, which wraps it)."""
+        await self._handle_batch(part, topic_route, batch)
+
+    def mark_committed(self, part: PartitionState) -> None:
+        """What ``part`` has done was committed (in a transaction, with its sends)."""
+        self._advance(part)
+        part.committed = part.done_upto
 
     async def _handle_batch(
         self, part: PartitionState, topic_route: TopicRoute, batch: list[Record]
@@ -531,7 +586,7 @@ class DeliveryLoop:
                 reply = reply_record(in_topic, record, outcome.value, never)
                 if trace is not None:
                     reply = trace.outgoing(reply)
-                completion = await self.transport.produce(reply)
+                completion = await self.producer.produce(reply)
             if trace is not None:
                 trace.finished(outcome, completion)
             return completion
@@ -561,7 +616,7 @@ class DeliveryLoop:
             error_reply = reply_record(in_topic, record, outcome.value, never)
             if trace is not None:
                 error_reply = trace.outgoing(error_reply)
-            replied = await self.transport.produce(error_reply)
+            replied = await self.producer.produce(error_reply)
             sent = asyncio.gather(sent, replied)
         if trace is not None:
             trace.finished(outcome, sent)
@@ -594,10 +649,10 @@ class DeliveryLoop:
         """
         reduced = reduced_dead_letter(dead, original)
         try:
-            sent = await self.transport.produce(dead)
+            sent = await self.producer.produce(dead)
         except DeliveryError as exc:  # refused before it left (larger than the producer takes)
             self._log_reduced(dead, exc)
-            return await self.transport.produce(reduced)
+            return await self.producer.produce(reduced)
         return asyncio.ensure_future(self._delivered_or_reduced(sent, dead, reduced))
 
     async def _delivered_or_reduced(
@@ -607,7 +662,7 @@ class DeliveryLoop:
             return await sent
         except DeliveryError as exc:  # the broker refused it
             self._log_reduced(dead, exc)
-            return await (await self.transport.produce(reduced))
+            return await (await self.producer.produce(reduced))
 
     @staticmethod
     def _log_reduced(dead: Record, error: DeliveryError) -> None:
@@ -620,18 +675,41 @@ class DeliveryLoop:
 
     async def _produce_batch(self, records: list[Record]) -> asyncio.Future[Any]:
         """Produce ``records``; one future of the delivery of them all."""
-        completion: asyncio.Future[Any] = await self.transport.produce_batch(records)
+        completion: asyncio.Future[Any] = await self.producer.produce_batch(records)
         return completion
 
     # Commits --------------------------------------------------------------------------------
 
     async def _commit_loop(self) -> None:
+        # While the broker is away every commit fails: say so once, then when it works again.
+        failures = 0
         while True:
             await asyncio.sleep(self.commit_interval)
             try:
                 await self._commit(list(self._partitions.values()))
-            except FlowIntegrationsError:
-                log.warning("commit failed; will retry", exc_info=True, extra={"event": "commit"})
+            except FlowIntegrationsError as exc:
+                failures += 1
+                if failures == 1:
+                    log.warning("commit failed; will retry: %s", exc, extra={"event": "commit"})
+                continue
+            if failures:
+                log.info(
+                    "commit works again after %d failed attempts",
+                    failures,
+                    extra={"event": "commit"},
+                )
+                failures = 0
+
+    async def _watch_sends(self) -> None:
+        """Notice a failed send within ``commit_interval``, not at the next commit.
+
+        A commit may wait long for a coordinator that is away; a send that failed for good
+        (timed out) must stop the loop without waiting for it.
+        """
+        while not self._failed:
+            await asyncio.sleep(self.commit_interval)
+            for part in list(self._partitions.values()):
+                self._advance(part)
 
     def _advance(self, part: PartitionState) -> None:
         released, error = part.advance()
@@ -654,6 +732,12 @@ class DeliveryLoop:
             for part in partitions:
                 if part.tp in offsets:
                     part.committed = offsets[part.tp]
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark ``future``'s failure as seen (the loop stopped for a failed send already)."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _record(prepared: Prepared) -> Record:

@@ -169,9 +169,9 @@ class LocalBroker:
         if self.bootstrap_servers is not None:
             return self.bootstrap_servers
         binary = self.binary or _broker_binary()
-        port = self.port or _free_port()
+        port = self.port = self.port or _free_port()  # a restart keeps the port
         address = f"127.0.0.1:{port}"
-        self._logdir = tempfile.mkdtemp(prefix="flowintegrations-tansu-")
+        self._logdir = self._logdir or tempfile.mkdtemp(prefix="flowintegrations-tansu-")
         log = Path(self._logdir, "broker.log")
         command = [
             binary,
@@ -223,6 +223,17 @@ class LocalBroker:
                 raise BrokerStartError(msg)
             time.sleep(0.02)
         wait_until_reachable(address, timeout=max(1.0, deadline - time.monotonic()))
+
+    def kill(self) -> None:
+        """Kill the broker at once (SIGKILL), as a crash would. Idempotent.
+
+        Its in-memory data is gone with it; :meth:`start` starts a new one on the same port.
+        """
+        process, self._process = self._process, None
+        self.bootstrap_servers = None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(self.stop_timeout)
 
     def stop(self) -> None:
         """Terminate the broker (kill it if it does not exit in time). Idempotent."""

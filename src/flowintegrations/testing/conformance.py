@@ -29,11 +29,12 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from flowintegrations.errors import DeliveryError, TransportClosedError
+from flowintegrations.errors import DeliveryError, TransportBrokenError, TransportClosedError
 from flowintegrations.transport.base import (
     Headers,
     Record,
     Subscription,
+    SupportsTransactions,
     TopicPartition,
     Transport,
 )
@@ -501,6 +502,96 @@ async def _expect_closed(run: _Run, what: str, call: Awaitable[Any]) -> None:
     raise run.fail(msg)
 
 
+# Transactions (checked on transports that declare SupportsTransactions; others pass) -----
+
+
+def _seen(future: asyncio.Future[Any]) -> None:
+    """Retrieve the outcome of a send whose failure is expected (it is not checked)."""
+    if not future.cancelled():
+        future.exception()
+
+
+async def _transactional(run: _Run) -> tuple[SupportsTransactions, Transport, Subscription] | None:
+    """A started transport with transactions and a member of a fresh group, or None."""
+    transport = await run.transport()
+    if not isinstance(transport, SupportsTransactions):
+        return None
+    source = await run.topic_with(transport, 1, "source")
+    await _send_all(transport, [Record(source, value=b"%d" % i) for i in range(3)])
+    member = await transport.subscribe([source], group_id=run.group())
+    await run.read(member, 3, "the member reading the source")
+    return transport, transport, member
+
+
+async def _check_transaction_commits_records_and_offsets(run: _Run) -> None:
+    """A committed transaction shows its records and moves its group's offsets with them."""
+    made = await _transactional(run)
+    if made is None:
+        return
+    transactions, transport, member = made
+    source, target = run.topic("source"), await run.topic_with(transport, 1, "target")
+    producer = await transactions.transactional_producer(member, run.group("txn"))
+    await producer.begin()
+    sent = [await producer.produce(Record(target, value=v)) for v in (b"a", b"b")]
+    await producer.commit({TopicPartition(source, 0): 3})
+    await asyncio.gather(*sent)
+    await producer.close()
+    reader = await transport.subscribe([target], group_id=run.group("reader"))
+    got = await run.read(reader, 2, "reading the committed transaction")
+    run.expect([b"a", b"b"], [r.value for r in got], "records of the committed transaction")
+    group = member.group_id
+    await member.close()
+    again = await transport.subscribe([source], group_id=group)
+    await run.nothing_more(again, "the group after its offsets were committed in a transaction")
+
+
+async def _check_aborted_transaction_is_invisible(run: _Run) -> None:
+    """Records of an aborted transaction are never read; those of the next one are."""
+    made = await _transactional(run)
+    if made is None:
+        return
+    transactions, transport, member = made
+    target = await run.topic_with(transport, 1, "target")
+    producer = await transactions.transactional_producer(member, run.group("txn"))
+    await producer.begin()
+    aborted = await producer.produce(Record(target, value=b"aborted"))
+    aborted.add_done_callback(_seen)
+    await producer.abort()
+    await producer.begin()
+    committed = await producer.produce(Record(target, value=b"committed"))
+    await producer.commit({})
+    await committed
+    await producer.close()
+    reader = await transport.subscribe([target], group_id=run.group("reader"))
+    got = await run.read(reader, 1, "reading after an aborted and a committed transaction")
+    run.expect([b"committed"], [r.value for r in got], "records visible to a reader")
+    await run.nothing_more(reader, "a reader after the committed transaction")
+
+
+async def _check_same_transactional_id_fences(run: _Run) -> None:
+    """A second producer with the same transactional id fences the first."""
+    made = await _transactional(run)
+    if made is None:
+        return
+    transactions, transport, member = made
+    target = await run.topic_with(transport, 1, "target")
+    zombie = await transactions.transactional_producer(member, run.group("txn"))
+    successor = await transactions.transactional_producer(member, run.group("txn"))
+    try:
+        await zombie.begin()
+        sent = await zombie.produce(Record(target, value=b"zombie"))
+        sent.add_done_callback(_seen)
+        await zombie.commit({})
+    except TransportBrokenError:
+        pass
+    else:
+        msg = "the first producer committed after a second one took its transactional id"
+        raise run.fail(msg)
+    finally:
+        await zombie.close()
+        await successor.close()
+
+
 CHECKS: dict[str, Callable[[_Run], Awaitable[None]]] = {
     "round_trip": _check_round_trip,
     "partition_order": _check_partition_order,
@@ -517,6 +608,9 @@ CHECKS: dict[str, Callable[[_Run], Awaitable[None]]] = {
     "stop_is_idempotent": _check_stop_is_idempotent,
     "use_after_stop_raises_closed": _check_use_after_stop_raises_closed,
     "closed_subscription_raises_closed": _check_closed_subscription_raises_closed,
+    "transaction_commits_records_and_offsets": _check_transaction_commits_records_and_offsets,
+    "aborted_transaction_is_invisible": _check_aborted_transaction_is_invisible,
+    "same_transactional_id_fences": _check_same_transactional_id_fences,
 }
 """Every check, by name, in the order :func:`check_transport` runs them."""
 

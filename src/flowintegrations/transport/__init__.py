@@ -6,7 +6,9 @@ from flowintegrations.transport.base import (
     RebalanceListener,
     Record,
     Subscription,
+    SupportsTransactions,
     TopicPartition,
+    TransactionalProducer,
     Transport,
 )
 from flowintegrations.transport.kafka import KafkaTransport
@@ -21,6 +23,8 @@ __all__ = [
     "RebalanceListener",
     "Record",
     "Subscription",
+    "SupportsTransactions",
     "TopicPartition",
+    "TransactionalProducer",
     "Transport",
 ]

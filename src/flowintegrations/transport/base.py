@@ -37,7 +37,9 @@ __all__ = [
     "RebalanceListener",
     "Record",
     "Subscription",
+    "SupportsTransactions",
     "TopicPartition",
+    "TransactionalProducer",
     "Transport",
 ]
 
@@ -393,4 +395,52 @@ class Transport(BatchProducer, Protocol):
         """Join consumer group ``group_id`` as a new member reading ``topics``.
 
         A group with no committed offset for a partition starts at its earliest record.
+        """
+
+
+@runtime_checkable
+class TransactionalProducer(BatchProducer, Protocol):
+    """Produces records and commits consumed offsets together, all or nothing.
+
+    One transaction at a time: :meth:`begin`, then :meth:`produce` / ``produce_batch``,
+    then :meth:`commit` with the offsets consumed, or :meth:`abort`. Readers that read
+    committed records only see the records of a committed transaction, and the group's
+    offsets move with them; an aborted transaction (or one whose producer died) leaves
+    neither. A newer producer with the same transactional id *fences* this one: its next
+    call raises :class:`~flowintegrations.errors.TransportBrokenError`.
+    """
+
+    async def begin(self) -> None:
+        """Start a transaction. Raises ``TransportBrokenError`` when fenced or failed."""
+
+    async def produce(self, record: Record) -> asyncio.Future[Record]:
+        """Queue ``record`` in the open transaction (see :meth:`Transport.produce`)."""
+
+    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Wait for the records produced, add ``offsets`` (next to read), commit.
+
+        Raises :class:`~flowintegrations.errors.TransportError` when the transaction could
+        not be committed; it is then aborted (nothing of it is visible) and the records
+        must be consumed again. ``TransportBrokenError`` means fenced: stop.
+        """
+
+    async def abort(self) -> None:
+        """Abort the open transaction: nothing produced in it becomes visible."""
+
+    async def close(self) -> None:
+        """Abort a transaction left open and release the producer. Idempotent."""
+
+
+@runtime_checkable
+class SupportsTransactions(Protocol):
+    """A transport that can consume and produce exactly once, in transactions."""
+
+    async def transactional_producer(
+        self, subscription: Subscription, transactional_id: str
+    ) -> TransactionalProducer:
+        """A producer whose transactions commit the offsets of ``subscription``'s group.
+
+        ``transactional_id`` identifies the producer across restarts: making one fences
+        (and aborts the open transaction of) any earlier producer with the same id.
+        Raises :class:`~flowintegrations.errors.TransportError` when the cluster refuses.
         """

@@ -37,6 +37,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from flowintegrations.repeats import Repeats, kind_of, with_count
 from flowintegrations.vocabulary import KAFKA_SETTING_PREFIX, REDACTED, redact
 
 __all__ = [
@@ -190,16 +191,24 @@ class Redactor:
 
 
 class RedactingLogger:
-    """What confluent-kafka logs librdkafka's lines to: ``logger``, secrets removed."""
+    """What confluent-kafka logs librdkafka's lines to: ``logger``, secrets removed.
+
+    A line that repeats (every reconnect attempt during an outage) is logged once per
+    kind and half-minute, with the count of those held back (:class:`Repeats`).
+    """
 
     def __init__(self, logger: logging.Logger, redactor: Callable[[str], str]) -> None:
         self._logger = logger
         self._redact = redactor
+        self._repeats = Repeats()
 
     def log(self, level: int, msg: str, *args: object) -> None:
         """Log one line of librdkafka's at ``level``, secrets removed."""
         if self._logger.isEnabledFor(level):
-            self._logger.log(level, "%s", self._redact(msg % args if args else msg))
+            text = self._redact(msg % args if args else msg)
+            held = self._repeats.admit(kind_of(text))
+            if held is not None:
+                self._logger.log(level, "%s", with_count(text, held))
 
 
 def resolve_settings(
@@ -269,6 +278,9 @@ def consumer_config(conf: Mapping[str, Any], group_id: str) -> dict[str, Any]:
     conf["enable.auto.commit"] = False
     conf["enable.auto.offset.store"] = False
     conf.setdefault("auto.offset.reset", "earliest")
+    # librdkafka's default too, said out loud: records of open or aborted transactions
+    # (an App with exactly_once=True) are never read, by the engine nor by an adapter.
+    conf.setdefault("isolation.level", "read_committed")
     # librdkafka prefetches up to 100,000 records a partition (64 MiB in all) by default,
     # so a consumer facing a deep backlog holds far more than its owner will take soon,
     # and memory grows with the backlog. A few hundred ms of reading at full speed is all

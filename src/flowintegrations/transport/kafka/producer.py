@@ -8,12 +8,19 @@ loop's own thread, by a non-blocking ``poll(0)`` that a pump task calls every mi
 while records are in flight (and every 100 ms when idle, for error callbacks and logs), and
 that producing calls every 256 records. The reports' callbacks settle the futures right
 there.
+
+A producer that librdkafka declares failed for good (a fatal error: after a broker lost
+its state, the idempotent producer's id is unknown to it), or that stops making progress
+while the cluster answers, is replaced by the transport: :meth:`KafkaProducer.replace`
+puts a new client in its place and produces again, on the new one, every record the old
+one had not delivered. Their futures never see the failure.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,6 +37,9 @@ __all__ = ["KafkaProducer"]
 
 _SERVE_EVERY = 256
 """Serve delivery reports after this many records produced in a row."""
+
+_REPLACED_CODES = frozenset({"_FATAL", "_PURGE_QUEUE", "_PURGE_INFLIGHT"})
+"""Delivery errors that mean "the client failed, not the record": produced again."""
 
 
 def _produce(produce: Any, record: Record, on_delivery: Callable[[Any, Any], None]) -> None:
@@ -55,6 +65,13 @@ def _produce(produce: Any, record: Record, on_delivery: Callable[[Any, Any], Non
         produce(topic, value, key, partition, on_delivery)
 
 
+def _code_name(error: Any) -> str:
+    try:
+        return str(error.name())
+    except Exception:  # noqa: BLE001 (not a KafkaError: not a client failure)
+        return ""
+
+
 def _set_if_pending(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
@@ -65,7 +82,10 @@ class KafkaProducer:
 
     ``client`` is a started ``confluent_kafka.Producer``; futures are made on ``loop``.
     ``redact`` removes secrets from error text; ``check_running`` raises when the transport
-    can no longer be used (it is called while waiting for room in a full queue).
+    can no longer be used (it is called while waiting for room in a full queue). A producer
+    that is not ``replaceable`` (a transactional one) lets every failure through.
+    ``on_failure`` gets the ``KafkaError`` of a failure that librdkafka raises from
+    ``poll()`` instead of reporting it (a fatal transaction error: fenced).
     """
 
     def __init__(
@@ -75,8 +95,12 @@ class KafkaProducer:
         *,
         redact: Callable[[str], str],
         check_running: Callable[[], None],
+        replaceable: bool = True,
+        on_failure: Callable[[Any], None] | None = None,
     ) -> None:
         self._client = client
+        self._replaceable = replaceable
+        self._on_failure = on_failure
         self._loop = loop
         self._redact = redact
         self._check_running = check_running
@@ -86,6 +110,15 @@ class KafkaProducer:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._progress = time.monotonic()
+        self._replacing = False
+        self._closing = False
+        self._resend_now = False
+        self._resend: list[tuple[Record, Callable[[Any, Any], None]]] = []
+        self.replaced = 0
+        """How many times the client was replaced."""
+        self.timed_out = False
+        """Whether a record timed out (``message.timeout.ms``): the cluster is out of reach."""
 
     @property
     def in_flight(self) -> int:
@@ -108,6 +141,10 @@ class KafkaProducer:
             await self.wait_idle(flush_timeout)
         except DeliveryError as exc:
             log.warning("stopping with unacknowledged records: %s", exc)
+        self._closing = True
+        held, self._resend = self._resend, []
+        for _, on_delivery in held:  # a failed client nobody replaced: they failed
+            on_delivery(KafkaClientError("the producer failed and was not replaced"), None)
         pump, self._pump = self._pump, None
         if pump is not None:
             pump.cancel()
@@ -118,15 +155,30 @@ class KafkaProducer:
             self._serve()
 
     def _purge(self) -> None:
-        self._client.purge()
-        self._client.flush(1.0)
+        # A client that failed for good (fatal, fenced) refuses even this: nothing to do.
+        with contextlib.suppress(Exception):
+            self._client.purge()
+        with contextlib.suppress(Exception):
+            self._client.flush(1.0)
 
     # Delivery reports -------------------------------------------------------------------
 
     def _serve(self) -> None:
         """Serve librdkafka's delivery reports (never blocks): their callbacks settle futures."""
         self._since_serve = 0
-        self._client.poll(0)
+        before = self._in_flight
+        try:
+            self._client.poll(0)
+        except Exception as exc:  # noqa: BLE001 - a fatal error raised, not reported
+            error = exc.args[0] if exc.args else exc
+            if self._on_failure is None:
+                log.error("%s", self._redact(str(error)))
+            else:
+                self._on_failure(error)
+        if self._in_flight != before:  # acknowledgements came (not only logs or errors)
+            self._progress = time.monotonic()
+        if self._resend_now and self._resend:
+            self._produce_again()
         if self._in_flight <= 0:
             self._in_flight = 0
             self._idle.set()
@@ -155,6 +207,7 @@ class KafkaProducer:
 
     def _add_in_flight(self, count: int) -> None:
         if not self._in_flight:
+            self._progress = time.monotonic()  # a stall is counted from the first record
             self._idle.clear()
             wakeup = self._pump_wakeup
             if wakeup is not None and not wakeup.done():
@@ -177,7 +230,71 @@ class KafkaProducer:
         if not isinstance(exc, DeliveryError):
             exc = DeliveryError(str(exc))
         exc.__cause__ = KafkaClientError(error)
+        if _code_name(error) == "_MSG_TIMED_OUT":
+            self.timed_out = True
         return exc
+
+    # Replacing a failed client --------------------------------------------------------------
+
+    def stalled_for(self) -> float:
+        """Seconds without any delivery report while records are in flight (0 when idle)."""
+        if not self._in_flight:
+            return 0.0
+        return time.monotonic() - self._progress
+
+    def _held_back(
+        self, error: Any, record: Record | None, on_delivery: Callable[[Any, Any], None]
+    ) -> bool:
+        """Keep a record the old client failed (not the record's fault) to produce it again."""
+        if (
+            record is None
+            or self._closing
+            or not self._replaceable
+            or (not self._replacing and _code_name(error) not in _REPLACED_CODES)
+        ):
+            return False
+        self._resend.append((record, on_delivery))
+        return True
+
+    async def replace(self, client: Any) -> None:
+        """Put ``client`` in the place of the current one; produce the undelivered again.
+
+        The old client's queue is purged: its reports of records not delivered are kept and
+        the records produced again on ``client`` with their original callbacks, so their
+        futures settle as if nothing had happened. A record that was in fact written
+        before the old client failed may be written twice (at least once).
+        """
+        old, self._client = self._client, client
+        self._replacing = True
+        try:
+            with contextlib.suppress(Exception):
+                old.purge(True, True, False)  # in queue, in flight, do not block
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline:
+                with contextlib.suppress(Exception):
+                    old.poll(0)
+                if not len(old):
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            self._replacing = False
+        self.replaced += 1
+        self._progress = time.monotonic()
+        self._resend_now = True
+        self._produce_again()
+
+    def _produce_again(self) -> None:
+        """Produce the held-back records on the current client, in the order they failed."""
+        pending, self._resend = self._resend, []
+        produce = self._client.produce
+        for index, (record, on_delivery) in enumerate(pending):
+            try:
+                _produce(produce, record, on_delivery)
+            except BufferError:  # the rest at the next serve
+                self._resend[:0] = pending[index:]
+                return
+            except Exception as exc:  # noqa: BLE001 - settle it as the delivery's failure
+                on_delivery(KafkaClientError(exc), None)
 
     # Producing ----------------------------------------------------------------------------
 
@@ -192,6 +309,8 @@ class KafkaProducer:
 
         # Runs inside poll(0) on the loop's thread: settle the future right there.
         def on_delivery(error: Any, message: Any) -> None:
+            if error is not None and self._held_back(error, record, on_delivery):
+                return
             self._in_flight -= 1
             if future.cancelled():
                 return
@@ -231,13 +350,29 @@ class KafkaProducer:
             return future
         remaining = total  # delivery reports still to come
         queued = total  # records handed to librdkafka (fewer if queuing failed)
+        index: dict[tuple[str, bytes | None, bytes], list[Record]] | None = None
+
+        def _original(message: Any) -> Record | None:
+            """The record a failed report is about (reports carry no headers): by content."""
+            nonlocal index
+            if message is None:
+                return None
+            if index is None:  # built on the first failure only
+                index = {}
+                for each in records:
+                    index.setdefault((each[0], each[1], each[2]), []).append(each)
+            found = index.get((message.topic(), message.key(), message.value()))
+            return found.pop(0) if found else None
 
         # One small callback for the whole batch; the in-flight count drops at its end.
         def on_delivery(error: Any, message: Any) -> None:
             nonlocal remaining
+            if error is not None and self._held_back(error, _original(message), on_delivery):
+                return
             remaining -= 1
             if error is not None and not future.done():
-                future.set_exception(self.delivery_error(str(message.topic()), error))
+                topic = records[0].topic if message is None else str(message.topic())
+                future.set_exception(self.delivery_error(topic, error))
             if not remaining:
                 self._in_flight -= queued
                 if not future.done():

@@ -12,6 +12,15 @@ It implements :class:`~flowintegrations.transport.Transport` out of three parts:
   missing topics, or creates them (``num_partitions``, ``replication_factor``) when the
   transport was made with ``create_topics=True``.
 
+**Broker outages** are ridden out: librdkafka reconnects by itself, and its repeated
+complaints are logged once per kind and half-minute (:class:`~flowintegrations.repeats.Repeats`).
+The producer is replaced (:meth:`KafkaProducer.replace`) when librdkafka declares it failed
+for good, or when it has records in flight, no acknowledgement for ``stall_timeout``
+seconds, and the cluster answers metadata (an idempotent producer whose broker restarted
+without its state waits forever otherwise). Only a producer failing again and again
+(``max_replacements`` within a minute) breaks the transport. A broken transport stops at
+once: nothing more can be delivered, so :meth:`stop` does not wait for acknowledgements.
+
 Settings are shared out and secrets kept out of text by :mod:`.config`; every
 confluent-kafka exception becomes a :class:`~flowintegrations.errors.TransportError`
 subclass at the one boundary of :mod:`.errors`, the original kept as ``__cause__``. No
@@ -22,7 +31,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
+import time
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +44,8 @@ from flowintegrations.errors import (
     TransportClosedError,
     TransportError,
 )
-from flowintegrations.transport.base import RebalanceListener, Record
+from flowintegrations.repeats import Repeats, kind_of, with_count
+from flowintegrations.transport.base import RebalanceListener, Record, Subscription
 from flowintegrations.transport.kafka.config import (
     Redactor,
     client_config,
@@ -53,10 +65,14 @@ from flowintegrations.transport.kafka.errors import (
 from flowintegrations.transport.kafka.poison import state_directory
 from flowintegrations.transport.kafka.producer import KafkaProducer
 from flowintegrations.transport.kafka.subscription import KafkaSubscription
+from flowintegrations.transport.kafka.transactions import KafkaTransactionalProducer
 
 __all__ = ["KafkaTransport"]
 
 _NEW, _RUNNING, _STOPPING, _STOPPED = "new", "running", "stopping", "stopped"
+
+_WATCH_EVERY = 1.0
+"""Seconds between two looks at whether the producer is stuck."""
 
 
 class KafkaTransport:
@@ -70,7 +86,10 @@ class KafkaTransport:
     :meth:`ensure_topics` creates missing topics with ``num_partitions`` partitions and
     ``replication_factor`` replicas (for development); otherwise it raises
     ``TopicNotFoundError``. ``timeout`` bounds every metadata and admin request, and
-    ``flush_timeout`` how long :meth:`stop` waits for unacknowledged records.
+    ``flush_timeout`` how long :meth:`stop` waits for unacknowledged records. A producer
+    with records in flight and no acknowledgement for ``stall_timeout`` seconds while the
+    cluster answers is replaced, as is one librdkafka declares failed; more than
+    ``max_replacements`` replacements within a minute break the transport.
     ``state_dir`` keeps what must survive a restart: the records that crashed the client
     (:mod:`~flowintegrations.transport.kafka.poison`); by default
     ``$FLOWINTEGRATIONS_STATE_DIR``, else ``~/.local/state/flowintegrations``.
@@ -95,6 +114,8 @@ class KafkaTransport:
         client_id: str = "flowintegrations",
         timeout: float = 10.0,
         flush_timeout: float = 30.0,
+        stall_timeout: float = 5.0,
+        max_replacements: int = 3,
         environ: Mapping[str, str] | None = None,
         state_dir: str | os.PathLike[str] | None = None,
     ) -> None:
@@ -124,6 +145,8 @@ class KafkaTransport:
         self.replication_factor = replication_factor
         self.timeout = timeout
         self.flush_timeout = flush_timeout
+        self.stall_timeout = stall_timeout
+        self.max_replacements = max_replacements
         self._settings = settings
         self._redact = Redactor(settings)
         self._state = _NEW
@@ -132,6 +155,10 @@ class KafkaTransport:
         self._admin: Any = None
         self._subscriptions: list[KafkaSubscription] = []
         self._broken: TransportBrokenError | None = None
+        self._repeats = Repeats()
+        self._watcher: asyncio.Task[None] | None = None
+        self._replacing: asyncio.Task[None] | None = None
+        self._replacements: list[float] = []
 
     def __repr__(self) -> str:
         settings = self._settings
@@ -160,7 +187,92 @@ class KafkaTransport:
             self._broken = exc
             log.error("%s", exc)
         else:
-            log.warning("%s", exc)
+            self._warn(str(exc))
+
+    def _on_producer_error(self, error: Any) -> None:
+        """A producer's client error: a fatal one replaces the producer instead of breaking."""
+        if not is_fatal(error):
+            self._on_client_error(error)
+            return
+        exc = translate_error(
+            KafkaClientError(error), action="kafka producer failed", redact=self._redact
+        )
+        log.warning("%s; replacing the producer", exc)
+        loop = self._loop
+        if loop is not None:
+            loop.call_soon_threadsafe(self._replace_producer, str(exc))
+
+    def _warn(self, text: str) -> None:
+        """Log a warning, once per kind and half-minute (an outage repeats itself)."""
+        held = self._repeats.admit(kind_of(text))
+        if held is not None:
+            log.warning("%s", with_count(text, held))
+
+    # Replacing the producer ----------------------------------------------------------------
+
+    def _new_producer_client(self) -> Any:
+        from confluent_kafka import Producer  # noqa: PLC0415 (the only place it is needed)
+
+        conf = client_config(
+            self._settings, "producer", redactor=self._redact, error_cb=self._on_producer_error
+        )
+        conf.setdefault("acks", "all")
+        conf.setdefault("enable.idempotence", True)
+        with translating("creating the Kafka producer", redact=self._redact):
+            return Producer(conf)
+
+    def _replace_producer(self, reason: str) -> None:
+        """Replace the producer (once at a time); break after too many in a minute."""
+        if self._state != _RUNNING or self._broken is not None:
+            return
+        if self._replacing is not None and not self._replacing.done():
+            return
+        now = time.monotonic()
+        self._replacements = [t for t in self._replacements if now - t < 60.0] + [now]
+        if len(self._replacements) > self.max_replacements:
+            msg = (
+                f"the Kafka producer failed {len(self._replacements)} times within a minute "
+                f"and cannot be used: {reason}"
+            )
+            self._broken = TransportBrokenError(msg)
+            log.error("%s", msg)
+            return
+        assert self._loop is not None
+        self._replacing = self._loop.create_task(self._do_replace(reason))
+
+    async def _do_replace(self, reason: str) -> None:
+        producer = self._producer
+        if producer is None:
+            return
+        try:
+            client = self._new_producer_client()
+        except TransportError as exc:
+            log.error("cannot replace the Kafka producer: %s", exc)
+            self._broken = TransportBrokenError(str(exc))
+            return
+        await producer.replace(client)
+        log.warning(
+            "replaced the Kafka producer (%s); producing its %d undelivered records again",
+            reason,
+            producer.in_flight,
+        )
+
+    async def _watch_producer(self) -> None:
+        """Replace a producer that has records in flight and no progress, the cluster up."""
+        while True:
+            await asyncio.sleep(_WATCH_EVERY)
+            producer = self._producer
+            if producer is None or producer.stalled_for() < self.stall_timeout:
+                continue
+            try:
+                await self._metadata()
+            except TransportError:
+                continue  # the cluster is away: librdkafka will reconnect; nothing to fix
+            stalled = producer.stalled_for()
+            if stalled >= self.stall_timeout:
+                self._replace_producer(
+                    f"no acknowledgement for {stalled:.0f} s while the cluster answers"
+                )
 
     # Lifecycle -----------------------------------------------------------------------------
 
@@ -175,16 +287,12 @@ class KafkaTransport:
         if self._state != _NEW:
             msg = "the transport was stopped and cannot be started again"
             raise TransportClosedError(msg)
-        from confluent_kafka import Producer  # noqa: PLC0415 (the only place it is needed)
         from confluent_kafka.admin import AdminClient  # noqa: PLC0415
 
         loop = asyncio.get_running_loop()
-        producer_conf = self._client_config("producer")
-        producer_conf.setdefault("acks", "all")
-        producer_conf.setdefault("enable.idempotence", True)
         with translating("creating the Kafka clients", redact=self._redact):
             self._admin = AdminClient(self._client_config("admin"))
-            client = Producer(producer_conf)
+        client = self._new_producer_client()
         self._loop = loop
         try:
             await self._metadata()
@@ -192,9 +300,14 @@ class KafkaTransport:
             self._admin = None
             raise
         self._producer = KafkaProducer(
-            client, loop, redact=self._redact, check_running=self._check_running
+            client,
+            loop,
+            redact=self._redact,
+            check_running=self._check_running,
+            on_failure=self._on_producer_error,
         )
         self._producer.start()
+        self._watcher = loop.create_task(self._watch_producer(), name="flowintegrations-watch")
         self._state = _RUNNING
 
     async def stop(self) -> None:
@@ -209,11 +322,20 @@ class KafkaTransport:
             self._state = _STOPPED
             return
         self._state = _STOPPING
+        for task in (self._watcher, self._replacing):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         try:
             for subscription in list(self._subscriptions):
                 await subscription.close()
             if self._producer is not None:
-                await self._producer.close(self.flush_timeout)
+                # Broken, or a record timed out (the cluster has been out of reach for
+                # message.timeout.ms): nothing more will be delivered, do not wait for it.
+                hopeless = self._broken is not None or self._producer.timed_out
+                flush = 0.0 if hopeless else self.flush_timeout
+                await self._producer.close(flush)
         finally:
             self._producer = self._admin = None
             self._state = _STOPPED
@@ -363,6 +485,22 @@ class KafkaTransport:
         await subscription._start()
         self._subscriptions.append(subscription)
         return subscription
+
+    async def transactional_producer(
+        self, subscription: Subscription, transactional_id: str
+    ) -> KafkaTransactionalProducer:
+        """A transactional producer committing ``subscription``'s offsets (exactly once).
+
+        Making it fences any earlier producer with ``transactional_id`` and aborts its open
+        transaction; see :mod:`flowintegrations.transport.kafka.transactions`.
+        """
+        self._check_running()
+        if not isinstance(subscription, KafkaSubscription):
+            msg = f"{subscription!r} is not a subscription of a KafkaTransport"
+            raise TypeError(msg)
+        producer = KafkaTransactionalProducer(self, subscription, transactional_id)
+        await producer.start()
+        return producer
 
     def _forget(self, subscription: KafkaSubscription) -> None:
         if subscription in self._subscriptions:
