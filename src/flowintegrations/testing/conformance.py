@@ -275,6 +275,33 @@ async def _check_batch_reports_a_failed_record(run: _Run) -> None:
     raise run.fail(msg)
 
 
+async def _check_a_refused_record_leaves_the_transport_working(run: _Run) -> None:
+    """A record too large to send fails with DeliveryError; the next record is delivered.
+
+    2 MiB is over Kafka's default ``message.max.bytes`` and the in-memory transport's
+    ``max_message_bytes``. The refusal may come from ``produce()`` itself or from its
+    future; either way it is a DeliveryError and the transport goes on working.
+    """
+    transport = await run.transport()
+    topic = await run.topic_with(transport, 1)
+    try:
+        sent = await transport.produce(Record(topic, value=b"x" * (2 * 1024 * 1024)))
+        await asyncio.wait_for(asyncio.shield(sent), run.timeout)
+    except DeliveryError:
+        pass
+    except asyncio.TimeoutError as exc:
+        msg = f"a record too large was not reported within {run.timeout} s"
+        raise run.fail(msg) from exc
+    except Exception as exc:
+        msg = f"a record too large must raise DeliveryError, raised {type(exc).__name__}: {exc}"
+        raise run.fail(msg) from exc
+    else:
+        msg = "a record of 2 MiB must be refused with DeliveryError, but it was delivered"
+        raise run.fail(msg)
+    written = await asyncio.wait_for(transport.send(Record(topic, value=b"next")), run.timeout)
+    run.expect(b"next", written.value, "the record sent after a refused one")
+
+
 async def _check_commit_then_restart_resumes(run: _Run) -> None:
     """A new member of the group starts right after the offset the previous one committed."""
     transport = await run.transport()
@@ -599,6 +626,9 @@ CHECKS: dict[str, Callable[[_Run], Awaitable[None]]] = {
     "batch_resolves_after_delivery": _check_batch_resolves_after_delivery,
     "empty_batch_is_done": _check_empty_batch_is_done,
     "batch_reports_a_failed_record": _check_batch_reports_a_failed_record,
+    "a_refused_record_leaves_the_transport_working": (
+        _check_a_refused_record_leaves_the_transport_working
+    ),
     "commit_then_restart_resumes": _check_commit_then_restart_resumes,
     "no_commit_redelivers": _check_no_commit_redelivers,
     "group_shares_partitions": _check_group_shares_partitions,
