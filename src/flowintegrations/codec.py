@@ -13,10 +13,11 @@ from math import isfinite
 from typing import Any
 
 from flowintegrations.errors import CodecError
+from flowintegrations.vocabulary import MAX_MESSAGE_BYTES
 
 __all__ = ["DEFAULT_MAX_BYTES", "JsonCodec"]
 
-DEFAULT_MAX_BYTES = 1024 * 1024
+DEFAULT_MAX_BYTES = MAX_MESSAGE_BYTES
 """Kafka's default ``message.max.bytes``: a value larger than this is refused on decode."""
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "ENVIRONMENT_VAR",
     "FLOW_TOKEN_VAR",
     "KAFKA_SETTING_PREFIX",
+    "MAX_MESSAGE_BYTES",
     "PROCESS_INSTANCE_ID",
     "PROCESS_INSTANCE_UUID",
     "REDACTED",
@@ -61,6 +62,11 @@ DEFER_SECRET_VAR = "FLOWINTEGRATIONS_DEFER_SECRET"  # noqa: S105 - a variable's 
 
 KAFKA_SETTING_PREFIX = "FLOWINTEGRATIONS_KAFKA_"
 """``FLOWINTEGRATIONS_KAFKA_<NAME>`` environment variables set Kafka security settings."""
+
+MAX_MESSAGE_BYTES = 1024 * 1024
+"""The size limit everything agrees on by default: the largest value the codec decodes,
+the largest record the in-memory transport and the Kafka producer (``message.max.bytes``)
+send. A request that passes decoding can always be dead-lettered (in full, or reduced)."""
 
 DEFAULT_ENGINE_PATTERN = "ai.flowx.{env}.engine.receive.*"
 """The topic pattern the engine reads replies from; ``{env}`` is the environment."""

@@ -46,6 +46,7 @@ from flowintegrations.errors import (
     TransportError,
 )
 from flowintegrations.transport.base import RebalanceListener, Record, TopicPartition
+from flowintegrations.vocabulary import MAX_MESSAGE_BYTES
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
@@ -55,7 +56,7 @@ __all__ = [
     "record_size",
 ]
 
-DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
+DEFAULT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES
 """The largest record a topic takes by default: Kafka's ``message.max.bytes`` (1 MiB)."""
 
 

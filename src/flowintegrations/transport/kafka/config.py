@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flowintegrations.repeats import Repeats, kind_of, with_count
-from flowintegrations.vocabulary import KAFKA_SETTING_PREFIX, REDACTED, redact
+from flowintegrations.vocabulary import KAFKA_SETTING_PREFIX, MAX_MESSAGE_BYTES, REDACTED, redact
 
 __all__ = [
     "ENV_PREFIX",
@@ -261,6 +261,10 @@ def client_config(
     """
     excluded = _EXCLUDED[kind]
     conf = {key: value for key, value in settings.items() if key not in excluded}
+    if kind == "producer":
+        # The size the codec accepts: whatever it decoded can be dead-lettered (librdkafka's
+        # own default, 1,000,000, is smaller than a request the App accepts).
+        conf.setdefault("message.max.bytes", MAX_MESSAGE_BYTES)
     conf["logger"] = RedactingLogger(log, redactor)
     conf["error_cb"] = error_cb
     return conf
