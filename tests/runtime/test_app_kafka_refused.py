@@ -12,7 +12,7 @@ from flowintegrations import App, Retry
 from flowintegrations.errors import DeliveryError
 from flowintegrations.testing.broker import TANSU_TEST_CONFIG
 from flowintegrations.transport import KafkaTransport, Record
-from support.kafka import fresh, integration_on_fresh_topics, kafka_transport, read
+from support.kafka import STATE_DIR, fresh, integration_on_fresh_topics, kafka_transport, read
 from support.runtime import DEMO
 
 pytestmark = pytest.mark.kafka
@@ -31,7 +31,9 @@ def test_a_refused_reply_is_never_committed_and_is_answered_after_a_restart(
     async def main() -> tuple[type[BaseException], Any]:
         # The first adapter's producer takes nothing over 20 kB; its handler answers 50 kB.
         small = {**TANSU_TEST_CONFIG, "message.max.bytes": 20_000}
-        strict = KafkaTransport(kafka_bootstrap, config=small, environ={}, create_topics=True)
+        strict = KafkaTransport(
+            kafka_bootstrap, config=small, environ={}, create_topics=True, state_dir=STATE_DIR
+        )
         first = App(integration, transport=strict, group_id=group, retry=Retry(attempts=1))
 
         @first.handler(greet)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -34,9 +36,14 @@ def integration_on_fresh_topics(integration: Integration) -> Integration:
     )
 
 
+STATE_DIR = Path(tempfile.mkdtemp(prefix="flowintegrations-test-state-"))
+"""Where the test transports keep their poison-record files: never the user's home."""
+
+
 def kafka_transport(bootstrap: str, **options: Any) -> KafkaTransport:
     """A transport on the test broker with the Tansu settings, creating missing topics."""
     options.setdefault("create_topics", True)
+    options.setdefault("state_dir", STATE_DIR)
     return KafkaTransport(bootstrap, config=TANSU_TEST_CONFIG, environ={}, **options)
 
 
