@@ -55,6 +55,11 @@ Exit status: 0 on success; 1 with one ``error: ...`` line on ``stderr`` (or a li
 problems for ``check``) when something is wrong; 2 for a usage error (an unknown command
 or option, a missing argument); 130 when interrupted. A user mistake never prints a
 traceback; output cut short by a closed pipe (``| head``) ends quietly with 0.
+
+Why one module of this size: every subcommand is a thin function over the library (argument
+parsing, one call, printing), and they share the loading, error and exit-code handling
+above; splitting it per command would scatter that handling. A package per command family
+is the way to go when the next commands come.
 """
 
 from __future__ import annotations

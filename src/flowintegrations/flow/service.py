@@ -32,6 +32,11 @@ request's ``stateId`` (the Flow state plays the process instance), or a fresh UU
 there is none; ``flowStateId`` and ``flowTenantId`` carry the state and tenant when given;
 a request ``attributes`` entry named like one of the scenario's declared headers becomes
 that header.
+
+Why one module of this size: it is the one ASGI application and every endpoint of the Flow
+protocol shares its authentication, body reading, problem answers and lifecycle; the
+value conversion, describe, query, callbacks and types live in their own modules. The data
+and file endpoints are the candidates to move out next (a mixin per resource kind).
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ the request carries.
 
 Metrics (always, through the meter provider; :data:`METRICS` lists them) count requests by
 outcome, dead letters by stage and error class, and time handlers, lag and commits.
+
+Why one module of this size: it is the single implementation of the runtime's
+``Instrumentation`` protocols for OpenTelemetry, and its spans, metrics and propagation
+share one set of attribute builders; logs and the Prometheus endpoint live apart.
 """
 
 from __future__ import annotations

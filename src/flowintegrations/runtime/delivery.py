@@ -16,6 +16,11 @@ policy: past it, partitions pause.
 No record can stop its partition: whatever goes wrong while handling it, the pipeline's
 own bugs included, ends in a reply or a dead letter (stage ``internal``), and the worker
 goes on with the next record.
+
+Why one module of this size: fetching, per-partition workers, sending outcomes, revocation
+and commits all share the loop's state (the partitions, the in-flight count, the stop);
+the policies that can stand alone already do (``partitions.py``: ``PartitionState`` and
+``Backpressure``; ``transactional.py``; the pipeline).
 """
 
 from __future__ import annotations

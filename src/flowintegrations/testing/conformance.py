@@ -19,6 +19,10 @@ shared cluster. A check that fails raises :class:`ConformanceError` (an
 The checks are in :data:`CHECKS` (name -> coroutine function), so a test suite can run them
 one by one, e.g. with ``pytest.mark.parametrize("name", sorted(CHECKS))`` and
 ``check_transport(factory, only=[name])``. This module does not need pytest.
+
+Why one module of this size: it is a list of independent checks, one function each, run
+by one driver; keeping them in one public module keeps the contract readable in one place,
+next to ``transport/base.py``.
 """
 
 from __future__ import annotations

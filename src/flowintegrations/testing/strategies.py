@@ -16,6 +16,10 @@ that works on *any* model::
         assert handle(payload) is not None
 
 Hypothesis is a test dependency: import this module from tests only.
+
+Why one module of this size: every strategy walks the same model with the same name
+resolution (definitions, enumerations) and mirrors the same type rules, valid and
+invalid side by side; users import them from this one public module.
 """
 
 from __future__ import annotations

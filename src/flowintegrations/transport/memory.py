@@ -29,6 +29,11 @@ clients of one cluster do. Everything is deterministic and inspectable
 transport is not thread-safe, with one exception: records produced on one event loop wake
 a subscription waiting on another one, and the inspection helpers may be called from any
 thread.
+
+Why one module of this size: the broker, the transport and the subscription are one
+simulation of Kafka's semantics (partitions, groups, rebalances, committed offsets, size
+limits) whose parts read each other's state under one lock; splitting them would expose
+that state between modules.
 """
 
 from __future__ import annotations
