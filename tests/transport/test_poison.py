@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+import pytest
 
 from flowintegrations.transport.kafka.poison import PoisonLedger, state_directory
 
@@ -76,3 +79,16 @@ def test_the_state_directory_comes_from_the_environment(tmp_path: Path) -> None:
         state_directory({"FLOWINTEGRATIONS_STATE_DIR": str(tmp_path)}),
         state_directory({"XDG_STATE_HOME": "/var/state"}),
     ) == (tmp_path, Path("/var/state/flowintegrations"))
+
+
+def test_an_unwritable_state_directory_is_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A directory that cannot be written logs one warning, not one a batch."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    ledger = PoisonLedger(blocker / "state", "g")
+    with caplog.at_level(logging.WARNING, logger="flowintegrations.transport.kafka"):
+        for first in range(3):
+            ledger.mark({("t", 0): (first, first + 9)})
+    assert [r.levelname for r in caplog.records if "cannot write" in r.getMessage()] == ["WARNING"]

@@ -53,7 +53,7 @@ class PoisonLedger:
     empty (and falsy) unless a poison record was ever met.
     """
 
-    __slots__ = ("_fd", "_known", "path", "reading", "suspects")
+    __slots__ = ("_fd", "_known", "_unwritable", "path", "reading", "suspects")
 
     def __init__(self, directory: Path, group_id: str) -> None:
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", group_id) or "group"
@@ -61,6 +61,7 @@ class PoisonLedger:
         self.reading = directory / f"{safe}.reading"
         self._known: set[tuple[str, int, int]] = set()
         self._fd: int | None = None
+        self._unwritable = False
         self.suspects: dict[tuple[str, int], tuple[int, int]] = {}
         """Offset ranges a process died reading: read them one record at a time."""
         try:
@@ -120,6 +121,8 @@ class PoisonLedger:
         self._write(f"one\t{topic}\t{partition}\t{offset}\t{offset}\n")
 
     def _write(self, text: str) -> None:
+        if self._unwritable:
+            return
         data = text.encode("utf-8")
         try:
             if self._fd is None:
@@ -128,7 +131,15 @@ class PoisonLedger:
             os.pwrite(self._fd, data, 0)
             os.ftruncate(self._fd, len(data))
         except OSError as exc:
-            log.warning("cannot write %s: %s", self.reading, exc)
+            # Said once, not once a batch: the guard is off until the process restarts.
+            self._unwritable = True
+            log.warning(
+                "cannot write %s (%s): a record that crashes the client may be read again "
+                "after a restart; set %s to a writable directory",
+                self.reading,
+                exc,
+                STATE_DIR_VAR,
+            )
 
     def close(self) -> None:
         """Forget what was being read (a clean stop) and close the file."""
