@@ -18,19 +18,16 @@ round. Throughput is requests/s of a round (median over rounds); latencies are p
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import fastjsonschema
 import uvicorn
-from common import median, percentile
+from http_load import compare, free_port
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -172,59 +169,6 @@ def serve(kind: str, port: int) -> None:
 # The load --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def worker(port: int, count: int, latencies: list[float]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    head = (
-        f"POST /actions/send-email HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n"
-    ).encode()
-    message = head + BODY
-    for _ in range(count):
-        start = time.perf_counter()
-        writer.write(message)
-        headers = await reader.readuntil(b"\r\n\r\n")
-        if not headers.startswith(b"HTTP/1.1 200"):
-            raise RuntimeError(headers.decode())
-        length = 0
-        for line in headers.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":", 1)[1])
-        body = await reader.readexactly(length)
-        latencies.append(time.perf_counter() - start)
-        if b'"FORWARD"' not in body:
-            raise RuntimeError(body.decode())
-    writer.close()
-
-
-async def load(port: int, requests: int, concurrency: int) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    per = requests // concurrency
-    start = time.perf_counter()
-    await asyncio.gather(*(worker(port, per, latencies) for _ in range(concurrency)))
-    took = time.perf_counter() - start
-    return per * concurrency / took, latencies
-
-
-def wait_up(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", choices=("ours", "hand"))
@@ -246,30 +190,26 @@ def main() -> int:
         )
         for kind in contenders
     }
-    rates: dict[str, list[float]] = {k: [] for k in contenders}
-    latencies: dict[str, list[float]] = {k: [] for k in contenders}
     try:
-        for kind in contenders:
-            wait_up(ports[kind], procs[kind])
-            asyncio.run(load(ports[kind], 1000, args.concurrency))  # warm-up
-        for round_ in range(args.rounds):
-            for kind in contenders if round_ % 2 == 0 else reversed(contenders):
-                rate, lat = asyncio.run(load(ports[kind], args.requests, args.concurrency))
-                rates[kind].append(rate)
-                latencies[kind].extend(lat)
-                print(f"round {round_ + 1} {kind}: {rate:,.0f} req/s", flush=True)
+        measured = compare(
+            {kind: (ports[kind], procs[kind]) for kind in contenders},
+            "/actions/send-email",
+            BODY,
+            lambda answer: b'"FORWARD"' in answer,
+            requests=args.requests,
+            concurrency=args.concurrency,
+            rounds=args.rounds,
+            warmup=1000,
+        )
     finally:
         for proc in procs.values():
             proc.terminate()
             proc.wait(10)
-    result: dict[str, Any] = {"requests": args.requests, "concurrency": args.concurrency}
-    for kind in contenders:
-        result[kind] = {
-            "rate": median(rates[kind]),
-            "rates": rates[kind],
-            "p50_ms": percentile(latencies[kind], 0.50) * 1000,
-            "p99_ms": percentile(latencies[kind], 0.99) * 1000,
-        }
+    result: dict[str, Any] = {
+        "requests": args.requests,
+        "concurrency": args.concurrency,
+        **measured,
+    }
     result["throughput_x"] = result["ours"]["rate"] / result["hand"]["rate"]
     result["p99_x"] = result["ours"]["p99_ms"] / result["hand"]["p99_ms"]
     print(

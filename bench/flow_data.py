@@ -22,17 +22,15 @@ import asyncio
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import uvicorn
-from common import median, percentile
+from http_load import compare, free_port
 from psycopg import sql
 from psycopg.rows import dict_row
 from starlette.applications import Starlette
@@ -165,58 +163,6 @@ def serve(kind: str, port: int, schema: str) -> None:
     uvicorn.run(asgi, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def worker(port: int, count: int, latencies: list[float]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    head = (
-        f"POST /data HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n"
-    ).encode()
-    for _ in range(count):
-        start = time.perf_counter()
-        writer.write(head + BODY)
-        headers = await reader.readuntil(b"\r\n\r\n")
-        if not headers.startswith(b"HTTP/1.1 200"):
-            raise RuntimeError(headers.decode())
-        length = next(
-            int(line.split(b":", 1)[1])
-            for line in headers.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        )
-        body = await reader.readexactly(length)
-        latencies.append(time.perf_counter() - start)
-        if body.count(b'"externalId"') != 20:
-            raise RuntimeError(body[:300].decode())
-    writer.close()
-
-
-async def load(port: int, requests: int, concurrency: int) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    per = requests // concurrency
-    start = time.perf_counter()
-    await asyncio.gather(*(worker(port, per, latencies) for _ in range(concurrency)))
-    return per * concurrency / (time.perf_counter() - start), latencies
-
-
-def wait_up(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", choices=("ours", "hand"))
@@ -251,18 +197,17 @@ def main() -> int:
         )
         for kind in contenders
     }
-    rates: dict[str, list[float]] = {k: [] for k in contenders}
-    latencies: dict[str, list[float]] = {k: [] for k in contenders}
     try:
-        for kind in contenders:
-            wait_up(ports[kind], procs[kind])
-            asyncio.run(load(ports[kind], 500, args.concurrency))  # warm-up
-        for round_ in range(args.rounds):
-            for kind in contenders if round_ % 2 == 0 else reversed(contenders):
-                rate, lat = asyncio.run(load(ports[kind], args.requests, args.concurrency))
-                rates[kind].append(rate)
-                latencies[kind].extend(lat)
-                print(f"round {round_ + 1} {kind}: {rate:,.0f} req/s", flush=True)
+        measured = compare(
+            {kind: (ports[kind], procs[kind]) for kind in contenders},
+            "/data",
+            BODY,
+            lambda answer: answer.count(b'"externalId"') == 20,
+            requests=args.requests,
+            concurrency=args.concurrency,
+            rounds=args.rounds,
+            warmup=500,
+        )
     finally:
         for proc in procs.values():
             proc.terminate()
@@ -272,14 +217,8 @@ def main() -> int:
         "requests": args.requests,
         "concurrency": args.concurrency,
         "rows": args.rows,
+        **measured,
     }
-    for kind in contenders:
-        result[kind] = {
-            "rate": median(rates[kind]),
-            "rates": rates[kind],
-            "p50_ms": percentile(latencies[kind], 0.50) * 1000,
-            "p99_ms": percentile(latencies[kind], 0.99) * 1000,
-        }
     result["throughput_x"] = result["ours"]["rate"] / result["hand"]["rate"]
     print(
         f"| Flow Load on PostgreSQL (20-row page, 2 criteria) | hand {result['hand']['rate']:,.0f}"
