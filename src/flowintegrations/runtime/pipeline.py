@@ -489,15 +489,7 @@ class Pipeline:
 
     def reply_value(self, route: Route, result: Any) -> bytes | None:
         """The handler's ``result`` validated against the input model and encoded."""
-        if result is None:
-            return None
-        if attrs.has(type(result)):
-            result = self._converter.unstructure(result)
-        if route.codes is None:
-            route.reply.validate(result)
-        else:
-            result = route.codes.reply(result)
-        return self.codec.encode(result)
+        return self.reply(route, result)[1]
 
     def reply(self, route: Route, result: Any) -> tuple[Any, bytes | None]:
         """(payload, encoded) of the handler's ``result``, validated against the input model."""
