@@ -45,6 +45,7 @@ from flowintegrations.runtime.outcome import (
 )
 from flowintegrations.runtime.telemetry import traced_calls
 from flowintegrations.transport import Headers, Record
+from flowintegrations.transport.threads import handlers_running
 from flowintegrations.validation import (
     CodeTranslator,
     Validator,
@@ -383,7 +384,8 @@ class Pipeline:
     ) -> tuple[list[bytes | None], tuple[Stage, Exception] | None]:
         """:meth:`call_run` on a worker thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.call_run, route, run, start)
+        with handlers_running():  # pollers on the loop wait (transport/threads.py)
+            return await loop.run_in_executor(self._executor, self.call_run, route, run, start)
 
     async def first_try(
         self, route: Route, prepared: Prepared
