@@ -28,6 +28,9 @@ IS_EMPTY                  ``"true"`` (or no value): the value is empty (or ``""`
 ========================  =================================================================
 
 ``search`` matches rows where some text column contains the words, ignoring ASCII case.
+
+Why one module of this size: reading a filter strictly and applying it are two readings of
+one table of meanings (above); kept side by side, a change to one is seen against the other.
 Ordering is stable and puts empty values last in both directions; rows come in the order
 they were given otherwise. The page is ``limit`` rows (default 20) after ``offset``.
 """
