@@ -83,16 +83,6 @@ PAUSED_POLL = 0.005
 IDLE_POLL = 0.2
 """Seconds a fetch waits for records when nothing is paused."""
 
-PAUSE_AFTER = 1.0
-"""Seconds the fetch loop stays over its budget in all, not fetching, before it pauses.
-
-Not fetching is enough while the budget drains quickly. A pause is for longer: it lets the
-loop go on serving the group (rebalances happen inside a fetch) without taking records. It
-has a price: librdkafka drops what it prefetched for a paused partition and fetches it again
-once resumed (measured on Tansu: about 0.5 s without a record after each resume, every
-second on the App's throughput bench with ``max_batch=2000``).
-"""
-
 
 @attrs.frozen
 class TopicRoute:
@@ -154,7 +144,6 @@ class DeliveryLoop:
         self._watcher: asyncio.Task[None] | None = None
         self._in_flight = 0
         self._paused: set[TopicPartition] = set()
-        self._over_budget_since: float | None = None
         self._stopping = False
         self._revoking = asyncio.Lock()
         self._telemetry: LoopTelemetry | None = (
@@ -354,31 +343,26 @@ class DeliveryLoop:
     def _apply_backpressure(self, subscription: Subscription) -> bool:
         """Pause what holds too much, resume what has room again (see :class:`Backpressure`).
 
-        True when every partition is over its budget and was for less than
-        :data:`PAUSE_AFTER`: then nothing is paused, and the loop does not fetch for now.
+        True when the loop should not fetch for now, without pausing anything (see
+        :meth:`Backpressure.holds_off`).
         """
         partitions = self._partitions
-        if self._paused or self._in_flight >= self.backpressure.max_in_flight:
+        policy = self.backpressure
+        if self._paused or policy.holding or self._in_flight >= policy.max_in_flight:
             # Done records only leave the count when their partition advances: do it now,
             # not at the next commit, or the loop idles until then.
             for part in list(partitions.values()):
                 self._advance(part)
         assignment = subscription.assignment()
-        wanted = self.backpressure.paused(
+        wanted = policy.paused(
             {tp: part.held for tp, part in partitions.items()},
             self._in_flight,
             assignment,
             self._paused,
         )
         now_paused = self._paused & assignment
-        if assignment and not now_paused and wanted >= assignment:
-            now = time.monotonic()
-            if self._over_budget_since is None:
-                self._over_budget_since = now
-            if now - self._over_budget_since < PAUSE_AFTER:
-                return True
-        else:
-            self._over_budget_since = None
+        if policy.holds_off(wanted, assignment, now_paused, time.monotonic()):
+            return True
         if wanted - now_paused:
             subscription.pause(wanted - now_paused)
         if now_paused - wanted:
