@@ -311,22 +311,8 @@ class KafkaProducer:
         """
         future: asyncio.Future[Record] = self._loop.create_future()
 
-        topic, key, value, headers = record[:4]
-
-        # Runs inside poll(0) on the loop's thread: settle the future right there.
-        def on_delivery(error: Any, message: Any) -> None:
-            if error is not None and self._held_back(error, record, on_delivery):
-                return
-            self._in_flight -= 1
-            if future.cancelled():
-                return
-            if error is None:
-                written = (topic, key, value, headers)
-                where = (message.partition(), message.offset(), message.timestamp()[1])
-                future.set_result(tuple.__new__(Record, written + where))
-            else:
-                future.set_exception(self.delivery_error(topic, error))
-
+        topic = record[0]
+        on_delivery = _RecordReport(self, record, future)
         with translating(lambda: f"producing to {topic!r}", redact=self._redact):
             while True:
                 try:
@@ -354,36 +340,7 @@ class KafkaProducer:
         if not total:
             future.set_result(None)
             return future
-        remaining = total  # delivery reports still to come
-        queued = total  # records handed to librdkafka (fewer if queuing failed)
-        index: dict[tuple[str, bytes | None, bytes], list[Record]] | None = None
-
-        def _original(message: Any) -> Record | None:
-            """The record a failed report is about (reports carry no headers): by content."""
-            nonlocal index
-            if message is None:
-                return None
-            if index is None:  # built on the first failure only
-                index = {}
-                for each in records:
-                    index.setdefault((each[0], each[1], each[2]), []).append(each)
-            found = index.get((message.topic(), message.key(), message.value()))
-            return found.pop(0) if found else None
-
-        # One small callback for the whole batch; the in-flight count drops at its end.
-        def on_delivery(error: Any, message: Any) -> None:
-            nonlocal remaining
-            if error is not None and self._held_back(error, _original(message), on_delivery):
-                return
-            remaining -= 1
-            if error is not None and not future.done():
-                topic = records[0].topic if message is None else str(message.topic())
-                future.set_exception(self.delivery_error(topic, error))
-            if not remaining:
-                self._in_flight -= queued
-                if not future.done():
-                    future.set_result(None)
-
+        on_delivery = _BatchReport(self, records, future)
         self._add_in_flight(total)
         produce = self._client.produce
         done = 0
@@ -406,9 +363,9 @@ class KafkaProducer:
             # caller gets the exception and never sees the future: cancel it, so that the
             # reports of the records queued before leave it alone.
             unqueued = total - done
-            queued = done
-            remaining -= unqueued
-            self._in_flight -= unqueued if remaining else total
+            on_delivery.queued = done
+            on_delivery.remaining -= unqueued
+            self._in_flight -= unqueued if on_delivery.remaining else total
             future.cancel()
             raise
         return future
@@ -425,3 +382,86 @@ class KafkaProducer:
         except asyncio.TimeoutError:
             msg = f"{self._in_flight} records still unacknowledged after {timeout} s"
             raise DeliveryError(msg) from None
+
+
+# Delivery-report callbacks. They are objects, not closures: a closure that passes itself on
+# (to ``_held_back``) refers to itself, and such a cycle, holding a whole batch of records,
+# is freed only by a full garbage collection (measured: 59,000 objects and ~16 ms a full
+# collection while the App drained 100,000 requests).
+
+
+class _RecordReport:
+    """The delivery report of one record: settles its future with the record as written.
+
+    Called inside ``poll(0)`` on the loop's thread, so it settles the future right there.
+    """
+
+    __slots__ = ("future", "producer", "record")
+
+    def __init__(
+        self, producer: KafkaProducer, record: Record, future: asyncio.Future[Record]
+    ) -> None:
+        self.producer = producer
+        self.record = record
+        self.future = future
+
+    def __call__(self, error: Any, message: Any) -> None:
+        producer = self.producer
+        record = self.record
+        if error is not None and producer._held_back(error, record, self):
+            return
+        producer._in_flight -= 1
+        future = self.future
+        if future.cancelled():
+            return
+        if error is None:
+            where = (message.partition(), message.offset(), message.timestamp()[1])
+            future.set_result(tuple.__new__(Record, record[:4] + where))
+        else:
+            future.set_exception(producer.delivery_error(record[0], error))
+
+
+class _BatchReport:
+    """The delivery reports of a batch: one future for them all, settled by the last one.
+
+    The producer's in-flight count drops by the batch at its end. ``queued`` is how many
+    records were handed to librdkafka (fewer if queuing failed), ``remaining`` how many
+    reports are still to come.
+    """
+
+    __slots__ = ("future", "index", "producer", "queued", "records", "remaining")
+
+    def __init__(
+        self, producer: KafkaProducer, records: Sequence[Record], future: asyncio.Future[None]
+    ) -> None:
+        self.producer = producer
+        self.records = records
+        self.future = future
+        self.queued = self.remaining = len(records)
+        self.index: dict[tuple[str, bytes | None, bytes], list[Record]] | None = None
+
+    def __call__(self, error: Any, message: Any) -> None:
+        producer = self.producer
+        if error is not None and producer._held_back(error, self._original(message), self):
+            return
+        self.remaining -= 1
+        future = self.future
+        if error is not None and not future.done():
+            topic = self.records[0].topic if message is None else str(message.topic())
+            future.set_exception(producer.delivery_error(topic, error))
+        if not self.remaining:
+            producer._in_flight -= self.queued
+            if not future.done():
+                future.set_result(None)
+
+    def _original(self, message: Any) -> Record | None:
+        """The record a failed report is about (reports carry no headers): by content."""
+        if message is None:
+            return None
+        index = self.index
+        if index is None:  # built on the first failure only
+            index = self.index = {}
+            for each in self.records:
+                index.setdefault((each[0], each[1], each[2]), []).append(each)
+        found = index.get((message.topic(), message.key(), message.value()))
+        return found.pop(0) if found else None
