@@ -47,7 +47,7 @@ _UNREADABLE: Headers = ((UNREADABLE_HEADERS, UNREADABLE_HEADERS_VALUE),)
 """The headers of a record whose headers confluent-kafka cannot read (docs/reliability.md)."""
 
 
-def _spans(messages: list[Any]) -> dict[tuple[str, int], tuple[int, int]]:
+def _scan_spans(messages: list[Any]) -> dict[tuple[str, int], tuple[int, int]]:
     """Per partition, the first and last offset of the fetched ``messages``."""
     spans: dict[tuple[str, int], tuple[int, int]] = {}
     for message in messages:
@@ -93,6 +93,11 @@ class KafkaSubscription:
         self._closed = False
         self._closing = False
         self._revoked_in_fetch = False
+        # Per partition, the position after the last batch; a rebalance forgets them all.
+        self._positions: dict[tuple[str, int], int] = {}
+        self._asked: list[Any] = []
+        self._rebalances = 0
+        self._positions_at = -1
         self._in_listener = False
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._ctp: Any = None
@@ -152,6 +157,7 @@ class KafkaSubscription:
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         tps = self._to_tps(partitions)
+        self._rebalances += 1
         self._assignment |= tps
         if self._listener is not None and tps and not self._closing:
             self._run_listener(self._listener.on_partitions_assigned(tps))
@@ -159,6 +165,7 @@ class KafkaSubscription:
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         tps = self._to_tps(partitions)
         self._revoked_in_fetch = True
+        self._rebalances += 1
         try:
             if self._listener is not None and tps and not self._closing:
                 self._run_listener(self._listener.on_partitions_revoked(tps))
@@ -264,24 +271,107 @@ class KafkaSubscription:
             return []
         # Reading a record whose header name is not UTF-8 can crash the process: name the
         # records being read first, so that the next process knows (kafka/poison.py).
-        spans = _spans(messages)
-        self._poison.mark(spans)
-        records = self._records(messages, spans)
+        poison = self._poison
+        spans = self._spans(messages)
+        poison.mark(spans)
+        if poison or poison.suspects:
+            records = self._records_carefully(messages, spans)
+        else:
+            records = self._records(messages)
         if revoked_in_fetch:
             # Records of partitions revoked during this fetch belong to their new owner.
             held = self._assignment
             records = [r for r in records if TopicPartition(r.topic, r.partition or 0) in held]
         return records
 
-    def _records(
-        self, messages: list[Any], spans: dict[tuple[str, int], tuple[int, int]]
-    ) -> list[Record]:
-        """The records of fetched librdkafka ``messages`` (errors reported, not returned)."""
+    def _spans(self, messages: list[Any]) -> dict[tuple[str, int], tuple[int, int]]:
+        """Per partition, the first and last offset the fetched ``messages`` may hold.
+
+        From the consumer's positions: the last batch left a partition at its position
+        then, this one at its position now (one call, not four a message). The first batch
+        after a rebalance, or any surprise (a position that went back), scans the messages.
+        """
+        consumer = self._consumer
+        if self._positions_at != self._rebalances:
+            self._positions_at = self._rebalances
+            self._positions = {}
+            ctp = self._ctp
+            self._asked = [ctp(tp.topic, tp.partition) for tp in self._assignment]
+        try:
+            now = {(p.topic, p.partition): p.offset for p in consumer.position(self._asked)}
+        except Exception:  # noqa: BLE001 (the scan below needs nothing from librdkafka)
+            self._positions_at = -1
+            return _scan_spans(messages)
+        before = self._positions
+        self._positions = now
+        spans: dict[tuple[str, int], tuple[int, int]] = {}
+        for key, end in now.items():
+            if end < 0:
+                continue  # nothing read from this partition yet
+            start = before.get(key)
+            if start is None or start < 0 or end < start:
+                return _scan_spans(messages)
+            if end > start:
+                spans[key] = (start, end - 1)
+        return spans
+
+    def _records(self, messages: list[Any]) -> list[Record]:
+        """The records of fetched librdkafka ``messages`` (errors reported, not returned).
+
+        The usual case: no record of this group ever crashed the client.
+        """
         records: list[Record] = []
         append = records.append
         # A Record is a tuple of its fields: built directly, a record costs ~0.1 us instead
         # of ~0.35 us through Record(...) (docs/performance.md).
         new = tuple.__new__
+        for message in messages:
+            if message.error() is not None:
+                self._message_error(message)
+                continue
+            try:
+                headers = message.headers()
+            except (SystemError, UnicodeDecodeError):
+                # A header name that is not UTF-8: confluent-kafka cannot read it.
+                # Remember the record on disk, hand it on marked, to be dead-lettered.
+                self._poison.add(message.topic(), message.partition(), message.offset())
+                headers = _UNREADABLE
+            if headers is None:
+                headers = ()
+            else:
+                headers = tuple(headers)
+                for _, value in headers:
+                    if value is None:
+                        headers = tuple((k, b"" if v is None else v) for k, v in headers)
+                        break
+            value = message.value()
+            append(
+                new(
+                    Record,
+                    (
+                        message.topic(),
+                        message.key(),
+                        b"" if value is None else value,
+                        headers,
+                        message.partition(),
+                        message.offset(),
+                        message.timestamp()[1],
+                    ),
+                )
+            )
+        return records
+
+    def _records_carefully(
+        self, messages: list[Any], spans: dict[tuple[str, int], tuple[int, int]]
+    ) -> list[Record]:
+        """:meth:`_records`, when records of this group crashed the client before.
+
+        Known poison is never read; a record in a range a process died reading is named
+        alone before it is read (kafka/poison.py).
+        """
+        records: list[Record] = []
+        append = records.append
+        new = tuple.__new__  # as in _records
         poison = self._poison
         for message in messages:
             if message.error() is not None:
