@@ -18,7 +18,9 @@ produce it to the in topic with the request's headers (all but ``jwt``) and the
 * ``raw``          confluent-kafka consume -> json -> produce loop (the practical ceiling)
 * ``raw-fjs``      the raw loop plus fastjsonschema on request and reply
 * ``raw-alo``      the careful hand-written loop: ``raw-fjs`` made at-least-once (per batch:
-                   produce every reply, flush, then commit), what an adapter author writes
+                   produce every reply, flush, then commit only if no reply failed; failed
+                   deliveries are reported by librdkafka with ``delivery.report.only.error``,
+                   so a delivered reply costs no callback), what an adapter author writes
                    instead of using the SDK
 * ``faststream``   FastStream's confluent broker, subscriber + publish, pydantic models
 
@@ -144,8 +146,17 @@ def run_raw(args: argparse.Namespace, *, validate: bool, at_least_once: bool = F
         check_request = fastjsonschema.compile(request_v.schema)
         check_reply = fastjsonschema.compile(reply_v.schema)
 
+    failed: list[Any] = []
+    reports: dict[str, Any] = {}
+    if at_least_once:
+        # Without a delivery report, flush() cannot tell a delivered reply from one that
+        # failed, and the commit would lose the request: ask librdkafka for the failures.
+        reports = {
+            "delivery.report.only.error": True,
+            "on_delivery": lambda error, _: failed.append(error),
+        }
     consumer = Consumer(consumer_conf(args.bootstrap, args.group))
-    producer = Producer(producer_conf(args.bootstrap, **{"linger.ms": args.linger_ms}))
+    producer = Producer(producer_conf(args.bootstrap, **{"linger.ms": args.linger_ms}, **reports))
     consumer.subscribe([args.out_topic])
     stopping = False
 
@@ -195,6 +206,9 @@ def run_raw(args: argparse.Namespace, *, validate: bool, at_least_once: bool = F
         if at_least_once and messages:
             # Commit only what was delivered: wait for every reply of the batch first.
             producer.flush()
+            if failed:
+                # Stop uncommitted: the next member of the group handles the batch again.
+                sys.exit(f"raw-alo: {len(failed)} replies failed; stopping uncommitted")
         else:
             producer.poll(0)
         if messages:
