@@ -4,7 +4,7 @@ A subscription owns a librdkafka consumer (auto-commit off, offsets committed ex
 ``auto.offset.reset=earliest`` unless configured otherwise) and a thread of its own on
 which every blocking librdkafka call runs (joining, fetching, committing, leaving), so the
 event loop never blocks. Fetched messages become :class:`~flowintegrations.transport.Record`
-values on the loop, after the fetch: built on the consumer thread, they would compete for
+values on the loop, after the fetch (kafka/fetched.py): built on the consumer thread, they would compete for
 the GIL with the loop and the handler threads while those work (measured on the App's
 bench: the consumer thread's CPU a record went from ~1.8 µs to ~4 µs). Rebalance
 callbacks run on the consumer thread inside ``consume()``; they are handed to the async
@@ -23,7 +23,8 @@ from collections.abc import Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from flowintegrations.errors import TransportClosedError, TransportError
-from flowintegrations.transport.base import Headers, RebalanceListener, Record, TopicPartition
+from flowintegrations.transport.base import RebalanceListener, Record, TopicPartition
+from flowintegrations.transport.kafka import fetched
 from flowintegrations.transport.kafka.config import log
 from flowintegrations.transport.kafka.errors import (
     KafkaClientError,
@@ -33,7 +34,6 @@ from flowintegrations.transport.kafka.errors import (
     translating,
 )
 from flowintegrations.transport.kafka.poison import PoisonLedger
-from flowintegrations.vocabulary import UNREADABLE_HEADERS, UNREADABLE_HEADERS_VALUE
 
 if TYPE_CHECKING:
     from flowintegrations.transport.kafka.transport import KafkaTransport
@@ -41,22 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["KafkaSubscription"]
 
 _LISTENER_DONE = object()
-
-
-_UNREADABLE: Headers = ((UNREADABLE_HEADERS, UNREADABLE_HEADERS_VALUE),)
-"""The headers of a record whose headers confluent-kafka cannot read (docs/reliability.md)."""
-
-
-def _scan_spans(messages: list[Any]) -> dict[tuple[str, int], tuple[int, int]]:
-    """Per partition, the first and last offset of the fetched ``messages``."""
-    spans: dict[tuple[str, int], tuple[int, int]] = {}
-    for message in messages:
-        if message.error() is None:
-            key = (message.topic(), message.partition())
-            offset = message.offset()
-            first = spans.get(key)
-            spans[key] = (offset, offset) if first is None else (first[0], offset)
-    return spans
 
 
 class KafkaSubscription:
@@ -275,9 +259,9 @@ class KafkaSubscription:
         spans = self._spans(messages)
         poison.mark(spans)
         if poison or poison.suspects:
-            records = self._records_carefully(messages, spans)
+            records = fetched.records_carefully(messages, spans, poison, self._message_error)
         else:
-            records = self._records(messages)
+            records = fetched.records(messages, poison, self._message_error)
         if revoked_in_fetch:
             # Records of partitions revoked during this fetch belong to their new owner.
             held = self._assignment
@@ -301,7 +285,7 @@ class KafkaSubscription:
             now = {(p.topic, p.partition): p.offset for p in consumer.position(self._asked)}
         except Exception:  # noqa: BLE001 (the scan below needs nothing from librdkafka)
             self._positions_at = -1
-            return _scan_spans(messages)
+            return fetched.scan_spans(messages)
         before = self._positions
         self._positions = now
         spans: dict[tuple[str, int], tuple[int, int]] = {}
@@ -310,117 +294,10 @@ class KafkaSubscription:
                 continue  # nothing read from this partition yet
             start = before.get(key)
             if start is None or start < 0 or end < start:
-                return _scan_spans(messages)
+                return fetched.scan_spans(messages)
             if end > start:
                 spans[key] = (start, end - 1)
         return spans
-
-    def _records(self, messages: list[Any]) -> list[Record]:
-        """The records of fetched librdkafka ``messages`` (errors reported, not returned).
-
-        The usual case: no record of this group ever crashed the client.
-        """
-        records: list[Record] = []
-        append = records.append
-        # A Record is a tuple of its fields: built directly, a record costs ~0.1 us instead
-        # of ~0.35 us through Record(...) (docs/performance.md).
-        new = tuple.__new__
-        for message in messages:
-            if message.error() is not None:
-                self._message_error(message)
-                continue
-            try:
-                headers = message.headers()
-            except (SystemError, UnicodeDecodeError):
-                # A header name that is not UTF-8: confluent-kafka cannot read it.
-                # Remember the record on disk, hand it on marked, to be dead-lettered.
-                self._poison.add(message.topic(), message.partition(), message.offset())
-                headers = _UNREADABLE
-            if headers is None:
-                headers = ()
-            else:
-                headers = tuple(headers)
-                for _, value in headers:
-                    if value is None:
-                        headers = tuple((k, b"" if v is None else v) for k, v in headers)
-                        break
-            value = message.value()
-            append(
-                new(
-                    Record,
-                    (
-                        message.topic(),
-                        message.key(),
-                        b"" if value is None else value,
-                        headers,
-                        message.partition(),
-                        message.offset(),
-                        message.timestamp()[1],
-                    ),
-                )
-            )
-        return records
-
-    def _records_carefully(
-        self, messages: list[Any], spans: dict[tuple[str, int], tuple[int, int]]
-    ) -> list[Record]:
-        """:meth:`_records`, when records of this group crashed the client before.
-
-        Known poison is never read; a record in a range a process died reading is named
-        alone before it is read (kafka/poison.py).
-        """
-        records: list[Record] = []
-        append = records.append
-        new = tuple.__new__  # as in _records
-        poison = self._poison
-        for message in messages:
-            if message.error() is not None:
-                self._message_error(message)
-                continue
-            headers: Any
-            if poison and (message.topic(), message.partition(), message.offset()) in poison:
-                headers = _UNREADABLE  # it crashed the client before: never read it again
-            else:
-                careful = poison.suspects and poison.is_suspect(
-                    message.topic(), message.partition(), message.offset()
-                )
-                if careful:  # a process died reading this range: name this record alone
-                    poison.mark_one(message.topic(), message.partition(), message.offset())
-                try:
-                    headers = message.headers()
-                except (SystemError, UnicodeDecodeError):
-                    # A header name that is not UTF-8: confluent-kafka cannot read it.
-                    # Remember the record on disk, hand it on marked, to be dead-lettered.
-                    poison.add(message.topic(), message.partition(), message.offset())
-                    headers = _UNREADABLE
-                if careful:
-                    poison.mark(spans)
-            if headers is None:
-                headers = ()
-            else:
-                headers = tuple(headers)
-                for _, value in headers:
-                    if value is None:
-                        headers = tuple((k, b"" if v is None else v) for k, v in headers)
-                        break
-            value = message.value()
-            if value is None:
-                value = b""
-            append(
-                new(
-                    Record,
-                    (
-                        message.topic(),
-                        message.key(),
-                        value,
-                        headers,
-                        message.partition(),
-                        message.offset(),
-                        message.timestamp()[1],
-                    ),
-                )
-            )
-        return records
 
     def _message_error(self, message: Any) -> None:
         error = message.error()
