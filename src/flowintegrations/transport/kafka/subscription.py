@@ -4,13 +4,14 @@ A subscription owns a librdkafka consumer (auto-commit off, offsets committed ex
 ``auto.offset.reset=earliest`` unless configured otherwise) and a thread of its own on
 which every blocking librdkafka call runs (joining, fetching, committing, leaving), so the
 event loop never blocks. Fetched messages become :class:`~flowintegrations.transport.Record`
-values on the loop, after the fetch (kafka/fetched.py): built on the consumer thread, they would compete for
-the GIL with the loop and the handler threads while those work (measured on the App's
-bench: the consumer thread's CPU a record went from ~1.8 µs to ~4 µs). Rebalance
-callbacks run on the consumer thread inside ``consume()``; they are handed to the async
-:class:`~flowintegrations.transport.RebalanceListener` on the loop and waited for. While
-the listener runs, :meth:`~KafkaSubscription.commit` is executed by the waiting consumer
-thread itself, so a listener may commit the partitions being revoked without deadlock.
+values on the loop, after the fetch (kafka/fetched.py): built on the consumer thread, they
+would compete for the GIL with the loop and the handler threads while those work (measured
+on the App's bench: the consumer thread's CPU a record went from ~1.8 µs to ~4 µs).
+Rebalance callbacks run on the consumer thread inside ``consume()``; they are handed to the
+async :class:`~flowintegrations.transport.RebalanceListener` on the loop and waited for.
+While the listener runs, :meth:`~KafkaSubscription.commit` is executed by the waiting
+consumer thread itself, so a listener may commit the partitions being revoked without
+deadlock.
 """
 
 from __future__ import annotations
