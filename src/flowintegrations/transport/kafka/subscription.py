@@ -298,7 +298,8 @@ class KafkaSubscription:
                 return fetched.scan_spans(messages)
             if end > start:
                 spans[key] = (start, end - 1)
-        return spans
+        # Records fetched and no position moved cannot be: never read them unnamed.
+        return spans or fetched.scan_spans(messages)
 
     def _message_error(self, message: Any) -> None:
         error = message.error()
