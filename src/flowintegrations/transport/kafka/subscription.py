@@ -78,11 +78,11 @@ class KafkaSubscription:
         self._closed = False
         self._closing = False
         self._revoked_in_fetch = False
-        # Per partition, the position after the last batch; a rebalance forgets them all.
+        # Per partition, the position after the last batch, and the partitions to ask
+        # about (None: rebuild from the assignment). A rebalance forgets them; rebalance
+        # callbacks run inside consume(), never while a batch is built.
         self._positions: dict[tuple[str, int], int] = {}
-        self._asked: list[Any] = []
-        self._rebalances = 0
-        self._positions_at = -1
+        self._asked: list[Any] | None = None
         self._in_listener = False
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._ctp: Any = None
@@ -142,7 +142,7 @@ class KafkaSubscription:
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         tps = self._to_tps(partitions)
-        self._rebalances += 1
+        self._asked = None
         self._assignment |= tps
         if self._listener is not None and tps and not self._closing:
             self._run_listener(self._listener.on_partitions_assigned(tps))
@@ -150,7 +150,7 @@ class KafkaSubscription:
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         tps = self._to_tps(partitions)
         self._revoked_in_fetch = True
-        self._rebalances += 1
+        self._asked = None
         try:
             if self._listener is not None and tps and not self._closing:
                 self._run_listener(self._listener.on_partitions_revoked(tps))
@@ -276,16 +276,15 @@ class KafkaSubscription:
         then, this one at its position now (one call, not four a message). The first batch
         after a rebalance, or any surprise (a position that went back), scans the messages.
         """
-        consumer = self._consumer
-        if self._positions_at != self._rebalances:
-            self._positions_at = self._rebalances
-            self._positions = {}
+        asked = self._asked
+        if asked is None:
             ctp = self._ctp
-            self._asked = [ctp(tp.topic, tp.partition) for tp in self._assignment]
+            asked = self._asked = [ctp(tp.topic, tp.partition) for tp in self._assignment]
+            self._positions = {}
         try:
-            now = {(p.topic, p.partition): p.offset for p in consumer.position(self._asked)}
+            now = {(p.topic, p.partition): p.offset for p in self._consumer.position(asked)}
         except Exception:  # noqa: BLE001 (the scan below needs nothing from librdkafka)
-            self._positions_at = -1
+            self._asked = None
             return fetched.scan_spans(messages)
         before = self._positions
         self._positions = now
