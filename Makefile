@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit docs bench bench-quick bench-transport bench-telemetry profile fuzz clean
+.PHONY: test demo lint typecheck unit docs screenshots chromium bench bench-quick bench-transport bench-telemetry profile fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,13 +13,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples docs/*.py
+	$(BIN)/ruff format --check src tests bench examples docs/*.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) chromium
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -29,6 +29,15 @@ demo: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
+
+# Debian's Chromium, for the docs' browser test (tests/test_docs_site.py) and the screenshots.
+chromium:
+	test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+# One screenshot per page (getting started, an API page), taken from a fresh build in
+# headless Chromium: docs/assets/*.png. Commit what it writes, never hand-made images.
+screenshots: $(STAMP) chromium
+	$(BIN)/python tests/support/docs_site.py docs/assets
 
 BENCH_STAMP := $(VENV)/.bench-installed
 

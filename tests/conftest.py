@@ -1,6 +1,8 @@
-"""Shared fixtures: the plugin's broker under the name the Kafka tests of this repo use."""
+"""Shared fixtures: the plugin's broker under the name the Kafka tests use; the built docs."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -15,3 +17,13 @@ def kafka_bootstrap(fi_kafka_bootstrap: str) -> str:
     of the tests that need it, never a skip.
     """
     return fi_kafka_bootstrap
+
+
+@pytest.fixture(scope="session")
+def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The user guide, built once a session with `mkdocs build --strict` (fails if it fails)."""
+    from support.docs_site import build  # noqa: PLC0415 - Playwright only for the docs tests
+
+    site = tmp_path_factory.mktemp("site")
+    build(site)
+    return site

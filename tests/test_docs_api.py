@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,7 +23,6 @@ PUBLIC_MODULES = {
     "flowintegrations.transport",
     "flowintegrations.vocabulary",
 }
-MKDOCS = shutil.which("mkdocs", path=str(Path(sys.executable).parent))
 
 
 def documented_modules() -> dict[str, Path]:
@@ -39,19 +35,9 @@ def documented_modules() -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The user guide, built once with `mkdocs build --strict`."""
-    assert MKDOCS is not None, "mkdocs is not installed: pip install -e '.[docs]'"
-    out = tmp_path_factory.mktemp("site")
-    build = subprocess.run(
-        [MKDOCS, "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert build.returncode == 0, build.stderr
-    return out
+def site(docs_site: Path) -> Path:
+    """The user guide, built once a session (tests/conftest.py)."""
+    return docs_site
 
 
 def test_every_public_module_has_an_api_page() -> None:
