@@ -92,6 +92,15 @@ def test_instance_attributes_show_their_type_not_the_code_that_sets_them(
     assert len(signatures) > 10
 
 
+def test_notes_and_warnings_are_admonitions(docs_site: Path) -> None:
+    """Getting started's note and warning render as Material admonition boxes."""
+    titles = re.findall(
+        r'<div class="admonition (\w+)">\s*<p class="admonition-title">([^<]+)</p>',
+        html_of(docs_site, "getting-started"),
+    )
+    assert titles == [("note", "A few things to notice"), ("warning", "The topics must exist")]
+
+
 def test_code_is_highlighted_when_the_site_is_built(docs_site: Path) -> None:
     """Getting started's code carries Pygments' classes in the HTML, no script does it later."""
     html = html_of(docs_site, "getting-started")
