@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(BIN)/flowintegrations demo
 
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # Debian's Chromium, for the docs' browser test (tests/test_docs_site.py) and the screenshots.
 chromium:
