@@ -8,6 +8,7 @@ the site, highlighted code, a search box that finds things.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,6 +100,32 @@ def test_notes_and_warnings_are_admonitions(docs_site: Path) -> None:
         html_of(docs_site, "getting-started"),
     )
     assert titles == [("note", "A few things to notice"), ("warning", "The topics must exist")]
+
+
+SIGNATURE = re.compile(
+    r'<h\d id="(?P<id>[\w.]+)" class="doc doc-heading">(?:(?!</h\d>).)*</h\d>\s*'
+    r'<div class="language-python doc-signature highlight"><pre><span></span><code>'
+    r"(?P<signature>.*?)</code>",
+    re.DOTALL,
+)
+
+
+def signatures(site: Path) -> dict[str, str]:
+    """The signature line of every object of every API page, as text, by the object's id."""
+    found = {}
+    for page in sorted((site / "api").glob("*/index.html")):
+        for match in SIGNATURE.finditer(page.read_text(encoding="utf-8")):
+            found[match["id"]] = html.unescape(re.sub(r"<[^>]+>", "", match["signature"])).strip()
+    return found
+
+
+def test_fields_show_their_defaults_not_the_field_call(docs_site: Path) -> None:
+    """Fields of attrs classes read `attempts: int = 3`, `... = FrozenDict()`, or no default."""
+    shown = signatures(docs_site)
+    assert shown["flowintegrations.Retry.attempts"] == "attempts: int = 3"
+    assert shown["flowintegrations.Example.headers"] == "headers: Mapping[str, str] = FrozenDict()"
+    assert shown["flowintegrations.Property.name"] == "name: str"
+    assert [name for name, text in shown.items() if "field(" in text] == []
 
 
 def test_code_is_highlighted_when_the_site_is_built(docs_site: Path) -> None:

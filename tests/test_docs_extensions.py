@@ -1,6 +1,6 @@
-"""docs/griffe_roles.py: Sphinx roles in docstrings become optional cross-references.
+"""docs/griffe_extensions.py: roles become cross-references, attributes show values.
 
-The extension runs on small packages written for each test, loaded by griffe as
+The extensions run on a small package written for these tests, loaded by griffe as
 mkdocstrings loads ours (through ``extensions:``).
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import griffe
 import pytest
 
-EXTENSION = f"{Path(__file__).resolve().parents[1] / 'docs' / 'griffe_roles.py'}:SphinxRoles"
+MODULE = Path(__file__).resolve().parents[1] / "docs" / "griffe_extensions.py"
 
 SHOP = {
     "__init__.py": '''
@@ -44,6 +44,23 @@ class Basket:
     def remove(self, item):
         """Take ``item`` out."""
 ''',
+    "price.py": '''
+"""A price, as an attrs class."""
+import attrs
+from attrs import field
+
+
+@attrs.frozen
+class Price:
+    """A price."""
+
+    amount: int = attrs.field(validator=attrs.validators.ge(0))
+    currency: str = attrs.field(default="EUR", kw_only=True)
+    taxes: tuple = field(factory=tuple)
+    notes: list = attrs.field(default=attrs.Factory(list))
+    made: object = attrs.field(factory=lambda: object())
+    rounding: int = 2
+''',
     "pricing.py": '''
 """Prices."""
 
@@ -56,8 +73,8 @@ def total(basket):
 
 @pytest.fixture(scope="module")
 def shop() -> Iterator[griffe.Module]:
-    """The shop package, loaded with the roles extension, as mkdocstrings would."""
-    extensions = griffe.load_extensions(EXTENSION)
+    """The shop package, loaded with both extensions, as mkdocstrings would."""
+    extensions = griffe.load_extensions(f"{MODULE}:SphinxRoles", f"{MODULE}:DefaultValues")
     with griffe.temporary_visited_package("shop", SHOP, extensions=extensions) as package:
         yield package
 
@@ -119,9 +136,23 @@ def test_a_tilde_shows_the_last_part_of_the_name(shop: griffe.Module) -> None:
     assert expected == docstring.value
 
 
-def test_instance_attributes_lose_the_code_that_sets_them(shop: griffe.Module) -> None:
-    """`self.items = ...` in __init__ has no value; a class attribute keeps its value."""
-    assert (
-        shop["basket.Basket.items"].value,
-        str(shop["basket.Basket.kind"].value),
-    ) == (None, "'basket'")
+def test_an_attribute_set_in_init_shows_no_value(shop: griffe.Module) -> None:
+    """`self.items = items if ... else []` in __init__ is code, not a default: no value."""
+    assert shop["basket.Basket.items"].value is None
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("basket.Basket.kind", "'basket'"),
+        ("price.Price.amount", "None"),
+        ("price.Price.currency", "'EUR'"),
+        ("price.Price.taxes", "tuple()"),
+        ("price.Price.notes", "list()"),
+        ("price.Price.made", "None"),
+        ("price.Price.rounding", "2"),
+    ],
+)
+def test_a_field_shows_its_default(shop: griffe.Module, name: str, expected: str) -> None:
+    """Fields show default=, factory() or nothing (required, or made by a lambda)."""
+    assert expected == str(shop[name].value)
