@@ -48,8 +48,10 @@ CHROMIUM_FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-dev-shm-usage",
 )
-"""Chromium's flags: headless, no sandbox (root in CI), and nothing that calls home."""
+"""Chromium's flags: headless, no sandbox (root in CI), nothing that calls home, and no
+reliance on a large /dev/shm (containers have a small one)."""
 
 SCREENSHOTS = {"getting-started.png": "getting-started/", "api-transport.png": "api/transport/"}
 """What ``make screenshots`` writes: file name -> page of the site."""
