@@ -51,30 +51,30 @@ def test_the_role_check_sees_roles_outside_code() -> None:
 
 def test_a_class_role_is_a_link_to_the_class(docs_site: Path) -> None:
     """`:class:`Transport`` in the transport module's docstring links to Transport's entry."""
-    html = html_of(docs_site, "api/transport")
+    built = html_of(docs_site, "api/transport")
     expected = (
         'Pluggable transports: the <a class="autorefs autorefs-internal" '
         'href="#flowintegrations.transport.Transport"><code>Transport</code></a> contract'
     )
-    assert expected in html
+    assert expected in built
 
 
 def test_a_method_role_links_to_the_method_of_its_own_class(docs_site: Path) -> None:
     """`:meth:`start`` in App's docstring links to App.start, shown as start()."""
-    html = html_of(docs_site, "api/flowintegrations")
+    built = html_of(docs_site, "api/flowintegrations")
     expected = (
         'Lifecycle: <a class="autorefs autorefs-internal" '
         'href="#flowintegrations.App.start"><code>start()</code></a> joins the consumer group'
     )
-    assert expected in html
+    assert expected in built
 
 
 def test_a_role_across_pages_links_to_the_other_page(docs_site: Path) -> None:
     """A role naming an object of another API page links there (App -> errors page)."""
-    html = html_of(docs_site, "api/flowintegrations")
+    built = html_of(docs_site, "api/flowintegrations")
     link = re.search(
         r'<a class="autorefs autorefs-internal" href="([^"]+)"><code>TransportClosedError</code>',
-        html,
+        built,
     )
     assert link is not None
     assert link[1] in {
@@ -96,10 +96,10 @@ def test_instance_attributes_show_their_type_not_the_code_that_sets_them(
     docs_site: Path,
 ) -> None:
     """App.transport reads `transport: Transport`; no attribute set in __init__ shows `= ...`."""
-    html = html_of(docs_site, "api/flowintegrations")
+    built = html_of(docs_site, "api/flowintegrations")
     signatures = {
         match["id"]: re.sub(r"<[^>]+>", "", match["signature"]).strip()
-        for match in INSTANCE_ATTRIBUTE.finditer(html)
+        for match in INSTANCE_ATTRIBUTE.finditer(built)
     }
     assert signatures["flowintegrations.App.transport"] == "transport: Transport"
     assert [name for name, text in signatures.items() if "=" in text] == []
@@ -143,13 +143,13 @@ def test_fields_show_their_defaults_not_the_field_call(docs_site: Path) -> None:
 
 def test_code_is_highlighted_when_the_site_is_built(docs_site: Path) -> None:
     """Getting started's code carries Pygments' classes in the HTML, no script does it later."""
-    html = html_of(docs_site, "getting-started")
+    built = html_of(docs_site, "getting-started")
     expected = (
         '<span class="kn">from</span><span class="w"> </span>'
         '<span class="nn">flowintegrations</span>'
     )
-    assert expected in html
-    assert re.findall(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//', html) == []
+    assert expected in built
+    assert re.findall(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//', built) == []
 
 
 @pytest.fixture(scope="module")
