@@ -142,14 +142,26 @@ def test_fields_show_their_defaults_not_the_field_call(docs_site: Path) -> None:
 
 
 def test_code_is_highlighted_when_the_site_is_built(docs_site: Path) -> None:
-    """Getting started's code carries Pygments' classes in the HTML, no script does it later."""
+    """Getting started's code carries Pygments' classes in the built HTML."""
     built = html_of(docs_site, "getting-started")
     expected = (
         '<span class="kn">from</span><span class="w"> </span>'
         '<span class="nn">flowintegrations</span>'
     )
     assert expected in built
-    assert re.findall(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//', built) == []
+
+
+EXTERNAL = re.compile(r'<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)="(?:https?:)?//')
+
+
+def test_no_page_loads_anything_from_elsewhere(docs_site: Path) -> None:
+    """No page of the site loads a script, stylesheet, font or image from another host."""
+    external = {
+        str(page.relative_to(docs_site)): len(found)
+        for page in sorted(docs_site.glob("**/*.html"))
+        if (found := EXTERNAL.findall(page.read_text(encoding="utf-8")))
+    }
+    assert external == {}
 
 
 @pytest.fixture(scope="module")
