@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit docs screenshots chromium bench bench-quick bench-transport bench-telemetry profile fuzz clean
+.PHONY: test demo lint typecheck unit docs bench bench-quick bench-transport bench-telemetry profile fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,8 @@ demo: $(STAMP)
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+.PHONY: chromium screenshots
 
 # Debian's Chromium, for the docs' browser test (tests/test_docs_site.py) and the screenshots.
 chromium:

@@ -10,16 +10,6 @@ pytest_plugins = ["pytester"]
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(fi_kafka_bootstrap: str) -> str:
-    """The address of the session's broker: Tansu, or $FLOWINTEGRATIONS_KAFKA_BOOTSTRAP.
-
-    It is the plugin's ``fi_kafka_bootstrap``: a broker that cannot be started is an error
-    of the tests that need it, never a skip.
-    """
-    return fi_kafka_bootstrap
-
-
-@pytest.fixture(scope="session")
 def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The user guide, built once a session with `mkdocs build --strict` (fails if it fails)."""
     from support.docs_site import build  # noqa: PLC0415 - Playwright only for the docs tests
@@ -27,3 +17,13 @@ def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     site = tmp_path_factory.mktemp("site")
     build(site)
     return site
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(fi_kafka_bootstrap: str) -> str:
+    """The address of the session's broker: Tansu, or $FLOWINTEGRATIONS_KAFKA_BOOTSTRAP.
+
+    It is the plugin's ``fi_kafka_bootstrap``: a broker that cannot be started is an error
+    of the tests that need it, never a skip.
+    """
+    return fi_kafka_bootstrap
