@@ -183,8 +183,16 @@ class App:
 
     # Registration --------------------------------------------------------------------------
 
-    def handler(self, scenario: Scenario | str) -> Callable[[H], H]:
+    def handler(self, scenario: Scenario | str, *, inline: bool = False) -> Callable[[H], H]:
         """Register the decorated function as the handler of ``scenario``.
+
+        Where it runs: an ``async def`` handler on the event loop (the fast path); a
+        ``def`` handler on a worker thread, so that a blocking call stalls no other
+        partition; a ``def`` handler with ``inline=True`` on the event loop, like an
+        async one, for a quick handler that never blocks (it saves the hop to a thread,
+        and gives up the protection; ``reply_later_sync`` refuses to run in it: await
+        :meth:`reply_later` from an async handler instead). docs/performance.md says
+        what each costs.
 
         ``scenario`` is a :class:`~flowintegrations.Scenario` of one of the app's
         integrations, or its identifier (``"integration/scenario"`` when ambiguous). The
@@ -193,7 +201,8 @@ class App:
         returns the reply payload (a dict, or an attrs instance), or ``None`` for no reply.
         Raises :class:`~flowintegrations.errors.HandlerRegistrationError` for an unknown
         scenario, a scenario with no request side (no out topic: see :meth:`send`), a
-        scenario registered twice, or a function of the wrong shape.
+        scenario registered twice, a function of the wrong shape, or ``inline=True`` for
+        an async function.
         """
         try:
             integration, found = find_scenario(self.integrations, scenario, owner="this app")
@@ -214,7 +223,7 @@ class App:
                     f"already has a handler: {handler_name(self._specs[key][2].fn)}"
                 )
                 raise HandlerRegistrationError(msg)
-            self._specs[key] = (integration, found, HandlerSpec.of(fn))
+            self._specs[key] = (integration, found, HandlerSpec.of(fn, inline=inline))
             self._pipeline = None
             return fn
 
@@ -338,7 +347,10 @@ class App:
             running = None
         if running is event_loop:
             coroutine.close()
-            msg = "reply_later_sync() called from the app's event loop: await reply_later()"
+            msg = (
+                "reply_later_sync() called from the app's event loop (an async or inline "
+                "handler), where waiting for it would deadlock: await app.reply_later() there"
+            )
             raise RuntimeError(msg)
         return asyncio.run_coroutine_threadsafe(coroutine, event_loop).result(timeout)
 
@@ -449,6 +461,8 @@ class App:
             return
         self._stopping = True
         pipeline = self._pipeline
+        if pipeline is not None:
+            pipeline.stop()  # a failure with tries left is now left for redelivery
         try:
             if self._loop is not None:
                 await self._loop.drain()
