@@ -268,21 +268,16 @@ class App:
         """Each out topic of this environment and the route that reads it."""
         topic_routes: dict[str, TopicRoute] = {}
         for route in pipeline.routes:
-            binding = route.scenario.binding(self.environment)
-            if binding.out_topic is None:
-                msg = (
-                    f"scenario {route.scenario.identifier!r} has no out topic in environment "
-                    f"{self.environment!r}: its handler would never be called"
-                )
-                raise HandlerRegistrationError(msg)
-            if binding.out_topic in topic_routes:
-                other = topic_routes[binding.out_topic].route.scenario.identifier
+            out_topic = route.scenario.topic("out", self.environment)
+            in_topic = route.scenario.binding(self.environment).in_topic
+            if out_topic in topic_routes:
+                other = topic_routes[out_topic].route.scenario.identifier
                 msg = (
                     f"scenarios {other!r} and {route.scenario.identifier!r} both read topic "
-                    f"{binding.out_topic!r} in environment {self.environment!r}"
+                    f"{out_topic!r} in environment {self.environment!r}"
                 )
                 raise HandlerRegistrationError(msg)
-            topic_routes[binding.out_topic] = TopicRoute(route, binding.in_topic)
+            topic_routes[out_topic] = TopicRoute(route, in_topic)
         return topic_routes
 
     # Messages the adapter starts -------------------------------------------------------------

@@ -265,13 +265,7 @@ class Deferrals:
         """
         key = self._signing_key()
         scenario = ctx.scenario
-        in_topic = scenario.binding(ctx.environment).in_topic
-        if in_topic is None:
-            msg = (
-                f"scenario {scenario.identifier!r} has no in topic in environment "
-                f"{ctx.environment!r}: there is no reply to defer"
-            )
-            raise DeferredReplyError(msg)
+        in_topic = scenario.topic("in", ctx.environment)
         request = ctx.source
         if not isinstance(request, Record):  # not from Kafka: the headers are all there is
             request = Record(

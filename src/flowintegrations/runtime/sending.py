@@ -24,7 +24,7 @@ import cattrs
 
 from flowintegrations.codec import JsonCodec
 from flowintegrations.deferred import Deferrals, DeferredReply, ReplyLedger
-from flowintegrations.errors import CatalogError, DeferredReplyUsedError
+from flowintegrations.errors import DeferredReplyUsedError
 from flowintegrations.model import Integration, Scenario, find_scenario
 from flowintegrations.replies import reply_record
 from flowintegrations.transport import Record, Transport
@@ -148,13 +148,7 @@ class Sender:
         model or missing mandatory headers.
         """
         integration, found = find_scenario(self.integrations, scenario, owner="this app")
-        in_topic = found.binding(self.environment).in_topic
-        if in_topic is None:
-            msg = (
-                f"scenario {found.identifier!r} has no in topic in environment "
-                f"{self.environment!r}: there is nowhere to send to"
-            )
-            raise CatalogError(msg)
+        in_topic = found.topic("in", self.environment)
         pid = str(process_instance_id)
         given = dict(headers or {})
         if given.get(PROCESS_INSTANCE_ID, pid) not in (pid, pid.encode("utf-8")):
