@@ -50,7 +50,7 @@ from flowintegrations.errors import (
     TransportClosedError,
     TransportError,
 )
-from flowintegrations.transport.base import RebalanceListener, Record, TopicPartition
+from flowintegrations.transport.base import Lifecycle, RebalanceListener, Record, TopicPartition
 from flowintegrations.vocabulary import MAX_MESSAGE_BYTES
 
 __all__ = [
@@ -76,9 +76,6 @@ def record_size(record: Record) -> int:
     for name, value in record.headers:
         size += len(name.encode("utf-8", "surrogatepass")) + len(value)
     return size
-
-
-_NEW, _RUNNING, _STOPPED = "new", "running", "stopped"
 
 
 def _set_if_pending(future: asyncio.Future[None]) -> None:
@@ -441,7 +438,7 @@ class InMemoryTransport:
             )
             raise TypeError(msg)
         self.broker = broker
-        self._state = _NEW
+        self._state = Lifecycle.NEW
         self._subscriptions: list[InMemorySubscription] = []
 
     def __repr__(self) -> str:
@@ -455,10 +452,10 @@ class InMemoryTransport:
 
     async def start(self) -> None:
         """Start; idempotent while running. Raises ``TransportClosedError`` after :meth:`stop`."""
-        if self._state == _STOPPED:
+        if self._state is Lifecycle.STOPPED:
             msg = "the transport was stopped and cannot be started again"
             raise TransportClosedError(msg)
-        self._state = _RUNNING
+        self._state = Lifecycle.RUNNING
 
     async def stop(self) -> None:
         """Close this transport's subscriptions (no callbacks, no commit). Idempotent.
@@ -466,19 +463,14 @@ class InMemoryTransport:
         The broker keeps the records and committed offsets, for inspection or for other
         transports.
         """
-        if self._state == _STOPPED:
+        if self._state is Lifecycle.STOPPED:
             return
-        self._state = _STOPPED
+        self._state = Lifecycle.STOPPED
         for member in list(self._subscriptions):
             member._leave()
 
     def _check_running(self) -> None:
-        if self._state != _RUNNING:
-            if self._state == _STOPPED:
-                msg = "the transport was stopped"
-                raise TransportClosedError(msg)
-            msg = "the transport is not started: await transport.start() first"
-            raise TransportError(msg)
+        self._state.check_running()
 
     # Topics ----------------------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ from flowintegrations.errors import (
     TransportError,
 )
 from flowintegrations.repeats import Repeats, kind_of, with_count
-from flowintegrations.transport.base import RebalanceListener, Record, Subscription
+from flowintegrations.transport.base import Lifecycle, RebalanceListener, Record, Subscription
 from flowintegrations.transport.kafka.config import (
     Redactor,
     client_config,
@@ -73,7 +73,6 @@ from flowintegrations.transport.kafka.transactions import KafkaTransactionalProd
 
 __all__ = ["KafkaTransport"]
 
-_NEW, _RUNNING, _STOPPING, _STOPPED = "new", "running", "stopping", "stopped"
 
 _WATCH_EVERY = 1.0
 """Seconds between two looks at whether the producer is stuck."""
@@ -153,7 +152,7 @@ class KafkaTransport:
         self.max_replacements = max_replacements
         self._settings = settings
         self._redact = Redactor(settings)
-        self._state = _NEW
+        self._state = Lifecycle.NEW
         self._loop: asyncio.AbstractEventLoop | None = None
         self._producer: KafkaProducer | None = None
         self._admin: Any = None
@@ -227,7 +226,7 @@ class KafkaTransport:
 
     def _replace_producer(self, reason: str) -> None:
         """Replace the producer (once at a time); break after too many in a minute."""
-        if self._state != _RUNNING or self._broken is not None:
+        if self._state is not Lifecycle.RUNNING or self._broken is not None:
             return
         if self._replacing is not None and not self._replacing.done():
             return
@@ -286,9 +285,9 @@ class KafkaTransport:
         Idempotent while running; raises ``TransportClosedError`` after :meth:`stop` and
         ``TransportBrokenError`` when the cluster does not answer.
         """
-        if self._state == _RUNNING:
+        if self._state is Lifecycle.RUNNING:
             return
-        if self._state != _NEW:
+        if self._state is not Lifecycle.NEW:
             msg = "the transport was stopped and cannot be started again"
             raise TransportClosedError(msg)
         from confluent_kafka.admin import AdminClient  # noqa: PLC0415
@@ -312,7 +311,7 @@ class KafkaTransport:
         )
         self._producer.start()
         self._watcher = loop.create_task(self._watch_producer(), name="flowintegrations-watch")
-        self._state = _RUNNING
+        self._state = Lifecycle.RUNNING
 
     async def stop(self) -> None:
         """Close subscriptions, wait for unacknowledged records, close the clients.
@@ -320,12 +319,12 @@ class KafkaTransport:
         Idempotent. Records still unacknowledged after ``flush_timeout`` fail with
         ``DeliveryError``.
         """
-        if self._state in (_STOPPING, _STOPPED):
+        if self._state in {Lifecycle.STOPPING, Lifecycle.STOPPED}:
             return
-        if self._state == _NEW:
-            self._state = _STOPPED
+        if self._state is Lifecycle.NEW:
+            self._state = Lifecycle.STOPPED
             return
-        self._state = _STOPPING
+        self._state = Lifecycle.STOPPING
         for task in (self._watcher, self._replacing):
             if task is not None:
                 task.cancel()
@@ -342,15 +341,10 @@ class KafkaTransport:
                 await self._producer.close(flush)
         finally:
             self._producer = self._admin = None
-            self._state = _STOPPED
+            self._state = Lifecycle.STOPPED
 
     def _check_running(self) -> None:
-        if self._state != _RUNNING:
-            if self._state == _NEW:
-                msg = "the transport is not started: await transport.start() first"
-                raise TransportError(msg)
-            msg = "the transport was stopped"
-            raise TransportClosedError(msg)
+        self._state.check_running()
         if self._broken is not None:
             raise self._broken
 
@@ -361,7 +355,7 @@ class KafkaTransport:
 
         Waits while librdkafka's queue is full. The future fails with ``DeliveryError``.
         """
-        if self._state is not _RUNNING or self._broken is not None:
+        if self._state is not Lifecycle.RUNNING or self._broken is not None:
             self._check_running()
         assert self._producer is not None
         return await self._producer.produce(record)
@@ -376,7 +370,7 @@ class KafkaTransport:
         :class:`~flowintegrations.errors.DeliveryError`. Waits while librdkafka's queue
         is full, like :meth:`produce`.
         """
-        if self._state is not _RUNNING or self._broken is not None:
+        if self._state is not Lifecycle.RUNNING or self._broken is not None:
             self._check_running()
         assert self._producer is not None
         return await self._producer.produce_batch(records)
