@@ -11,7 +11,7 @@ import attrs
 from flowintegrations.deferred import Deferrals, DeferredReply
 from flowintegrations.errors import DeferredReplyError
 from flowintegrations.model import Integration, Scenario
-from flowintegrations.validation import REDACTED
+from flowintegrations.vocabulary import REDACTED
 
 __all__ = ["Context", "MessageLogger", "redact_headers"]
 
