@@ -71,6 +71,7 @@ FACADES = {
     ("flowintegrations.model.datamodel", "DataModel.validate"): "validates lazily",
     ("flowintegrations.model.catalog", "Catalog.load"): "may check a catalog lazily",
     ("flowintegrations.model.catalog", "Catalog.dump"): "may check a catalog lazily",
+    ("flowintegrations.model.checks", "property_example_problems"): "checks examples lazily",
 }
 """The model's facades (DESIGN.md): only these functions may import the validation layer,
 and only inside the function, so that importing the model never imports validation."""
