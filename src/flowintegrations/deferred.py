@@ -45,13 +45,16 @@ from flowintegrations.transport import Record
 from flowintegrations.vocabulary import DEFER_SECRET_VAR, PROCESS_INSTANCE_ID
 
 if TYPE_CHECKING:
-    from flowintegrations.context import Context
+    from collections.abc import Mapping
+
+    from flowintegrations.model import Integration, Scenario
 
 __all__ = [
     "MIN_SECRET_BYTES",
     "TOKEN_VERSION",
     "Deferrals",
     "DeferredReply",
+    "DeferredRequest",
     "MemoryReplyLedger",
     "ReplyLedger",
 ]
@@ -257,8 +260,8 @@ class Deferrals:
         signed = TOKEN_VERSION.encode("ascii") + b"." + _b64encode(body).encode("ascii")
         return _b64encode(hmac.new(key, signed, hashlib.sha256).digest())
 
-    def defer(self, ctx: Context) -> DeferredReply:
-        """The deferred reply to the request ``ctx`` describes, signed.
+    def defer(self, ctx: DeferredRequest) -> DeferredReply:
+        """The deferred reply to the request ``ctx`` (a handler's Context) describes, signed.
 
         Raises :class:`~flowintegrations.errors.DeferredReplyError` when there is no secret,
         or when the scenario has no in topic in this environment (nothing to answer on).
@@ -306,6 +309,38 @@ class Deferrals:
             "it was altered, or signed with another secret"
         )
         raise InvalidDeferredReplyError(msg)
+
+
+class DeferredRequest(Protocol):
+    """What :meth:`Deferrals.defer` reads of a request: what a handler's Context holds."""
+
+    @property
+    def integration(self) -> Integration:
+        """The request's integration."""
+
+    @property
+    def scenario(self) -> Scenario:
+        """The request's scenario."""
+
+    @property
+    def environment(self) -> str | None:
+        """The environment handled in."""
+
+    @property
+    def topic(self) -> str:
+        """Where the request came from."""
+
+    @property
+    def key(self) -> bytes | None:
+        """The request's key."""
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The request's headers, as text."""
+
+    @property
+    def source(self) -> object:
+        """The consumed :class:`Record`, or another source (its headers are all there is)."""
 
 
 class ReplyLedger(Protocol):

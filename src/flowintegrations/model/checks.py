@@ -18,12 +18,16 @@ enumerations.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol
 
 from flowintegrations.errors import CatalogProblem
 
-if TYPE_CHECKING:
-    from flowintegrations.model.datamodel import DataModel, Property
+_Property = Any
+"""A :class:`~flowintegrations.model.datamodel.Property`: named, not imported, because the
+data model imports this module (no two modules import each other)."""
+
+_DataModel = Any
+"""A :class:`~flowintegrations.model.datamodel.DataModel`, named for the same reason."""
 
 __all__ = [
     "ExampleCheck",
@@ -44,11 +48,11 @@ class ExampleCheck(Protocol):
 
     def __call__(
         self,
-        prop: Property,
+        prop: _Property,
         path: str,
         *,
         additional: bool | None = None,
-        definitions: Mapping[str, DataModel] | None = None,
+        definitions: Mapping[str, _DataModel] | None = None,
         enumerations: Mapping[str, Sequence[str]] | None = None,
     ) -> Iterator[CatalogProblem]:
         """The problems of ``prop.example``."""
@@ -56,11 +60,11 @@ class ExampleCheck(Protocol):
 
 
 def property_example_problems(
-    prop: Property,
+    prop: _Property,
     path: str,
     *,
     additional: bool | None = None,
-    definitions: Mapping[str, DataModel] | None = None,
+    definitions: Mapping[str, _DataModel] | None = None,
     enumerations: Mapping[str, Sequence[str]] | None = None,
     check: ExampleCheck | None = None,
 ) -> Iterator[CatalogProblem]:
@@ -77,11 +81,11 @@ def property_example_problems(
 
 
 def model_example_problems(
-    properties: tuple[Property, ...],
+    properties: tuple[_Property, ...],
     path: str,
     *,
     additional: bool | None = None,
-    definitions: Mapping[str, DataModel] | None = None,
+    definitions: Mapping[str, _DataModel] | None = None,
     enumerations: Mapping[str, Sequence[str]] | None = None,
     check: ExampleCheck | None = None,
 ) -> Iterator[CatalogProblem]:

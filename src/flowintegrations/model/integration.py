@@ -11,6 +11,7 @@ from flowintegrations.errors import CatalogError, CatalogProblem, MissingTopicEr
 from flowintegrations.model.checks import model_example_problems
 from flowintegrations.model.datamodel import (
     DataModel,
+    Definitions,
     FrozenDict,
     Property,
     PropertyType,
@@ -25,7 +26,6 @@ from flowintegrations.model.topics import TopicBinding
 
 __all__ = ["Definitions", "Enumeration", "Integration", "Scenario", "iter_properties"]
 
-Definitions = Mapping[str, DataModel]
 """Named data models that OBJECT_REF and ARRAY_REF properties refer to."""
 
 

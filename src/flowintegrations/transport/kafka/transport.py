@@ -38,7 +38,7 @@ import concurrent.futures
 import contextlib
 import os
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -177,10 +177,26 @@ class KafkaTransport:
         """The librdkafka settings in effect, secrets replaced by ``"<redacted>"``."""
         return redacted_settings(self._settings)
 
+    @property
+    def redactor(self) -> Redactor:
+        """What removes this transport's secrets from text (its clients' errors use it)."""
+        return self._redact
+
+    @property
+    def broken(self) -> TransportBrokenError | None:
+        """Why the transport cannot work any more (``None``: it can)."""
+        return self._broken
+
+    def client_config(self, kind: str, error_cb: Callable[[Any], None]) -> dict[str, Any]:
+        """The librdkafka configuration of a new ``kind`` client (``"producer"``, ...).
+
+        Secrets included, for the client alone: never log it (:meth:`settings` is the
+        redacted view).
+        """
+        return client_config(self._settings, kind, redactor=self._redact, error_cb=error_cb)
+
     def _client_config(self, kind: str) -> dict[str, Any]:
-        return client_config(
-            self._settings, kind, redactor=self._redact, error_cb=self._on_client_error
-        )
+        return self.client_config(kind, self._on_client_error)
 
     def _on_client_error(self, error: Any) -> None:
         exc = translate_error(
@@ -190,7 +206,7 @@ class KafkaTransport:
             self._broken = exc
             log.error("%s", exc)
         else:
-            self._warn(str(exc))
+            self.warn(str(exc))
 
     def _on_producer_error(self, error: Any) -> None:
         """A producer's client error: a fatal one replaces the producer instead of breaking."""
@@ -205,8 +221,11 @@ class KafkaTransport:
         if loop is not None:
             loop.call_soon_threadsafe(self._replace_producer, str(exc))
 
-    def _warn(self, text: str) -> None:
-        """Log a warning, once per kind and half-minute (an outage repeats itself)."""
+    def warn(self, text: str) -> None:
+        """Log a warning, once per kind and half-minute (an outage repeats itself).
+
+        Its clients (subscriptions, transactional producers) report their errors here.
+        """
         held = self._repeats.admit(kind_of(text))
         if held is not None:
             log.warning("%s", with_count(text, held))
@@ -306,7 +325,7 @@ class KafkaTransport:
             client,
             loop,
             redact=self._redact,
-            check_running=self._check_running,
+            check_running=self.check_running,
             on_failure=self._on_producer_error,
         )
         self._producer.start()
@@ -343,7 +362,8 @@ class KafkaTransport:
             self._producer = self._admin = None
             self._state = Lifecycle.STOPPED
 
-    def _check_running(self) -> None:
+    def check_running(self) -> None:
+        """Raise unless running and not broken (what :class:`Lifecycle` says, then the break)."""
         self._state.check_running()
         if self._broken is not None:
             raise self._broken
@@ -356,7 +376,7 @@ class KafkaTransport:
         Waits while librdkafka's queue is full. The future fails with ``DeliveryError``.
         """
         if self._state is not Lifecycle.RUNNING or self._broken is not None:
-            self._check_running()
+            self.check_running()
         assert self._producer is not None
         return await self._producer.produce(record)
 
@@ -371,7 +391,7 @@ class KafkaTransport:
         is full, like :meth:`produce`.
         """
         if self._state is not Lifecycle.RUNNING or self._broken is not None:
-            self._check_running()
+            self.check_running()
         assert self._producer is not None
         return await self._producer.produce_batch(records)
 
@@ -384,7 +404,7 @@ class KafkaTransport:
 
         Raises ``DeliveryError`` if some are still pending after ``timeout`` seconds.
         """
-        self._check_running()
+        self.check_running()
         assert self._producer is not None
         await self._producer.wait_idle(timeout)
 
@@ -414,7 +434,7 @@ class KafkaTransport:
 
         Raises ``TopicNotFoundError`` naming every missing topic.
         """
-        self._check_running()
+        self.check_running()
         existing = await self._metadata()
         missing = sorted(set(topics) - existing)
         if not missing:
@@ -425,7 +445,7 @@ class KafkaTransport:
 
     async def create_topics(self, topics: Collection[str], *, partitions: int = 1) -> None:
         """Create the topics that do not exist yet; wait until the metadata shows them."""
-        self._check_running()
+        self.check_running()
         from confluent_kafka.cimpl import NewTopic  # noqa: PLC0415
 
         wanted = sorted(set(topics))
@@ -470,7 +490,7 @@ class KafkaTransport:
         listener: RebalanceListener | None = None,
     ) -> KafkaSubscription:
         """Join consumer group ``group_id`` with a new consumer reading ``topics``."""
-        self._check_running()
+        self.check_running()
         if not topics:
             msg = "subscribe to at least one topic"
             raise ValueError(msg)
@@ -480,7 +500,7 @@ class KafkaTransport:
         conf = consumer_config(self._client_config("consumer"), group_id)
         assert self._loop is not None
         subscription = KafkaSubscription(self, conf, list(topics), listener, self._loop)
-        await subscription._start()
+        await subscription.start()
         self._subscriptions.append(subscription)
         return subscription
 
@@ -492,7 +512,7 @@ class KafkaTransport:
         Making it fences any earlier producer with ``transactional_id`` and aborts its open
         transaction; see :mod:`flowintegrations.transport.kafka.transactions`.
         """
-        self._check_running()
+        self.check_running()
         if not isinstance(subscription, KafkaSubscription):
             msg = f"{subscription!r} is not a subscription of a KafkaTransport"
             raise TypeError(msg)
@@ -500,7 +520,8 @@ class KafkaTransport:
         await producer.start()
         return producer
 
-    def _forget(self, subscription: KafkaSubscription) -> None:
+    def forget(self, subscription: object) -> None:
+        """``subscription`` closed: it is no longer closed with the transport."""
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
 
