@@ -2,8 +2,6 @@
 
 from flowintegrations.app import App
 from flowintegrations.client import EngineClient, Reply
-from flowintegrations.context import Context
-from flowintegrations.deferred import DeferredReply
 from flowintegrations.errors import (
     CatalogError,
     CodecError,
@@ -37,6 +35,8 @@ from flowintegrations.model import (
     TopicBinding,
 )
 from flowintegrations.retry import Retry
+from flowintegrations.runtime.context import Context
+from flowintegrations.runtime.deferred import DeferredReply
 from flowintegrations.validation import Violation
 
 __all__ = [

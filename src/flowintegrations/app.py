@@ -19,7 +19,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowintegrations.codec import JsonCodec
-from flowintegrations.deferred import Deferrals, DeferredReply, MemoryReplyLedger, ReplyLedger
 from flowintegrations.errors import (
     HandlerRegistrationError,
     ScenarioNotFoundError,
@@ -28,6 +27,12 @@ from flowintegrations.errors import (
 from flowintegrations.model import Integration, Scenario, find_scenario
 from flowintegrations.retry import Retry
 from flowintegrations.runtime import DeliveryLoop, Pipeline, Route, TopicRoute
+from flowintegrations.runtime.deferred import (
+    Deferrals,
+    DeferredReply,
+    MemoryReplyLedger,
+    ReplyLedger,
+)
 from flowintegrations.runtime.handlers import Handler, HandlerSpec, handler_name
 from flowintegrations.runtime.sending import Sender
 from flowintegrations.runtime.transactional import Transactions

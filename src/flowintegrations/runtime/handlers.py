@@ -8,8 +8,8 @@ from typing import Any, get_type_hints
 
 import attrs
 
-from flowintegrations.context import Context
 from flowintegrations.errors import HandlerRegistrationError
+from flowintegrations.runtime.context import Context
 
 __all__ = ["Handler", "HandlerSpec", "call_handler", "handler_name"]
 

@@ -6,7 +6,7 @@ of outcomes); :class:`Outbound` turns that into records and produces them:
 - a reply goes to the route's in topic (:meth:`TopicRoute.reply_to`: the request's headers
   copied, keyed by the process), the replies of one slice in one batch;
 - a failure goes to the dead-letter topic, with the headers that say why
-  (:mod:`flowintegrations.deadletter`); a dead letter the broker refuses for its size is
+  (:mod:`flowintegrations.runtime.deadletter`); a dead letter the broker refuses for its size is
   sent reduced, never given up on; an error reply goes to the in topic as well;
 - a deferred answer sends nothing now; a request left for redelivery raises
   :class:`Redeliver`, so that it stays queued and is never committed.
@@ -24,9 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from flowintegrations.deadletter import dead_letter_record, error_class_name, reduced_dead_letter
 from flowintegrations.errors import DeliveryError
-from flowintegrations.replies import reply_record
+from flowintegrations.runtime.deadletter import (
+    dead_letter_record,
+    error_class_name,
+    reduced_dead_letter,
+)
 from flowintegrations.runtime.outcome import (
     Deferred,
     ErrorReplied,
@@ -36,6 +39,7 @@ from flowintegrations.runtime.outcome import (
     Replied,
 )
 from flowintegrations.runtime.pipeline import Route, log_extra
+from flowintegrations.runtime.replies import reply_record
 from flowintegrations.runtime.slices import Slice
 from flowintegrations.runtime.telemetry import ANSWERED
 from flowintegrations.transport import Record, TransactionalProducer, Transport

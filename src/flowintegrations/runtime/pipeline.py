@@ -34,10 +34,10 @@ import attrs
 import cattrs
 
 from flowintegrations.codec import JsonCodec
-from flowintegrations.context import Context, MessageLogger
 from flowintegrations.errors import CodecError, HandlerRegistrationError, ValidationError
 from flowintegrations.model import Scenario, find_scenario
 from flowintegrations.retry import Retry
+from flowintegrations.runtime.context import Context, MessageLogger
 from flowintegrations.runtime.handlers import call_handler
 from flowintegrations.runtime.outcome import (
     DeadLettered,
@@ -64,7 +64,7 @@ from flowintegrations.validation import decode_headers
 from flowintegrations.vocabulary import PROCESS_INSTANCE_ID, encodable, redact
 
 if TYPE_CHECKING:
-    from flowintegrations.deferred import Deferrals
+    from flowintegrations.runtime.deferred import Deferrals
     from flowintegrations.runtime.telemetry import LoopTelemetry, RequestTrace
 
 __all__ = [

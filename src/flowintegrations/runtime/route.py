@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 import attrs
 
-from flowintegrations.context import Context
 from flowintegrations.model import Integration, Scenario
+from flowintegrations.runtime.context import Context
 from flowintegrations.runtime.handlers import HandlerSpec
 from flowintegrations.transport import Headers
 from flowintegrations.validation import (

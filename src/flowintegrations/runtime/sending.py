@@ -5,7 +5,7 @@ kinds of message that come from elsewhere (a webhook, a scheduler, another servi
 
 - :meth:`Sender.reply_later` answers a request whose handler deferred (``ctx.defer()``),
   with the headers and key the immediate reply would have had (the deferred reply was made
-  by :func:`flowintegrations.replies.reply_record`, the rule immediate replies follow);
+  by :func:`flowintegrations.runtime.replies.reply_record`, the rule immediate replies follow);
 - :meth:`Sender.send` puts a message on a scenario's in topic for a process waiting in a
   message receive task.
 
@@ -23,10 +23,10 @@ import attrs
 import cattrs
 
 from flowintegrations.codec import JsonCodec
-from flowintegrations.deferred import Deferrals, DeferredReply, ReplyLedger
 from flowintegrations.errors import DeferredReplyUsedError
 from flowintegrations.model import Integration, Scenario, find_scenario
-from flowintegrations.replies import reply_record
+from flowintegrations.runtime.deferred import Deferrals, DeferredReply, ReplyLedger
+from flowintegrations.runtime.replies import reply_record
 from flowintegrations.transport import Record, Transport
 from flowintegrations.validation import decode_headers, scenario_validators
 from flowintegrations.vocabulary import PROCESS_INSTANCE_ID, encodable
