@@ -66,7 +66,16 @@ from confluent_kafka import Consumer, Producer
 
 from flowintegrations.testing.broker import TANSU_TEST_CONFIG, local_broker
 
-THROUGHPUT_KINDS = ("raw", "ours", "raw-fjs", "raw-alo", "ours-async", "ours-eos", "faststream")
+THROUGHPUT_KINDS = (
+    "raw",
+    "ours",
+    "raw-fjs",
+    "raw-alo",
+    "ours-async",
+    "ours-inline",
+    "ours-eos",
+    "faststream",
+)
 OVERHEAD_KINDS = ("ours-base", "ours", "ours-metrics", "ours-otel")
 BASELINE_SOURCE = ""
 """Where ``ours-base`` imports flowintegrations from (set by the overhead mode)."""
