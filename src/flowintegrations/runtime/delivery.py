@@ -2,10 +2,14 @@
 
 One request's way through it::
 
-    Subscription.getmany -> Record -> partition queue -> route by topic -> the pipeline
-    (prepare, handler, reply) -> outcome -> Record to the in topic (request headers copied,
-    key = processInstanceUuid) or to the dead-letter topic -> broker ack -> offset done ->
-    commit (batched)
+    Subscription.getmany -> Record -> partition queue -> route by topic ->
+    Pipeline.handle_run (checks, handler, retries: a Slice of outcomes at a time) ->
+    Outbound: Record to the in topic (request headers copied, key = processInstanceUuid)
+    or to the dead-letter topic -> broker ack -> offset done -> commit (batched)
+
+The loop is an adapter: it fetches, keeps one worker per partition and commits; the
+pipeline owns the handling (:mod:`~flowintegrations.runtime.pipeline`), and
+:mod:`~flowintegrations.runtime.outbound` turns outcomes into records.
 
 Replies are kept in flight without serialising the loop: for each partition the committed
 offset only moves past records that are fully handled (what they sent acknowledged). The
@@ -16,11 +20,6 @@ policy: past it, partitions pause.
 No record can stop its partition: whatever goes wrong while handling it, the pipeline's
 own bugs included, ends in a reply or a dead letter (stage ``internal``), and the worker
 goes on with the next record.
-
-Why one module of this size: fetching, per-partition workers, sending outcomes, revocation
-and commits all share the loop's state (the partitions, the in-flight count, the stop);
-the policies that can stand alone already do (``partitions.py``: ``PartitionState`` and
-``Backpressure``; ``transactional.py``; the pipeline).
 """
 
 from __future__ import annotations
