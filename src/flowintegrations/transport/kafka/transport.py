@@ -25,10 +25,6 @@ Settings are shared out and secrets kept out of text by :mod:`.config`; every
 confluent-kafka exception becomes a :class:`~flowintegrations.errors.TransportError`
 subclass at the one boundary of :mod:`.errors`, the original kept as ``__cause__``. No
 confluent-kafka type crosses this package's API.
-
-Why this module is over 500 lines: it is the transport's lifecycle (start, stop, the
-producer's replacement, the broken state) and its topic administration, which share the
-running state; producing and consuming already live in their own modules.
 """
 
 from __future__ import annotations
