@@ -18,7 +18,7 @@ from flowintegrations.testing import TestClient
 from flowintegrations.testing.examples import check_example, example_cases
 from flowintegrations.testing.isolation import IsolatedTransport
 from flowintegrations.transport import Record
-from support.nats import nats_transport, notifications_example
+from support.jetstream import nats_transport, notifications_example
 
 EXAMPLE = notifications_example()
 create_app = EXAMPLE.create_app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flowintegrations.testing import CHECKS, check_transport
-from support.nats import nats_transport
+from support.jetstream import nats_transport
 
 
 @pytest.mark.parametrize("name", list(CHECKS))

@@ -9,7 +9,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import nats
@@ -142,6 +142,31 @@ class JetStreamTransport:
         self._inbox = ""
         self._idle = asyncio.Event()
         self._sweeper: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_settings(
+        cls, servers: str, settings: Mapping[str, str], *, create_topics: bool = False
+    ) -> JetStreamTransport:
+        """A transport with keyword options given as text (``{"heartbeat": "0.2"}``).
+
+        For the command line's ``--config KEY=VALUE``: each key is a keyword of this class
+        (``prefix``, ``storage``, ``num_partitions``, ``heartbeat``, ...), each value is
+        read as that keyword's type. Raises ``ValueError`` naming an unknown key or a value
+        that is not of its type.
+        """
+        options: dict[str, Any] = {}
+        for key, text in settings.items():
+            kind = _SETTING_TYPES.get(key)
+            if kind is None:
+                known = ", ".join(sorted(_SETTING_TYPES))
+                msg = f"unknown NATS setting {key!r} (known: {known})"
+                raise ValueError(msg)
+            try:
+                options[key] = kind(text)
+            except ValueError:
+                msg = f"NATS setting {key!r} must be {kind.__name__}, got {text!r}"
+                raise ValueError(msg) from None
+        return cls(servers, create_topics=create_topics, **options)
 
     def __repr__(self) -> str:
         return f"JetStreamTransport(servers={_redact(self.servers)!r}, state={self._state})"
@@ -529,6 +554,26 @@ class JetStreamTransport:
     def _forget(self, subscription: JetStreamSubscription) -> None:
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
+
+
+_SETTING_TYPES: dict[str, Callable[[str], Any]] = {
+    "prefix": str,
+    "num_partitions": int,
+    "max_age": float,
+    "max_message_bytes": int,
+    "storage": str,
+    "replicas": int,
+    "heartbeat": float,
+    "session_timeout": float,
+    "ack_wait": float,
+    "max_ack_pending": int,
+    "fetch": int,
+    "fetch_expires": float,
+    "timeout": float,
+    "flush_timeout": float,
+    "name": str,
+}
+"""The options :meth:`JetStreamTransport.from_settings` reads, and how."""
 
 
 def _describe(exc: BaseException) -> str:
