@@ -19,6 +19,7 @@ coordinate through one key-value bucket (``<PREFIX>_groups``) whose entries live
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -63,6 +64,9 @@ class GroupLedger:
         self.group_id = group_id
         self.member_id = member_id
         self._leases: dict[TopicPartition, int] = {}
+        # Renewing (the heartbeat task) and releasing (a rebalance) the same lease at once
+        # would leave it renewed after its release: one lease operation at a time.
+        self._lock = asyncio.Lock()
 
     async def join(self, topics: Sequence[str]) -> None:
         """Say (again) that this member is in the group, reading ``topics``."""
@@ -104,33 +108,38 @@ class GroupLedger:
     async def take(self, tp: TopicPartition) -> bool:
         """Take the lease of ``tp``; False while another member holds it."""
         key = lease_key(self.group_id, tp.topic, tp.partition)
-        try:
-            self._leases[tp] = await self._kv.create(key, self.member_id.encode())
-        except nats.js.errors.KeyWrongLastSequenceError:
-            return False
-        return True
+        async with self._lock:
+            try:
+                self._leases[tp] = await self._kv.create(key, self.member_id.encode())
+            except nats.js.errors.KeyWrongLastSequenceError:
+                return False
+            return True
 
     async def renew(self) -> frozenset[TopicPartition]:
         """Renew every lease held; return those lost (another member took them meanwhile)."""
         lost: set[TopicPartition] = set()
-        for tp, revision in list(self._leases.items()):
-            key = lease_key(self.group_id, tp.topic, tp.partition)
-            try:
-                self._leases[tp] = await self._kv.update(key, self.member_id.encode(), revision)
-            except nats.js.errors.KeyWrongLastSequenceError:
-                del self._leases[tp]
-                lost.add(tp)
+        async with self._lock:
+            for tp, revision in list(self._leases.items()):
+                key = lease_key(self.group_id, tp.topic, tp.partition)
+                try:
+                    renewed = await self._kv.update(key, self.member_id.encode(), revision)
+                except nats.js.errors.KeyWrongLastSequenceError:
+                    del self._leases[tp]
+                    lost.add(tp)
+                else:
+                    self._leases[tp] = renewed
         return frozenset(lost)
 
     async def release(self, tp: TopicPartition) -> None:
         """Give up the lease of ``tp`` (if this member still holds it)."""
-        revision = self._leases.pop(tp, None)
-        if revision is None:
-            return
-        key = lease_key(self.group_id, tp.topic, tp.partition)
-        # Taken over meanwhile (the compare-and-set fails): it is not ours to release.
-        with contextlib.suppress(nats.js.errors.APIError):
-            await self._kv.delete(key, last=revision)
+        async with self._lock:
+            revision = self._leases.pop(tp, None)
+            if revision is None:
+                return
+            key = lease_key(self.group_id, tp.topic, tp.partition)
+            # Taken over meanwhile (the compare-and-set fails): it is not ours to release.
+            with contextlib.suppress(nats.js.errors.APIError):
+                await self._kv.delete(key, last=revision)
 
     def forget(self, partitions: Iterable[TopicPartition]) -> None:
         """Stop renewing ``partitions`` without releasing them (they were lost)."""

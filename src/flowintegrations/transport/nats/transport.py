@@ -25,6 +25,7 @@ from flowintegrations.errors import (
     TransportError,
 )
 from flowintegrations.transport.base import RebalanceListener, Record
+from flowintegrations.transport.capabilities import Capability
 from flowintegrations.transport.nats.naming import kafka_partition, stream_name, subject
 from flowintegrations.transport.nats.reader import ConsumerSettings
 from flowintegrations.transport.nats.subscription import JetStreamSubscription
@@ -170,6 +171,15 @@ class JetStreamTransport:
 
     def __repr__(self) -> str:
         return f"JetStreamTransport(servers={_redact(self.servers)!r}, state={self._state})"
+
+    def limitations(self) -> dict[Capability, str]:
+        """What JetStream cannot give faithfully: transactions (see the package docstring)."""
+        return {
+            Capability.TRANSACTIONS: (
+                "JetStream has no transactions: a reply cannot be published and its request "
+                "acknowledged all or nothing"
+            )
+        }
 
     # Errors ---------------------------------------------------------------------------------
 
