@@ -7,6 +7,7 @@ reply with its request.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -104,3 +105,27 @@ def test_engine_client_on_nats_correlates_each_reply(nats_servers: str) -> None:
     """Fifty requests at once: each answer carries its own process instance's OTP id."""
     answers = asyncio.run(correlate(50))
     assert answers == {str(n): f"otp-{n}" for n in range(50)}
+
+
+async def publish_foreign(subject: str, headers: dict[str, str]) -> None:
+    """Publish a message as another NATS client would, with ``headers``."""
+    import nats  # noqa: PLC0415 (the test's own client, not the transport's)
+
+    connection = await nats.connect(nats_transport().servers)
+    try:
+        await connection.jetstream().publish(subject, b'{"n": 1}', headers=headers)
+    finally:
+        await connection.close()
+
+
+def test_a_message_whose_headers_cannot_be_read_is_dead_lettered(client: TestClient) -> None:
+    """Headers NATS mangled (a value that was not UTF-8) dead-letter at stage headers."""
+    assert isinstance(client.transport, IsolatedTransport)
+    topic = f"{SEND_EMAIL.binding(None).out_topic}.{client.transport.namespace}"
+    asyncio.run(publish_foreign(f"fi.{topic}.0", {"processInstanceId": "bad \ufffd"}))
+    deadline = time.monotonic() + 10
+    while not client.dead_letters and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [dead] = client.dead_letters
+    assert dead.header(ERROR_STAGE) == b"headers"
+    assert dead.value == b'{"n": 1}'
