@@ -17,6 +17,7 @@ from flowintegrations.transport.nats.naming import (
     stream_name,
     subject,
 )
+from flowintegrations.transport.nats.producer import read_ack
 from flowintegrations.transport.nats.wire import (
     HEADERS,
     KEY,
@@ -146,3 +147,28 @@ def test_importing_without_nats_py_names_the_extra() -> None:
     assert done.stdout == (
         "flowintegrations.transport.nats needs nats-py: pip install 'flowintegrations[nats]'\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b'{"stream": "FI_t_0", "seq": 7}', (7, None)),
+        (
+            b'{"error": {"code": 400, "description": "message size exceeds maximum allowed"}}',
+            (
+                0,
+                "message size exceeds maximum allowed",
+            ),
+        ),
+        (b"not json", (0, "unreadable acknowledgement b'not json'")),
+        (
+            b'{"stream": "FI_t_0"}',
+            (0, 'acknowledgement without a sequence: b\'{"stream": "FI_t_0"}\''),
+        ),
+    ],
+)
+def test_a_publish_acknowledgement_gives_its_sequence_or_its_error(
+    data: bytes, expected: tuple[int, str | None]
+) -> None:
+    """An acknowledgement is read as a sequence, or as the error it reports, never raised."""
+    assert read_ack(data) == expected

@@ -8,7 +8,6 @@ import itertools
 import json
 import logging
 import re
-import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -27,9 +26,9 @@ from flowintegrations.errors import (
 from flowintegrations.transport.base import RebalanceListener, Record
 from flowintegrations.transport.capabilities import Capability
 from flowintegrations.transport.nats.naming import kafka_partition, stream_name, subject
+from flowintegrations.transport.nats.producer import Batch, Publisher
 from flowintegrations.transport.nats.reader import ConsumerSettings
 from flowintegrations.transport.nats.subscription import JetStreamSubscription
-from flowintegrations.transport.nats.wire import to_nats
 from flowintegrations.vocabulary import MAX_MESSAGE_BYTES
 
 __all__ = ["JetStreamTransport"]
@@ -43,16 +42,6 @@ _WEEK = 7 * 24 * 3600.0
 
 def _redact(servers: str) -> str:
     return _CREDENTIALS.sub("//<redacted>@", servers)
-
-
-class _Batch:
-    """One future for a batch: resolved when its last record is acknowledged."""
-
-    __slots__ = ("future", "remaining")
-
-    def __init__(self, future: asyncio.Future[None], remaining: int) -> None:
-        self.future = future
-        self.remaining = remaining
 
 
 class JetStreamTransport:
@@ -138,11 +127,7 @@ class JetStreamTransport:
         self._subscriptions: list[JetStreamSubscription] = []
         self._partitions: dict[str, list[str]] = {}
         self._round_robin: dict[str, Iterator[int]] = {}
-        self._pending: dict[str, tuple[Any, Record, int, float]] = {}
-        self._tokens = itertools.count()
-        self._inbox = ""
-        self._idle = asyncio.Event()
-        self._sweeper: asyncio.Task[None] | None = None
+        self._publisher: Publisher | None = None
 
     @classmethod
     def from_settings(
@@ -240,16 +225,12 @@ class JetStreamTransport:
             js = nc.jetstream(timeout=self.timeout)
             with self._translating("checking JetStream"):
                 await js.account_info()
-            self._inbox = nc.new_inbox()
-            await nc.subscribe(self._inbox + ".*", cb=self._on_ack)
+            publisher = Publisher(nc, self.timeout)
+            await publisher.start()
         except BaseException:
             await nc.close()
             raise
-        self._nc, self._js = nc, js
-        self._idle.set()
-        self._sweeper = asyncio.get_running_loop().create_task(
-            self._sweep(), name="flowintegrations-nats-acks"
-        )
+        self._nc, self._js, self._publisher = nc, js, publisher
         self._state = _RUNNING
 
     async def _on_error(self, exc: Exception) -> None:
@@ -273,18 +254,15 @@ class JetStreamTransport:
             self._state = _STOPPED
             return
         self._state = _STOPPING
+        assert self._publisher is not None
         try:
             for subscription in list(self._subscriptions):
                 await subscription.close()
             if self._broken is None:
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._idle.wait(), self.flush_timeout)
-            self._fail_pending(lambda: "the transport stopped before the broker acknowledged")
+                    await asyncio.wait_for(self._publisher.idle.wait(), self.flush_timeout)
         finally:
-            if self._sweeper is not None:
-                self._sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._sweeper
+            await self._publisher.close("the transport stopped before the broker acknowledged")
             with contextlib.suppress(Exception):
                 await self._nc.close()
             self._state = _STOPPED
@@ -389,30 +367,8 @@ class JetStreamTransport:
         elif not 0 <= partition < count:
             msg = f"cannot deliver to {topic!r}[{partition}]: it has {count} partitions"
             raise DeliveryError(msg)
-        token = str(next(self._tokens))
-        self._pending[token] = (target, record, partition, time.monotonic())
-        self._idle.clear()
-        try:
-            await self._nc.publish(
-                subjects[partition],
-                record.value,
-                reply=f"{self._inbox}.{token}",
-                headers=to_nats(record.key, record.headers),
-            )
-        except nats.errors.MaxPayloadError as exc:
-            self._pending.pop(token, None)
-            self._settle_idle()
-            size = len(record.value)
-            msg = (
-                f"cannot deliver to topic {topic!r}: the record is {size} bytes, more than "
-                f"the server's max_payload ({self._nc.max_payload})"
-            )
-            raise DeliveryError(msg) from exc
-        except nats.errors.Error as exc:
-            self._pending.pop(token, None)
-            self._settle_idle()
-            msg = f"cannot deliver to topic {topic!r}: {_describe(exc)}"
-            raise DeliveryError(msg) from exc
+        assert self._publisher is not None  # running (checked by the caller)
+        await self._publisher.publish(subjects[partition], record, partition, target)
 
     async def produce(self, record: Record) -> asyncio.Future[Record]:
         """Queue ``record``; return a future of the record as written (see the protocol).
@@ -437,7 +393,7 @@ class JetStreamTransport:
         if not records:
             future.set_result(None)
             return future
-        batch = _Batch(future, len(records))
+        batch = Batch(future, len(records))
         for record in records:
             await self._publish(record, batch)
         return future
@@ -452,76 +408,12 @@ class JetStreamTransport:
         Raises ``DeliveryError`` if some are still pending after ``timeout`` seconds.
         """
         self._check_running()
+        assert self._publisher is not None
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            await asyncio.wait_for(self._publisher.idle.wait(), timeout)
         except asyncio.TimeoutError as exc:
-            msg = f"{len(self._pending)} records not acknowledged within {timeout} s"
+            msg = f"{len(self._publisher.pending)} records not acknowledged within {timeout} s"
             raise DeliveryError(msg) from exc
-
-    def _settle_idle(self) -> None:
-        if not self._pending:
-            self._idle.set()
-
-    async def _on_ack(self, msg: Any) -> None:
-        token = msg.subject[len(self._inbox) + 1 :]
-        entry = self._pending.pop(token, None)
-        if entry is None:
-            return
-        target, record, partition, _ = entry
-        error: str | None = None
-        seq = 0
-        if not msg.data:
-            status = (msg.headers or {}).get("Status")
-            error = "no stream answered" if status == "503" else f"status {status}"
-        else:
-            try:
-                answer = json.loads(msg.data)
-                seq = int(answer["seq"])
-            except (ValueError, KeyError, TypeError):
-                answer = json.loads(msg.data) if msg.data[:1] == b"{" else {}
-                error = str(answer.get("error", {}).get("description", msg.data[:200]))
-        self._resolve(target, record, partition, seq, error)
-        self._settle_idle()
-
-    def _resolve(
-        self, target: Any, record: Record, partition: int, seq: int, error: str | None
-    ) -> None:
-        future: asyncio.Future[Any] = target.future if isinstance(target, _Batch) else target
-        if future.done():
-            return
-        if error is not None:
-            where = f"{record.topic}[{partition}]"
-            future.set_exception(DeliveryError(f"cannot deliver to {where}: {error}"))
-        elif isinstance(target, _Batch):
-            target.remaining -= 1
-            if target.remaining == 0:
-                future.set_result(None)
-        else:
-            timestamp = record.timestamp
-            if timestamp is None:
-                timestamp = int(time.time() * 1000)
-            written = record.replace(partition=partition, offset=seq - 1, timestamp=timestamp)
-            future.set_result(written)
-
-    def _fail_pending(self, reason: Any) -> None:
-        for token in list(self._pending):
-            target, record, partition, _ = self._pending.pop(token)
-            self._resolve(target, record, partition, 0, reason())
-        self._idle.set()
-
-    async def _sweep(self) -> None:
-        """Fail the records not acknowledged within ``timeout``."""
-        while True:
-            await asyncio.sleep(min(1.0, self.timeout / 4))
-            limit = time.monotonic() - self.timeout
-            for token, (target, record, partition, sent) in list(self._pending.items()):
-                if sent > limit:
-                    break
-                del self._pending[token]
-                self._resolve(
-                    target, record, partition, 0, f"no acknowledgement within {self.timeout} s"
-                )
-            self._settle_idle()
 
     # Consuming ------------------------------------------------------------------------------
 
