@@ -23,7 +23,7 @@ from flowintegrations.errors import (
     TransportClosedError,
     TransportError,
 )
-from flowintegrations.transport.base import RebalanceListener, Record
+from flowintegrations.transport.base import Lifecycle, RebalanceListener, Record
 from flowintegrations.transport.capabilities import Capability
 from flowintegrations.transport.nats.naming import kafka_partition, stream_name, subject
 from flowintegrations.transport.nats.producer import Batch, Publisher
@@ -35,7 +35,6 @@ __all__ = ["JetStreamTransport"]
 
 log = logging.getLogger("flowintegrations.transport.nats")
 
-_NEW, _RUNNING, _STOPPING, _STOPPED = "new", "running", "stopping", "stopped"
 _CREDENTIALS = re.compile(r"//[^@/]*@")
 _WEEK = 7 * 24 * 3600.0
 
@@ -119,7 +118,7 @@ class JetStreamTransport:
         self._auth = {"token": token, "user": user, "password": password}
         self._name = name
         self._bucket = f"{prefix.upper()}_groups"
-        self._state = _NEW
+        self._state = Lifecycle.NEW
         self._broken: TransportBrokenError | None = None
         self._nc: Any = None
         self._js: Any = None
@@ -201,9 +200,9 @@ class JetStreamTransport:
         Idempotent while running; raises ``TransportClosedError`` after :meth:`stop` and
         ``TransportBrokenError`` when the server cannot be reached or has no JetStream.
         """
-        if self._state == _RUNNING:
+        if self._state is Lifecycle.RUNNING:
             return
-        if self._state != _NEW:
+        if self._state is not Lifecycle.NEW:
             msg = "the transport was stopped and cannot be started again"
             raise TransportClosedError(msg)
         auth = {key: value for key, value in self._auth.items() if value is not None}
@@ -231,13 +230,13 @@ class JetStreamTransport:
             await nc.close()
             raise
         self._nc, self._js, self._publisher = nc, js, publisher
-        self._state = _RUNNING
+        self._state = Lifecycle.RUNNING
 
     async def _on_error(self, exc: Exception) -> None:
         log.warning("NATS at %s: %s", _redact(self.servers), _describe(exc))
 
     async def _on_closed(self) -> None:
-        if self._state == _RUNNING:
+        if self._state is Lifecycle.RUNNING:
             self._broken = TransportBrokenError(
                 f"the connection to NATS at {_redact(self.servers)} was closed"
             )
@@ -248,12 +247,12 @@ class JetStreamTransport:
         Idempotent. Records unacknowledged after ``flush_timeout`` fail with
         ``DeliveryError``.
         """
-        if self._state in (_STOPPING, _STOPPED):
+        if self._state in {Lifecycle.STOPPING, Lifecycle.STOPPED}:
             return
-        if self._state == _NEW:
-            self._state = _STOPPED
+        if self._state is Lifecycle.NEW:
+            self._state = Lifecycle.STOPPED
             return
-        self._state = _STOPPING
+        self._state = Lifecycle.STOPPING
         assert self._publisher is not None
         try:
             for subscription in list(self._subscriptions):
@@ -265,15 +264,11 @@ class JetStreamTransport:
             await self._publisher.close("the transport stopped before the broker acknowledged")
             with contextlib.suppress(Exception):
                 await self._nc.close()
-            self._state = _STOPPED
+            self._state = Lifecycle.STOPPED
 
     def _check_running(self) -> None:
-        if self._state != _RUNNING:
-            if self._state == _NEW:
-                msg = "the transport is not started: await transport.start() first"
-                raise TransportError(msg)
-            msg = "the transport was stopped"
-            raise TransportClosedError(msg)
+        """Raise unless running and not broken (what :class:`Lifecycle` says, then the break)."""
+        self._state.check_running()
         if self._broken is not None:
             raise self._broken
 
