@@ -16,20 +16,39 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from flowintegrations.errors import TransportClosedError, TransportError
 from flowintegrations.transport.base import RebalanceListener, Record, TopicPartition
 from flowintegrations.transport.nats.groups import GroupLedger, assign
 from flowintegrations.transport.nats.naming import consumer_name, stream_name
-from flowintegrations.transport.nats.reader import PartitionReader
+from flowintegrations.transport.nats.reader import ConsumerSettings, PartitionReader
 
-if TYPE_CHECKING:
-    from flowintegrations.transport.nats.transport import JetStreamTransport
-
-__all__ = ["JetStreamSubscription"]
+__all__ = ["JetStreamSubscription", "SubscriptionHost"]
 
 log = logging.getLogger("flowintegrations.transport.nats")
+
+
+class SubscriptionHost(Protocol):
+    """What a subscription needs of its transport (the JetStreamTransport that made it)."""
+
+    prefix: str
+    heartbeat: float
+    timeout: float
+    _nc: Any
+    _js: Any
+    _kv: Any
+    _bucket: str
+    _consumer_settings: ConsumerSettings
+
+    def _check_running(self) -> None: ...
+
+    async def _partition_count(self, topic: str) -> int: ...
+
+    def _translating(self, action: str) -> AbstractContextManager[None]: ...
+
+    def _forget(self, subscription: JetStreamSubscription) -> None: ...
 
 
 class JetStreamSubscription:
@@ -37,7 +56,7 @@ class JetStreamSubscription:
 
     def __init__(
         self,
-        transport: JetStreamTransport,
+        transport: SubscriptionHost,
         topics: Sequence[str],
         group_id: str,
         listener: RebalanceListener | None,
