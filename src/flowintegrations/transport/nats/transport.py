@@ -206,20 +206,26 @@ class JetStreamTransport:
             msg = "the transport was stopped and cannot be started again"
             raise TransportClosedError(msg)
         auth = {key: value for key, value in self._auth.items() if value is not None}
-        with self._translating("connecting"):
-            try:
-                nc = await nats.connect(
-                    self.servers,
-                    name=self._name,
-                    connect_timeout=max(1, int(self.timeout)),
-                    max_reconnect_attempts=-1,
-                    allow_reconnect=True,
-                    error_cb=self._on_error,
-                    closed_cb=self._on_closed,
-                    **auth,
-                )
-            except nats.errors.Error as exc:
-                raise nats.errors.NoServersError from exc
+        connecting = nats.connect(
+            self.servers,
+            name=self._name,
+            connect_timeout=max(1, int(self.timeout)),
+            max_reconnect_attempts=-1,
+            allow_reconnect=True,
+            error_cb=self._on_error,
+            closed_cb=self._on_closed,
+            **auth,
+        )
+        where = f"NATS at {_redact(self.servers)}"
+        try:
+            # Once connected, reconnecting goes on for ever; the first connection may not.
+            nc = await asyncio.wait_for(connecting, self.timeout)
+        except asyncio.TimeoutError as exc:
+            msg = f"connecting: {where} cannot be used: no answer within {self.timeout} s"
+            raise TransportBrokenError(msg) from exc
+        except nats.errors.Error as exc:
+            msg = f"connecting: {where} cannot be used: {_describe(exc)}"
+            raise TransportBrokenError(msg) from exc
         try:
             js = nc.jetstream(timeout=self.timeout)
             with self._translating("checking JetStream"):
