@@ -10,6 +10,7 @@ import pytest
 
 from flowintegrations.errors import DeliveryError, TopicNotFoundError, TransportBrokenError
 from flowintegrations.transport import Record, TopicPartition
+from flowintegrations.transport.nats import JetStreamTransport
 from flowintegrations.transport.nats.groups import assign
 from flowintegrations.transport.nats.naming import kafka_partition
 from support.jetstream import nats_transport
@@ -25,9 +26,7 @@ def test_partitions_are_dealt_round_robin_to_the_members_of_each_topic() -> None
     members = {"b": frozenset({"t", "u"}), "a": frozenset({"t"})}
     assert assign(members, {"t": 3, "u": 2}) == {
         "a": frozenset({TopicPartition("t", 0), TopicPartition("t", 2)}),
-        "b": frozenset(
-            {TopicPartition("t", 1), TopicPartition("u", 0), TopicPartition("u", 1)}
-        ),
+        "b": frozenset({TopicPartition("t", 1), TopicPartition("u", 0), TopicPartition("u", 1)}),
     }
 
 
@@ -39,6 +38,7 @@ def test_a_member_alone_gets_every_partition_and_no_member_gets_none() -> None:
 
 
 async def keyed_partitions(topic: str) -> dict[bytes, int]:
+    """Send twelve keyed records to a new topic of three partitions; each key's partition."""
     transport = nats_transport()
     await transport.start()
     try:
@@ -56,6 +56,7 @@ def test_a_key_goes_to_the_partition_kafka_would_give_it(nats_servers: str) -> N
 
 
 async def send_to_missing(topic: str) -> None:
+    """Send a record to ``topic`` (which does not exist)."""
     transport = nats_transport(create_topics=False)
     await transport.start()
     try:
@@ -72,6 +73,7 @@ def test_sending_to_a_topic_that_does_not_exist_is_a_delivery_error(nats_servers
 
 
 async def ensure(topics: list[str]) -> None:
+    """ensure_topics(topics) on a transport that does not create topics."""
     transport = nats_transport(create_topics=False)
     await transport.start()
     try:
@@ -96,8 +98,8 @@ def free_port() -> int:
 
 
 async def start_on(url: str) -> None:
-    transport = nats_transport(timeout=2.0)
-    transport.servers = url
+    """Start a transport on ``url``, with a timeout of 2 s."""
+    transport = JetStreamTransport(url, timeout=2.0)
     await transport.start()
 
 
