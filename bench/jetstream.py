@@ -103,7 +103,7 @@ def run_raw(args: argparse.Namespace) -> None:
         while not stopping.is_set():
             try:
                 messages = await pull.fetch(500, timeout=0.5)
-            except nats.errors.TimeoutError:
+            except asyncio.TimeoutError:  # nats-py raises either kind when nothing came
                 continue
             acks = []
             for message in messages:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from flowintegrations.errors import TransportClosedError, TransportError
+from flowintegrations.errors import TransportBrokenError, TransportClosedError, TransportError
 from flowintegrations.transport.base import RebalanceListener, Record, TopicPartition
 from flowintegrations.transport.nats.groups import GroupLedger, assign
 from flowintegrations.transport.nats.naming import consumer_name, stream_name
@@ -189,8 +189,14 @@ class JetStreamSubscription:
             now = loop.time()
             if now >= self._next_sync:
                 self._next_sync = now + self._transport.heartbeat
-                with self._transport._translating(f"rebalancing group {self._group_id!r}"):
-                    await self._sync()
+                try:
+                    with self._transport._translating(f"rebalancing group {self._group_id!r}"):
+                        await self._sync()
+                except (TransportClosedError, TransportBrokenError):
+                    raise
+                except TransportError as exc:
+                    # A slow or briefly unreachable server: keep reading, try at the next beat.
+                    log.warning("%s", exc)
                 self._check_open()
             self._arrived.clear()
             records = self._collect(max_records)
