@@ -23,6 +23,7 @@ PUBLIC_MODULES = {
     "flowintegrations.testing.plugin",
     "flowintegrations.testing.strategies",
     "flowintegrations.transport",
+    "flowintegrations.transport.nats",
     "flowintegrations.vocabulary",
 }
 
