@@ -308,3 +308,16 @@ def test_catalog_actions_run_through_the_same_handlers() -> None:
         "downloadPath": "/docs/Cluj.pdf",
         "pages": "2",
     }
+
+
+def test_forward_and_fault_answers_carry_value_faults_as_an_array(client: httpx.Client) -> None:
+    """A FORWARD and a 200 answer with rootFaults both carry valueFaults as [] (never {})."""
+    forward = client.post("/actions/echo", json=request(text("text", "hi"))).json()
+    fault = client.post(
+        "/actions/broken-politely", json=request(text("seconds", "0", "ContentNumber"))
+    ).json()
+    assert (forward["valueFaults"], fault["valueFaults"], fault["invokeType"]) == (
+        [],
+        [],
+        "FORWARD",
+    )

@@ -52,3 +52,36 @@ def running(app: Any) -> Iterator[None]:
     finally:
         loop.run_until_complete(manager.__aexit__(None, None, None))
         loop.close()
+
+
+class Session:
+    """A synchronous face of an in-process httpx client (see :func:`session`)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient) -> None:
+        self.loop = loop
+        self.client = client
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send one request and return its answer."""
+        return self.loop.run_until_complete(self.client.request(method, path, **kwargs))
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        """POST ``path``."""
+        return self.request("POST", path, **kwargs)
+
+    def run(self, awaitable: Any) -> Any:
+        """Run ``awaitable`` on the session's loop (e.g. to let background work finish)."""
+        return self.loop.run_until_complete(awaitable)
+
+
+@contextlib.contextmanager
+def session(app: Any, **kwargs: Any) -> Iterator[Session]:
+    """``app`` in process, inside its lifespan, called through a synchronous :class:`Session`."""
+    loop = asyncio.new_event_loop()
+    manager = asgi_client(app, **kwargs)
+    client = loop.run_until_complete(manager.__aenter__())
+    try:
+        yield Session(loop, client)
+    finally:
+        loop.run_until_complete(manager.__aexit__(None, None, None))
+        loop.close()

@@ -46,7 +46,7 @@ from flowintegrations.vocabulary import PROCESS_INSTANCE_ID
 if TYPE_CHECKING:
     from flowintegrations.runtime.telemetry import Instrumentation, RequestTrace
 
-__all__ = ["MessageActions"]
+__all__ = ["MessageActions", "callback_headers"]
 
 log = logging.getLogger("flowintegrations.flow")
 
@@ -126,12 +126,17 @@ class MessageActions:
         task = asyncio.ensure_future(handling)
         done, _ = await asyncio.wait({task}, timeout=self.sync_timeout)
         if not done:
-            self._finish_later(task, action, body, callback)
+            self._finish_later(task, action, body, callback, callback_headers(request, body))
             return json_response(self.service_response(body, invoke_type="WAIT"))
         return self.outcome_response(action, body, task.result())
 
     def _finish_later(
-        self, task: asyncio.Future[Outcome], action: Action, body: dict[str, Any], uri: str
+        self,
+        task: asyncio.Future[Outcome],
+        action: Action,
+        body: dict[str, Any],
+        uri: str,
+        headers: Mapping[str, str],
     ) -> None:
         state = body.get("stateId") if isinstance(body.get("stateId"), str) else None
 
@@ -147,7 +152,7 @@ class MessageActions:
                 answer = self.service_response(
                     body, root_faults={"error": "internal error in the service"}
                 )
-            await self.callbacks.deliver(uri, encode_json(answer), state_id=state)
+            await self.callbacks.deliver(uri, encode_json(answer), state_id=state, headers=headers)
 
         background = asyncio.ensure_future(finish())
         self._background.add(background)
@@ -171,7 +176,7 @@ class MessageActions:
             "waitMessage": self.wait_message if invoke_type == "WAIT" else None,
             "outputs": outputs or [],
             "rootFaults": root_faults or {},
-            "valueFaults": {},
+            "valueFaults": [],
         }
 
     def outcome_response(
@@ -197,7 +202,7 @@ class MessageActions:
             raise Problem(503, f"the service is stopping; try again ({failure.message})")
         if failure.stage in _CLIENT_STAGES:
             raise Problem(400, failure.message, violations=tuple(failure.violations))
-        raise Problem(500, failure.message, kind="service")
+        raise Problem(500, failure.message)
 
     def final_answer(
         self, action: Action, request: dict[str, Any], outcome: Outcome
@@ -231,6 +236,22 @@ class MessageActions:
                 extra={"event": "flow.shutdown.cancelled"},
             )
             task.cancel()
+
+
+def callback_headers(request: Request, body: Mapping[str, Any]) -> dict[str, str]:
+    """The headers of the callback answering ``request``, besides ``Content-Type``.
+
+    ``ManyWhoTenant`` is the request's ``tenantId``; ``Authorization`` is forwarded: the
+    request's header, else the ServiceRequest's ``authorization`` field.
+    """
+    headers: dict[str, str] = {}
+    tenant = body.get("tenantId")
+    if isinstance(tenant, str) and tenant:
+        headers["ManyWhoTenant"] = tenant
+    authorization = request.headers.get("authorization") or body.get("authorization")
+    if isinstance(authorization, str) and authorization:
+        headers["Authorization"] = authorization
+    return headers
 
 
 async def _reported(handling: Awaitable[Outcome], trace: RequestTrace) -> Outcome:

@@ -204,9 +204,7 @@ class DataResources:
             answer = data_type.answer_objects(rows, f"{action.value} result")
         except (ValidationError, FlowValueError) as exc:
             # The handler's rows break the type: its bug, never sent to Flow.
-            raise Problem(
-                500, f"the {action.value} handler answered {exc}", kind="service"
-            ) from None
+            raise Problem(500, f"the {action.value} handler answered {exc}") from None
         return json_response(
             {"objectData": answer, "hasMoreResults": more, "culture": body.get("culture")}
         )

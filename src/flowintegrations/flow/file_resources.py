@@ -3,14 +3,24 @@
 ``POST /file`` lists files (filtered, ordered and paged by the request's list filter) and
 ``POST /file/content`` uploads one, through the handlers registered with
 :meth:`FileResources.register_list` and :meth:`~FileResources.register_upload`
-(:mod:`.files` says what a ``$File`` is and how an upload is read).
+(:mod:`.files` says what a ``$File`` is and how a multipart upload is read).
+
+An upload is ``multipart/form-data`` (the FileDataRequest and the file), or the bare file
+as ``application/octet-stream``: then its name is the ``filename`` of a
+``Content-Disposition`` header (``"file"`` without one) and its request is empty.
+
+``POST /file/delete`` is not supported: it answers the problem the Java SDK answers, a 500
+of kind ``service``, so that the engine reads it exactly as it reads the SDK's (it is
+logged as a refused request, not as a failure of the service).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import attrs
+from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -22,6 +32,7 @@ from flowintegrations.flow.files import (
     FILE_SHAPE,
     FILE_TYPE,
     FileInfo,
+    Upload,
     UploadError,
     UploadTooLarge,
     read_upload,
@@ -35,6 +46,8 @@ __all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "FileResources"]
 
 DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024
 """The largest file an upload may carry by default (16 MiB)."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class FileResources:
@@ -81,6 +94,7 @@ class FileResources:
         return [
             Route("/file", self.gate.guard(self.list), methods=["POST"]),
             Route("/file/content", self.gate.guard(self.upload), methods=["POST"]),
+            Route("/file/delete", self.gate.guard(self.delete), methods=["POST"]),
         ]
 
     def _request(self, body: dict[str, Any]) -> FlowRequest:
@@ -116,25 +130,51 @@ class FileResources:
         handler = self.upload_handler
         if handler is None:
             raise Problem(404, "this service takes no uploads")
-        try:
-            raw, upload = await read_upload(
-                request.headers.get("content-type", ""),
-                request.stream(),
-                max_file_bytes=self.max_upload_bytes,
-                max_json_bytes=self.gate.max_body_bytes,
-            )
-        except UploadTooLarge as exc:
-            raise Problem(413, str(exc)) from None
-        except UploadError as exc:
-            raise Problem(400, str(exc)) from None
-        body = self.gate.decode(raw, "the FileDataRequest part")
-        upload = attrs.evolve(upload, request=body)
+        content_type = request.headers.get("content-type", "")
+        if parse_options_header(content_type)[0].lower() == b"application/octet-stream":
+            upload, body = await self._bare_upload(request), {}
+        else:
+            try:
+                raw, upload = await read_upload(
+                    content_type,
+                    request.stream(),
+                    max_file_bytes=self.max_upload_bytes,
+                    max_json_bytes=self.gate.max_body_bytes,
+                )
+            except UploadTooLarge as exc:
+                raise Problem(413, str(exc)) from None
+            except UploadError as exc:
+                raise Problem(400, str(exc)) from None
+            body = self.gate.decode(raw, "the FileDataRequest part")
+            upload = attrs.evolve(upload, request=body)
         saved = await handler(upload, self._request(body))
         rows = _file_properties([saved])
         answer = object_data(FILE_SHAPE, rows, [rows[0]["Id"]])
         return json_response(
             {"objectData": answer, "hasMoreResults": False, "culture": body.get("culture")}
         )
+
+    async def _bare_upload(self, request: Request) -> Upload:
+        """An ``application/octet-stream`` upload: the body is the file."""
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_upload_bytes:
+                msg = f"the file is larger than the {self.max_upload_bytes} bytes allowed"
+                raise Problem(413, msg)
+            chunks.append(chunk)
+        _, options = parse_options_header(request.headers.get("content-disposition", ""))
+        name = options.get(b"filename", b"file").decode("utf-8", "replace")
+        return Upload(
+            name=_CONTROL.sub("", name)[:255] or "file",
+            mime_type="application/octet-stream",
+            data=b"".join(chunks),
+        )
+
+    async def delete(self, request: Request) -> Response:
+        """``POST /file/delete``: not supported (see the module)."""
+        raise Problem(500, "deleting files is not supported by this service", refusal=True)
 
 
 def _file_properties(files: Any) -> list[dict[str, Any]]:

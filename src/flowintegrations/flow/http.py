@@ -58,6 +58,8 @@ class Problem(Exception):  # noqa: N818 - an answer, not an error
 
     ``message`` is what the answer says (the gate redacts secrets from it);
     ``violations`` list what a model rejected; ``headers`` are added to the answer.
+    ``refusal`` (default: a 4xx) makes the gate log the answer as a rejected request; a
+    failure (a 5xx) is logged where it happened.
     """
 
     def __init__(
@@ -66,14 +68,14 @@ class Problem(Exception):  # noqa: N818 - an answer, not an error
         message: str,
         *,
         violations: tuple[Violation, ...] = (),
-        kind: str = "api",
         headers: Mapping[str, str] | None = None,
+        refusal: bool | None = None,
     ) -> None:
         super().__init__(message)
+        self.refusal = status < 500 if refusal is None else refusal
         self.status = status
         self.message = message
         self.violations = violations
-        self.kind = kind
         self.headers = dict(headers or {})
 
 
@@ -211,14 +213,23 @@ class Gate:
             self.redacted(f"{type(error).__name__}: {error}"),
             extra={"event": "flow.internal"},
         )
-        internal = Problem(500, "internal error in the service", kind="service")
-        return self.problem(method, path, internal)
+        return self.problem(method, path, Problem(500, "internal error in the service"))
 
     def problem(self, method: str, path: str, problem: Problem) -> Response:
         """The JSON problem answer; a rejected request (4xx) is logged in one line."""
         message = self.redacted(problem.message)
+        path = self.redacted(path)
+        if problem.refusal:
+            log.warning(
+                "rejected %s %s: %d %s",
+                method,
+                path[:200],
+                problem.status,
+                message[:300],
+                extra={"event": "flow.rejected", "status": problem.status},
+            )
         body: dict[str, Any] = {
-            "kind": problem.kind,
+            "kind": "service",
             "uri": path,
             "statusCode": problem.status,
             "message": message,
@@ -226,8 +237,7 @@ class Gate:
         if problem.violations:
             body["violations"] = [v.to_json() for v in problem.violations]
         headers = dict(problem.headers)
-        if problem.kind == "service":
-            headers[PROBLEM_KIND_HEADER] = "service"
+        headers[PROBLEM_KIND_HEADER] = "service"
         return json_response(body, problem.status, headers)
 
     async def http_exception(self, request: Request, exc: Exception) -> Response:

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 import attrs
 import httpx
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Router
@@ -243,7 +244,10 @@ class FlowService:
             *self._files.routes(),
             HttpRoute("/health", _health, methods=["GET"]),
         ]
-        asgi = Starlette(routes=[Mount(self.path, routes=served)])
+        asgi = Starlette(
+            routes=[Mount(self.path, routes=served)],
+            exception_handlers={HTTPException: gate.http_exception},
+        )
         return _Built(pipeline, message_actions, types, describe, asgi)
 
     def _start(self) -> _Built:
