@@ -26,6 +26,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from flowintegrations.flow.callbacks import CallbackSender
+from flowintegrations.flow.configuration import (
+    Configuration,
+    ConfigurationError,
+    ConfigurationValues,
+)
 from flowintegrations.flow.http import Gate, Problem, encode_json, json_response
 from flowintegrations.flow.types import Action
 from flowintegrations.flow.values import FlowValueError, engine_values, payload_from_values
@@ -46,7 +51,7 @@ from flowintegrations.vocabulary import PROCESS_INSTANCE_ID
 if TYPE_CHECKING:
     from flowintegrations.runtime.telemetry import Instrumentation, RequestTrace
 
-__all__ = ["MessageActions", "callback_headers"]
+__all__ = ["MessageActions", "callback_headers", "read_configuration"]
 
 log = logging.getLogger("flowintegrations.flow")
 
@@ -57,7 +62,8 @@ class MessageActions:
     """The message actions of a service: run one, answer FORWARD or WAIT, call back later.
 
     Built with the ``pipeline`` and the ``actions`` (each with its route) it serves;
-    ``gate`` reads bodies and answers problems. :meth:`aclose` waits for WAITing actions.
+    ``gate`` reads bodies and answers problems; ``configuration`` reads each request's
+    settings for ``ctx.configuration``. :meth:`aclose` waits for WAITing actions.
     """
 
     def __init__(
@@ -70,8 +76,10 @@ class MessageActions:
         sync_timeout: float,
         wait_message: str,
         telemetry: Instrumentation | None = None,
+        configuration: Configuration | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.configuration = configuration
         self.actions = dict(actions)
         self.gate = gate
         self.callbacks = callbacks
@@ -98,6 +106,7 @@ class MessageActions:
             raise Problem(404, f"no action {uri_part[:100]!r} (actions: {known})")
         action, route = found
         body, surrogates = await self.gate.read(request)
+        configuration = read_configuration(self.configuration, self.gate, body)
         try:
             payload = payload_from_values(
                 action.inputs, body.get("inputs"), check_unicode=surrogates
@@ -110,6 +119,8 @@ class MessageActions:
             partition=0,
             offset=next(self._offsets),
             key=None,
+            configuration=configuration,
+            secrets=() if configuration is None else configuration.secret_values,
         )
         pipeline = self.pipeline
         assert pipeline is not None  # actions exist only where a pipeline does
@@ -202,7 +213,7 @@ class MessageActions:
             raise Problem(503, f"the service is stopping; try again ({failure.message})")
         if failure.stage in _CLIENT_STAGES:
             raise Problem(400, failure.message, violations=tuple(failure.violations))
-        raise Problem(500, failure.message)
+        raise Problem(500, failure.message)  # the gate redacts the request's secrets
 
     def final_answer(
         self, action: Action, request: dict[str, Any], outcome: Outcome
@@ -214,9 +225,11 @@ class MessageActions:
         if isinstance(outcome, ErrorReplied):
             outputs = engine_values(action.outputs, outcome.payload)
             error = str(outcome.payload.get("error", outcome.failure.message))
+            error = self.gate.redacted(error)
             return self.service_response(request, outputs=outputs, root_faults={"error": error})
         assert isinstance(outcome, (DeadLettered, LeftForRedelivery))
-        return self.service_response(request, root_faults={"error": outcome.failure.message})
+        error = self.gate.redacted(outcome.failure.message)
+        return self.service_response(request, root_faults={"error": error})
 
     async def aclose(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for WAITing actions; cancel those still running."""
@@ -236,6 +249,23 @@ class MessageActions:
                 extra={"event": "flow.shutdown.cancelled"},
             )
             task.cancel()
+
+
+def read_configuration(
+    configuration: Configuration | None, gate: Gate, body: Mapping[str, Any]
+) -> ConfigurationValues | None:
+    """The request's configuration values (``None`` when none are declared); 400 if bad.
+
+    Their secret values are given to the gate, which redacts them from the answer.
+    """
+    if configuration is None:
+        return None
+    try:
+        values = configuration.read(body)
+    except ConfigurationError as exc:
+        raise Problem(400, str(exc), violations=exc.violations) from None
+    gate.secret(values.secret_values)
+    return values
 
 
 def callback_headers(request: Request, body: Mapping[str, Any]) -> dict[str, str]:

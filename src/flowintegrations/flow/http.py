@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import contextvars
 import hmac
 import json
 import logging
@@ -48,6 +49,10 @@ PROBLEM_KIND_HEADER = "X-ManyWho-Service-Problem-Kind"
 """The header Flow reads to tell a service failure from other errors."""
 
 _JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+_REQUEST_SECRETS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "flowintegrations_flow_request_secrets", default=()
+)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 """What a :class:`Gate` guards: a request in, an answer out (raising :class:`Problem`)."""
@@ -101,8 +106,8 @@ class Gate:
 
     ``username`` and ``token``, when set, are the basic-auth credentials a request must
     carry (with neither, every request passes). ``max_body_bytes`` caps a JSON body (413
-    past it). :meth:`redacted` removes the token and every value given to :meth:`secret`
-    from a text.
+    past it). :meth:`redacted` removes the token, and the values the request being answered
+    gave to :meth:`secret`, from a text.
     """
 
     def __init__(
@@ -116,20 +121,25 @@ class Gate:
         self._token = token
         self.max_body_bytes = max_body_bytes
         self.codec = JsonCodec(max_bytes=max_body_bytes)
-        self._secrets: set[str] = {token} if token else set()
+        self._secrets: tuple[str, ...] = (token,) if token else ()
 
     @property
     def open(self) -> bool:
         """Whether requests pass without credentials (neither username nor token set)."""
         return self._token is None and self.username is None
 
-    def secret(self, values: Collection[str]) -> None:
-        """Redact ``values`` (non-empty texts) from every answer and log line from now on."""
-        self._secrets.update(v for v in values if v)
+    @staticmethod
+    def secret(values: Collection[str]) -> None:
+        """Redact ``values`` from the answer and the log lines of the request being answered.
+
+        Kept in a context variable: each request (an asyncio task) has its own.
+        """
+        _REQUEST_SECRETS.set(tuple(v for v in values if v))
 
     def redacted(self, text: str) -> str:
-        """``text`` with the token and every secret value replaced by ``<redacted>``."""
-        return redact(text, sorted(self._secrets)) if self._secrets else text
+        """``text`` with the token and the request's secret values replaced by ``<redacted>``."""
+        secrets = [*self._secrets, *_REQUEST_SECRETS.get()]
+        return redact(text, secrets) if secrets else text
 
     def authenticate(self, request: Request) -> None:
         """Raise a 401 :class:`Problem` unless the request carries the credentials."""

@@ -42,8 +42,10 @@ from starlette.types import Receive, Scope, Send
 
 from flowintegrations.app import App
 from flowintegrations.errors import HandlerRegistrationError
-from flowintegrations.flow.actions import MessageActions
+from flowintegrations.flow.actions import MessageActions, read_configuration
 from flowintegrations.flow.callbacks import CallbackSender, UndeliveredCallback
+from flowintegrations.flow.configuration import Configuration
+from flowintegrations.flow.data import FlowRequest
 from flowintegrations.flow.data_resources import DataAction, DataResources
 from flowintegrations.flow.describe import describe_answer
 from flowintegrations.flow.file_resources import DEFAULT_MAX_UPLOAD_BYTES, FileResources
@@ -102,6 +104,13 @@ class FlowService:
     models for the service beside the integrations' definitions; ``id_properties`` names
     the property holding a type's externalId (default ``"id"``); ``max_page_size`` caps a
     Load's ``limit``; ``max_upload_bytes`` caps an uploaded file (413 past it).
+
+    Settings (:mod:`flowintegrations.flow.configuration`): ``configuration`` declares the
+    values the Flow builder fills in when installing the service (each top-level property
+    one setting); every request's are checked against it and handed to handlers
+    (``ctx.configuration``, ``request.configuration_values``). A property named in
+    ``secret_configuration``, or whose name contains ``password`` or ``secret``, is a
+    ``ContentPassword`` whose value is never shown.
     """
 
     def __init__(
@@ -124,6 +133,8 @@ class FlowService:
         id_properties: Mapping[str, str] | None = None,
         max_page_size: int = MAX_PAGE_SIZE,
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+        configuration: DataModel | None = None,
+        secret_configuration: Collection[str] = (),
     ) -> None:
         if path and (not path.startswith("/") or path.endswith("/")):
             msg = f"path must be empty or start with '/' and not end with one, got {path!r}"
@@ -155,15 +166,22 @@ class FlowService:
         self._declared = (
             Integration("Service types", SERVICE_TYPES, definitions=dict(types)) if types else None
         )
+        self.configuration = (
+            None if configuration is None else Configuration(configuration, secret_configuration)
+        )
         self._gate = Gate(username=username, token=token, max_body_bytes=max_body_bytes)
         self._data = DataResources(
             self._integrations,
             gate=self._gate,
             id_properties=id_properties,
             max_page_size=max_page_size,
+            prepare=self._configured,
         )
         self._files = FileResources(
-            gate=self._gate, max_page_size=max_page_size, max_upload_bytes=max_upload_bytes
+            gate=self._gate,
+            max_page_size=max_page_size,
+            max_upload_bytes=max_upload_bytes,
+            prepare=self._configured,
         )
         self._built: _Built | None = None
         self._started = False
@@ -233,8 +251,11 @@ class FlowService:
             sync_timeout=self.sync_timeout,
             wait_message=self.wait_message,
             telemetry=self.app.telemetry,
+            configuration=self.configuration,
         )
         describe = describe_answer(actions, types, bound=self._data.bound, files=self._files.served)
+        if self.configuration is not None:
+            describe["configurationValues"] = self.configuration.describe()
         gate = self._gate
         served: list[BaseRoute] = [
             HttpRoute("/metadata", gate.guard(self._describe_answer), methods=["POST"]),
@@ -260,6 +281,13 @@ class FlowService:
             if built.pipeline is not None:
                 built.pipeline.start()
         return built
+
+    def _configured(self, request: FlowRequest) -> FlowRequest:
+        """A data or file request with its configuration values read (400 when bad)."""
+        values = read_configuration(self.configuration, self._gate, request.body)
+        if values is None:
+            return request
+        return attrs.evolve(request, configuration_values=values)
 
     def _integrations(self) -> tuple[Integration, ...]:
         declared = (self._declared,) if self._declared is not None else ()

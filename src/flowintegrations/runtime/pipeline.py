@@ -30,7 +30,7 @@ import attrs
 import cattrs
 
 from flowintegrations.codec import JsonCodec
-from flowintegrations.context import Context, MessageLogger
+from flowintegrations.context import NO_CONFIGURATION, Context, MessageLogger
 from flowintegrations.deferred import Deferrals
 from flowintegrations.errors import CodecError, HandlerRegistrationError, ValidationError
 from flowintegrations.model import Integration, Scenario, find_scenario
@@ -453,7 +453,7 @@ class Pipeline:
             failure = Failure(stage=stage, error=error, attempts=attempt)
             if not self.retry.should_retry(error, attempt):
                 return self.rejected(route, failure, headers)
-            secrets = route.secrets(headers)
+            secrets = route.secrets(headers) + _source_secrets(prepared.source)
             if self.stopping or (stopping is not None and stopping()):
                 # Tries are left, but we are stopping: dead-lettering now would give up on a
                 # request that may well succeed, so it is left unanswered instead and
@@ -530,7 +530,20 @@ class Pipeline:
             ),
             source=source,
             deferrals=self.deferrals,
+            configuration=_configuration(source),
         )
+
+
+def _configuration(source: Source) -> Mapping[str, Any]:
+    """The configuration a request from ``source`` comes with (an Origin's, or none)."""
+    if type(source) is Origin and source.configuration is not None:
+        return source.configuration
+    return NO_CONFIGURATION
+
+
+def _source_secrets(source: Source) -> tuple[str, ...]:
+    """Values an Origin says are secret (e.g. a Flow service's passwords)."""
+    return source.secrets if type(source) is Origin else ()
 
 
 def _raw_headers(source: Source) -> Headers:
