@@ -18,6 +18,7 @@ from flowintegrations.flow.callbacks import CallbackSender, UndeliveredCallback
 from flowintegrations.flow.data import DataType, FlowObject, FlowRequest
 from flowintegrations.flow.describe import describe_answer
 from flowintegrations.flow.files import FILE_TYPE, FileInfo, Upload, UploadError, UploadTooLarge
+from flowintegrations.flow.outcomes import ActionOutcome, Outcomes
 from flowintegrations.flow.query import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -47,6 +48,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "PROBLEM_KIND_HEADER",
     "Action",
+    "ActionOutcome",
     "CallbackSender",
     "Comparison",
     "ContentType",
@@ -62,6 +64,7 @@ __all__ = [
     "FlowService",
     "FlowValueError",
     "OrderBy",
+    "Outcomes",
     "Page",
     "Query",
     "QueryError",

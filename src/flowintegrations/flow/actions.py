@@ -32,6 +32,7 @@ from flowintegrations.flow.configuration import (
     ConfigurationValues,
 )
 from flowintegrations.flow.http import Gate, Problem, encode_json, json_response
+from flowintegrations.flow.outcomes import OutcomeError, Outcomes
 from flowintegrations.flow.types import Action
 from flowintegrations.flow.values import FlowValueError, engine_values, payload_from_values
 from flowintegrations.runtime import (
@@ -63,7 +64,8 @@ class MessageActions:
 
     Built with the ``pipeline`` and the ``actions`` (each with its route) it serves;
     ``gate`` reads bodies and answers problems; ``configuration`` reads each request's
-    settings for ``ctx.configuration``. :meth:`aclose` waits for WAITing actions.
+    settings for ``ctx.configuration``; ``outcomes`` (by uriPart) say how a reply chooses
+    its action's outcome. :meth:`aclose` waits for WAITing actions.
     """
 
     def __init__(
@@ -77,9 +79,11 @@ class MessageActions:
         wait_message: str,
         telemetry: Instrumentation | None = None,
         configuration: Configuration | None = None,
+        outcomes: Mapping[str, Outcomes] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.configuration = configuration
+        self.outcomes = dict(outcomes or {})
         self.actions = dict(actions)
         self.gate = gate
         self.callbacks = callbacks
@@ -154,6 +158,14 @@ class MessageActions:
         async def finish() -> None:
             try:
                 answer = self.final_answer(action, body, await task)
+            except OutcomeError as exc:
+                log.error(
+                    "the handler of %r chose no declared outcome: %s",
+                    action.uri_part,
+                    self.gate.redacted(str(exc)),
+                    extra={"event": "flow.outcome"},
+                )
+                answer = self.service_response(body, root_faults={"error": str(exc)})
             except Exception as exc:  # noqa: BLE001 - still tell Flow, never lose the state
                 log.error(
                     "internal error finishing a WAITing action: %s",
@@ -176,6 +188,7 @@ class MessageActions:
         invoke_type: str = "FORWARD",
         outputs: list[dict[str, Any]] | None = None,
         root_faults: dict[str, str] | None = None,
+        selected_outcome: str | None = None,
     ) -> dict[str, Any]:
         """A ServiceResponse answering ``request``."""
         return {
@@ -188,6 +201,7 @@ class MessageActions:
             "outputs": outputs or [],
             "rootFaults": root_faults or {},
             "valueFaults": [],
+            "selectedOutcomeId": selected_outcome,
         }
 
     def outcome_response(
@@ -195,7 +209,10 @@ class MessageActions:
     ) -> Response:
         """The HTTP answer to the pipeline's ``outcome`` (raising :class:`Problem`)."""
         if isinstance(outcome, Replied):
-            return json_response(self.final_answer(action, request, outcome))
+            try:
+                return json_response(self.final_answer(action, request, outcome))
+            except OutcomeError as exc:
+                raise Problem(500, f"the handler of {action.uri_part!r}: {exc}") from None
         if isinstance(outcome, Deferred):
             # ctx.defer() answers on the engine's in topic later (App.reply_later), which
             # Flow cannot hear: a Flow action answers later through WAIT and its callback.
@@ -218,10 +235,15 @@ class MessageActions:
     def final_answer(
         self, action: Action, request: dict[str, Any], outcome: Outcome
     ) -> dict[str, Any]:
-        """The ServiceResponse that ends the action (what a callback carries, too)."""
+        """The ServiceResponse that ends the action (what a callback carries, too).
+
+        Raises :class:`OutcomeError` when the reply chose an outcome not declared.
+        """
         if isinstance(outcome, Replied):
             outputs = engine_values(action.outputs, outcome.payload or {})
-            return self.service_response(request, outputs=outputs)
+            outcomes = self.outcomes.get(action.uri_part)
+            selected = None if outcomes is None else outcomes.select(outcome.payload)
+            return self.service_response(request, outputs=outputs, selected_outcome=selected)
         if isinstance(outcome, ErrorReplied):
             outputs = engine_values(action.outputs, outcome.payload)
             error = str(outcome.payload.get("error", outcome.failure.message))

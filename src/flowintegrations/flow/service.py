@@ -55,6 +55,7 @@ from flowintegrations.flow.http import (
     Gate,
     json_response,
 )
+from flowintegrations.flow.outcomes import Outcomes
 from flowintegrations.flow.query import MAX_PAGE_SIZE
 from flowintegrations.flow.types import Action, Shape, build_actions
 from flowintegrations.model import DataModel, Integration
@@ -111,6 +112,10 @@ class FlowService:
     (``ctx.configuration``, ``request.configuration_values``). A property named in
     ``secret_configuration``, or whose name contains ``password`` or ``secret``, is a
     ``ContentPassword`` whose value is never shown.
+
+    Outcomes (:mod:`flowintegrations.flow.outcomes`): ``outcomes`` maps an action (its
+    scenario identifier or uriPart) to the :class:`~flowintegrations.flow.Outcomes` it
+    declares; its reply chooses one, answered as ``selectedOutcomeId``.
     """
 
     def __init__(
@@ -135,6 +140,7 @@ class FlowService:
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
         configuration: DataModel | None = None,
         secret_configuration: Collection[str] = (),
+        outcomes: Mapping[str, Outcomes] | None = None,
     ) -> None:
         if path and (not path.startswith("/") or path.endswith("/")):
             msg = f"path must be empty or start with '/' and not end with one, got {path!r}"
@@ -169,6 +175,7 @@ class FlowService:
         self.configuration = (
             None if configuration is None else Configuration(configuration, secret_configuration)
         )
+        self.outcomes = dict(outcomes or {})
         self._gate = Gate(username=username, token=token, max_body_bytes=max_body_bytes)
         self._data = DataResources(
             self._integrations,
@@ -252,10 +259,15 @@ class FlowService:
             wait_message=self.wait_message,
             telemetry=self.app.telemetry,
             configuration=self.configuration,
+            outcomes=self._action_outcomes(actions),
         )
         describe = describe_answer(actions, types, bound=self._data.bound, files=self._files.served)
         if self.configuration is not None:
             describe["configurationValues"] = self.configuration.describe()
+        for described in describe["actions"]:
+            chosen = message_actions.outcomes.get(described["uriPart"].removeprefix("actions/"))
+            if chosen is not None:
+                described["serviceActionOutcomes"] = chosen.describe()
         gate = self._gate
         served: list[BaseRoute] = [
             HttpRoute("/metadata", gate.guard(self._describe_answer), methods=["POST"]),
@@ -281,6 +293,23 @@ class FlowService:
             if built.pipeline is not None:
                 built.pipeline.start()
         return built
+
+    def _action_outcomes(self, actions: tuple[Action, ...]) -> dict[str, Outcomes]:
+        """``outcomes`` keyed by uriPart (each key a uriPart or a scenario identifier)."""
+        found: dict[str, Outcomes] = {}
+        for key, outcomes in self.outcomes.items():
+            matches = [a for a in actions if a.uri_part == key] or [
+                a for a in actions if a.scenario.identifier == key
+            ]
+            if len(matches) != 1:
+                known = ", ".join(a.uri_part for a in actions) or "none"
+                what = "no action" if not matches else "more than one action"
+                msg = f"outcomes for {key!r}: {what} is called that (actions: {known})"
+                raise HandlerRegistrationError(msg)
+            (action,) = matches
+            outcomes.check(action.scenario)
+            found[action.uri_part] = outcomes
+        return found
 
     def _configured(self, request: FlowRequest) -> FlowRequest:
         """A data or file request with its configuration values read (400 when bad)."""
