@@ -5,6 +5,11 @@ connects to ``$FLOW_CUSTOMERS_DSN`` (default: the local PostgreSQL, user ``postg
 database ``test``) and keeps its table in the schema ``$FLOW_CUSTOMERS_SCHEMA`` (default
 ``flow_customers``), creating both on first use.
 
+It serves customer data, so Flow must authenticate: the basic-auth username and token come
+from ``$FLOW_CUSTOMERS_USERNAME`` and ``$FLOW_CUSTOMERS_TOKEN`` (set both; never put the
+token on a command line). With neither set the service has no credentials, and ``serve``
+then refuses any host but loopback unless told ``--no-auth``.
+
 The Load handler turns the typed :class:`~flowintegrations.flow.Query` into one
 parameterised SELECT (:func:`select`) meaning exactly what ``query.apply(rows)`` means
 (the tests hold it to that): column names come from the type's declared columns and are
@@ -287,9 +292,11 @@ class CustomerDirectory:
                 self._connection = None
 
 
-def build(directory: CustomerDirectory) -> FlowService:
+def build(
+    directory: CustomerDirectory, *, username: str | None = None, token: str | None = None
+) -> FlowService:
     """The Flow service of ``directory``: the ``customer`` type with Load, Save, Delete."""
-    service = FlowService(App(), types={"customer": CUSTOMER})
+    service = FlowService(App(), types={"customer": CUSTOMER}, username=username, token=token)
     service.load("customer")(directory.load)
     service.save("customer")(directory.save)
     service.delete("customer")(directory.delete)
@@ -297,4 +304,8 @@ def build(directory: CustomerDirectory) -> FlowService:
 
 
 directory = CustomerDirectory()
-service = build(directory)
+service = build(
+    directory,
+    username=os.environ.get("FLOW_CUSTOMERS_USERNAME") or None,
+    token=os.environ.get("FLOW_CUSTOMERS_TOKEN") or None,
+)

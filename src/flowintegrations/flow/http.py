@@ -123,6 +123,12 @@ class Gate:
         self.codec = JsonCodec(max_bytes=max_body_bytes)
         self._secrets: tuple[str, ...] = (token,) if token else ()
 
+    def credentials(self, username: str | None, token: str | None) -> None:
+        """Require ``username`` and ``token`` from now on (both ``None``: nothing)."""
+        self.username = username
+        self._token = token
+        self._secrets = (token,) if token else ()
+
     @property
     def open(self) -> bool:
         """Whether requests pass without credentials (neither username nor token set)."""

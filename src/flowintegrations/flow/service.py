@@ -142,14 +142,10 @@ class FlowService:
         secret_configuration: Collection[str] = (),
         outcomes: Mapping[str, Outcomes] | None = None,
     ) -> None:
-        if path and (not path.startswith("/") or path.endswith("/")):
-            msg = f"path must be empty or start with '/' and not end with one, got {path!r}"
-            raise ValueError(msg)
+        _check_path(path)
+        _check_credentials(username, token)
         if sync_timeout <= 0 or max_body_bytes <= 0:
             msg = "sync_timeout and max_body_bytes must be positive"
-            raise ValueError(msg)
-        if token is not None and not token:
-            msg = "token must not be empty; pass None to serve without authentication"
             raise ValueError(msg)
         self.app = app
         self.path = path
@@ -222,6 +218,48 @@ class FlowService:
             await response(scope, receive, send)
             return
         await built.asgi(scope, receive, send)
+
+    # Serving options --------------------------------------------------------------------
+
+    @property
+    def requires_credentials(self) -> bool:
+        """Whether requests must carry credentials (a username and token are set)."""
+        return not self._gate.open
+
+    def configure(
+        self, *, path: str | None = None, username: str | None = None, token: str | None = None
+    ) -> None:
+        """Set the path and credentials a server was given (``flowintegrations serve``).
+
+        ``None`` leaves a setting as it is. A setting the service already has with another
+        value raises ``ValueError`` naming it (never showing a token), as do a bad path and
+        a username without a token; once built, a new path or new credentials raise
+        :class:`~flowintegrations.errors.HandlerRegistrationError`.
+        """
+        new_path = self.path if path is None else path
+        new_username = self.username if username is None else username
+        new_token = self._token if token is None else token
+        if (new_path, new_username, new_token) == (self.path, self.username, self._token):
+            return
+        if self._built is not None:
+            msg = "set the path and credentials before the service serves its first request"
+            raise HandlerRegistrationError(msg)
+        if self.path and new_path != self.path:
+            msg = f"the path {new_path!r} conflicts with the service's own {self.path!r}"
+            raise ValueError(msg)
+        if self.username is not None and new_username != self.username:
+            msg = (
+                f"the username {new_username!r} conflicts with the service's own {self.username!r}"
+            )
+            raise ValueError(msg)
+        if self._token is not None and new_token != self._token:
+            msg = "the token given conflicts with the one the service sets"
+            raise ValueError(msg)
+        _check_path(new_path)
+        _check_credentials(new_username, new_token)
+        self.path, self.username, self._token = new_path, new_username, new_token
+        self._actions_prefix = f"{new_path}/actions/"
+        self._gate.credentials(new_username, new_token)
 
     # Building ---------------------------------------------------------------------------
 
@@ -458,6 +496,22 @@ class FlowService:
     async def _action(self, request: Request) -> Response:
         built = self._start()
         return await built.actions.answer(request, request.path_params["uri_part"])
+
+
+def _check_path(path: str) -> None:
+    if path and (not path.startswith("/") or path.endswith("/")):
+        msg = f"path must be empty or start with '/' and not end with one, got {path!r}"
+        raise ValueError(msg)
+
+
+def _check_credentials(username: str | None, token: str | None) -> None:
+    if token is not None and not token:
+        msg = "token must not be empty; pass None to serve without authentication"
+        raise ValueError(msg)
+    if username is not None and token is None:
+        # Basic auth would then take the username with an empty password.
+        msg = f"the username {username!r} needs a token: Flow sends both"
+        raise ValueError(msg)
 
 
 async def _health(request: Request) -> Response:
