@@ -93,6 +93,10 @@ class MessageActions:
         self._background: set[asyncio.Task[None]] = set()
         self._offsets = itertools.count()
 
+    def _stopping(self) -> bool:
+        """Whether the service is shutting down (the pipeline then retries no failed try)."""
+        return self.gate.stopping
+
     @property
     def running(self) -> int:
         """How many WAITing actions are still running (or delivering their answer)."""
@@ -131,7 +135,9 @@ class MessageActions:
         trace = None
         if self.telemetry is not None:
             trace = self.telemetry.served(route, origin, headers, request.headers)
-        handling = pipeline.handle(route, payload, headers, origin=origin, trace=trace)
+        handling = pipeline.handle(
+            route, payload, headers, origin=origin, trace=trace, stopping=self._stopping
+        )
         if trace is not None:
             handling = _reported(handling, trace)
         callback = body.get("callbackUri")

@@ -107,7 +107,8 @@ class Gate:
     ``username`` and ``token``, when set, are the basic-auth credentials a request must
     carry (with neither, every request passes). ``max_body_bytes`` caps a JSON body (413
     past it). :meth:`redacted` removes the token, and the values the request being answered
-    gave to :meth:`secret`, from a text.
+    gave to :meth:`secret`, from a text. While :attr:`stopping` is set, every request is
+    answered 503 (the service is shutting down).
     """
 
     def __init__(
@@ -121,6 +122,7 @@ class Gate:
         self._token = token
         self.max_body_bytes = max_body_bytes
         self.codec = JsonCodec(max_bytes=max_body_bytes)
+        self.stopping = False
         self._secrets: tuple[str, ...] = (token,) if token else ()
 
     def credentials(self, username: str | None, token: str | None) -> None:
@@ -206,6 +208,8 @@ class Gate:
         """Authenticate, run ``endpoint``, and turn every failure into a JSON answer."""
         try:
             self.authenticate(request)
+            if self.stopping:
+                raise Problem(503, "the service is stopping; try again", refusal=True)
             return await endpoint(request)
         except Problem as problem:
             return self.problem(request.method, request.url.path, problem)

@@ -469,20 +469,31 @@ class FlowService:
             await self.aclose()
 
     async def aclose(self) -> None:
-        """Let WAITing actions finish, then close the callback client and the pipeline.
+        """Stop: refuse new requests, let WAITing actions finish, close what was opened.
 
-        Waits up to ``shutdown_timeout`` for running actions and the delivery of their
-        answers; then lets the pipeline's worker threads go (the next request starts them
-        again). Idempotent; the ASGI lifespan calls it at shutdown.
+        From the start of closing, a request is answered 503 (``the service is stopping``)
+        and the pipeline handles this service's requests as stopping: a handler's failed try
+        is not retried (a 503, or a callback with ``rootFaults``). Waits up to ``shutdown_timeout`` for running actions
+        and the delivery of their answers; then closes the callback client and lets the
+        pipeline's worker threads go. Idempotent; the ASGI lifespan calls it at shutdown.
+        Afterwards the service may serve again (the next request starts it).
         """
         built = self._built
-        if built is not None:
-            await built.actions.aclose(self.shutdown_timeout)
-        await self.callbacks.aclose()
-        if self._started:
-            self._started = False
-            if built is not None and built.pipeline is not None:
-                built.pipeline.close()
+        pipeline = None if built is None else built.pipeline
+        # The gate answers new requests 503; the actions hand the pipeline the same flag
+        # (its `stopping`), so that only this service's requests stop retrying, not those
+        # of an App that shares the pipeline on Kafka.
+        self._gate.stopping = True
+        try:
+            if built is not None:
+                await built.actions.aclose(self.shutdown_timeout)
+            await self.callbacks.aclose()
+        finally:
+            self._gate.stopping = False
+            if self._started:
+                self._started = False
+                if pipeline is not None:
+                    pipeline.close()
 
     # Endpoints --------------------------------------------------------------------------
 
