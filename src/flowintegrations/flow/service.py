@@ -475,8 +475,9 @@ class FlowService:
         and the pipeline handles this service's requests as stopping: a handler's failed try
         is not retried (a 503, or a callback with ``rootFaults``). Waits up to
         ``shutdown_timeout`` for running actions and the delivery of their answers; then
-        closes the callback client and lets the pipeline's worker threads go. Idempotent; the ASGI lifespan calls it at shutdown.
-        Afterwards the service may serve again (the next request starts it).
+        closes the callback client and lets the pipeline's worker threads go. Idempotent;
+        the ASGI lifespan calls it at shutdown. Afterwards the service may serve again (the
+        next request starts it).
         """
         built = self._built
         pipeline = None if built is None else built.pipeline
