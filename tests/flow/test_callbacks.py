@@ -6,8 +6,9 @@ import asyncio
 
 import httpx
 
-from flowintegrations import Retry
-from flowintegrations.flow import CallbackSender
+from flowintegrations import App, Retry
+from flowintegrations.flow import FlowService
+from flowintegrations.flow.callbacks import CallbackSender
 
 
 def test_callbacks_are_retried_by_the_retry_policy_given() -> None:
@@ -51,3 +52,10 @@ def test_headers_are_sent_and_kept_but_never_shown() -> None:
     assert repr(kept) == (
         "UndeliveredCallback(uri='http://engine/cb', state_id='s', reason='HTTP 500')"
     )
+
+
+def test_a_service_hands_its_callback_retry_to_the_sender() -> None:
+    """FlowService(callback_retry=...) is the policy its callbacks are retried by."""
+    retry = Retry(7, backoff=1.0, max_backoff=5.0)
+    service = FlowService(App(), callback_retry=retry)
+    assert (service.callbacks.retry, service.callbacks.attempts) == (retry, 7)

@@ -59,6 +59,7 @@ from flowintegrations.flow.outcomes import Outcomes
 from flowintegrations.flow.query import MAX_PAGE_SIZE
 from flowintegrations.flow.types import Action, Shape, build_actions
 from flowintegrations.model import DataModel, Integration
+from flowintegrations.retry import Retry
 from flowintegrations.runtime import Pipeline, Route
 from flowintegrations.vocabulary import REDACTED
 
@@ -98,7 +99,8 @@ class FlowService:
     ``max_body_bytes`` caps request bodies; a STRING property whose name is in
     ``date_time_properties`` travels as ``ContentDateTime``. ``callback_attempts``,
     ``callback_backoff`` and ``callback_timeout`` govern delivering a WAITing action's
-    final answer (``callback_transport`` replaces httpx's network transport, for tests);
+    final answer (``callback_retry``, a :class:`~flowintegrations.Retry`, replaces the first
+    two; ``callback_transport`` replaces httpx's network transport, for tests);
     ``shutdown_timeout`` bounds how long closing waits for actions still running.
 
     Data actions and files (:mod:`flowintegrations.flow.data`): ``types`` declares named
@@ -133,6 +135,7 @@ class FlowService:
         callback_backoff: float = 0.5,
         callback_timeout: float = 10.0,
         callback_transport: httpx.AsyncBaseTransport | None = None,
+        callback_retry: Retry | None = None,
         shutdown_timeout: float = 30.0,
         types: Mapping[str, DataModel] | None = None,
         id_properties: Mapping[str, str] | None = None,
@@ -161,6 +164,7 @@ class FlowService:
             backoff=callback_backoff,
             timeout=callback_timeout,
             transport=callback_transport,
+            retry=callback_retry,
         )
         self.max_page_size = max_page_size
         self.max_upload_bytes = max_upload_bytes
