@@ -17,8 +17,10 @@ It is a small app of parts, each a module of its own:
 ``GET /health``
     200 ``{"status": "ok"}``; the only endpoint that needs no credentials.
 
-Authentication, body limits and problem answers are the :class:`~.http.Gate`'s, shared by
-every part. The service is built once (:meth:`FlowService.build`): at the start of the
+Authentication, body limits and problem answers (any other path a 404, a wrong method a
+405, each Flow's JSON problem) are the :class:`~.http.Gate`'s, shared by every part.
+Settings (:mod:`.configuration`) and action outcomes (:mod:`.outcomes`) are declared on
+the service. The service is built once (:meth:`FlowService.build`): at the start of the
 ASGI lifespan, or at the first request or the first look at :attr:`~FlowService.actions`;
 registration ends there. Its shutdown (the lifespan's end, :meth:`FlowService.aclose`)
 waits for WAITing actions and closes the pipeline.
