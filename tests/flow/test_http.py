@@ -6,9 +6,15 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from flowintegrations.flow import PROBLEM_KIND_HEADER, FlowService
+from flowintegrations.flow.http import Gate, json_response
 from support.asgi import Session, session
 from support.flow_adapters import kitchen_app
 
@@ -166,3 +172,31 @@ def test_a_secret_in_a_rejection_is_redacted(caplog: pytest.LogCaptureFixture) -
     )
     assert TOKEN not in caplog.text
     assert len(rejections(caplog)) == 1
+
+
+def test_a_requests_secrets_end_with_it() -> None:
+    """A value one request marked secret is not redacted from the next request's answer."""
+    seen: list[str] = []
+
+    async def first(request: Request) -> Response:
+        gate.secret(["tenant-secret-value"])
+        seen.append(gate.redacted("tenant-secret-value"))
+        return json_response({})
+
+    async def second(request: Request) -> Response:
+        seen.append(gate.redacted("tenant-secret-value"))
+        return json_response({})
+
+    gate = Gate(username=None, token=None)
+    app = Starlette(
+        routes=[Route("/1", gate.guard(first), methods=["GET"]), Route("/2", gate.guard(second))]
+    )
+    with session(app) as client:
+        # Both in one task, as a server that runs a connection's requests in turn does.
+        client.run(_in_turn(client.client, "/1", "/2"))
+    assert seen == ["<redacted>", "tenant-secret-value"]
+
+
+async def _in_turn(client: httpx.AsyncClient, *paths: str) -> None:
+    for path in paths:
+        await client.get(path)

@@ -206,6 +206,9 @@ class Gate:
 
     async def answer(self, request: Request, endpoint: Endpoint) -> Response:
         """Authenticate, run ``endpoint``, and turn every failure into a JSON answer."""
+        # This request's secrets start empty and end with it (a server may run several
+        # requests in one task); work it starts in the background keeps them.
+        secrets = _REQUEST_SECRETS.set(())
         try:
             self.authenticate(request)
             if self.stopping:
@@ -215,6 +218,8 @@ class Gate:
             return self.problem(request.method, request.url.path, problem)
         except Exception as exc:  # noqa: BLE001 - the one boundary: never a traceback out
             return self.internal(request.method, request.url.path, exc)
+        finally:
+            _REQUEST_SECRETS.reset(secrets)
 
     def guard(self, endpoint: Endpoint) -> Endpoint:
         """``endpoint`` behind :meth:`answer`, as a Starlette route's endpoint."""
