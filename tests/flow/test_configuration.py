@@ -128,7 +128,6 @@ def test_describe_declares_every_setting() -> None:
         "contentType": "ContentString",
         "contentValue": None,
         "typeElementDeveloperName": None,
-        "developerSummary": "The database host",
         "required": True,
         "isRequired": True,
         "ordinal": 0,

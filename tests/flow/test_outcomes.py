@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from flowintegrations import (
     Scenario,
 )
 from flowintegrations.flow import ActionOutcome, FlowService, Outcomes
+from flowintegrations.flow.outcomes import OUTCOME_NAMESPACE
 from support.asgi import session
 
 LOANS = Integration(
@@ -70,23 +72,37 @@ def ask(amount: int, outcomes: Mapping[str, Outcomes]) -> Any:
         return client.post("/actions/approve-loan", json={"inputs": inputs})
 
 
+APPROVED = str(uuid.uuid5(OUTCOME_NAMESPACE, "approve-loan\napproved"))
+REJECTED = str(uuid.uuid5(OUTCOME_NAMESPACE, "approve-loan\nrejected"))
+
+
 def test_describe_lists_the_outcomes_in_order() -> None:
-    """serviceActionOutcomes: developerName, label (the name by default) and order."""
+    """serviceActionOutcomes: a stable UUID, developerName, label (the name) and order."""
     service = FlowService(loans_app(), outcomes={"approve-loan": by_decision()})
     (action,) = service.describe()["actions"]
     assert action["serviceActionOutcomes"] == [
-        {"developerName": "approved", "label": "Approved", "order": 0},
-        {"developerName": "rejected", "label": "rejected", "order": 1},
+        {"id": APPROVED, "developerName": "approved", "label": "Approved", "order": 0},
+        {"id": REJECTED, "developerName": "rejected", "label": "rejected", "order": 1},
     ]
 
 
+def test_an_outcome_may_bring_its_own_id() -> None:
+    """ActionOutcome(id=...) is used as given; an id that is not a UUID is a ValueError."""
+    own = "0b9d7c2e-27a4-4f6e-8c3b-6d0f6f1e2a10"
+    outcomes = Outcomes(ActionOutcome("approved", id=own), by="decision")
+    assert outcomes.describe("approve-loan")[0]["id"] == own
+    expected = "an outcome's id is a UUID (the platform holds it as one), got 'approved-1'"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        ActionOutcome("approved", id="approved-1")
+
+
 def test_the_reply_chooses_the_outcome() -> None:
-    """The decision property of the reply is answered as selectedOutcomeId."""
+    """The outcome the reply's decision names is answered by its id as selectedOutcomeId."""
     approved = ask(100, {"approve-loan": by_decision()}).json()
     rejected = ask(5000, {"approve-loan": by_decision()}).json()
     assert (approved["selectedOutcomeId"], rejected["selectedOutcomeId"]) == (
-        "approved",
-        "rejected",
+        APPROVED,
+        REJECTED,
     )
 
 
@@ -97,7 +113,8 @@ def test_a_function_of_the_reply_may_choose() -> None:
         "large",
         by=lambda reply: "small" if reply.get("decision") == "approved" else "large",
     )
-    assert ask(100, {"approve-loan": outcomes}).json()["selectedOutcomeId"] == "small"
+    expected = str(uuid.uuid5(OUTCOME_NAMESPACE, "approve-loan\nsmall"))
+    assert ask(100, {"approve-loan": outcomes}).json()["selectedOutcomeId"] == expected
 
 
 def test_a_reply_without_a_choice_selects_none() -> None:

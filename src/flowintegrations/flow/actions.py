@@ -248,7 +248,9 @@ class MessageActions:
         if isinstance(outcome, Replied):
             outputs = engine_values(action.outputs, outcome.payload or {})
             outcomes = self.outcomes.get(action.uri_part)
-            selected = None if outcomes is None else outcomes.select(outcome.payload)
+            selected = (
+                None if outcomes is None else outcomes.select(outcome.payload, action.uri_part)
+            )
             return self.service_response(request, outputs=outputs, selected_outcome=selected)
         if isinstance(outcome, ErrorReplied):
             outputs = engine_values(action.outputs, outcome.payload)

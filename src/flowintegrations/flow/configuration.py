@@ -131,7 +131,6 @@ class Configuration:
                 "contentType": self.content_type(prop).value,
                 "contentValue": None,
                 "typeElementDeveloperName": None,
-                "developerSummary": prop.description or None,
                 "required": prop.mandatory,
                 "isRequired": prop.mandatory,
                 "ordinal": ordinal,

@@ -309,9 +309,10 @@ class FlowService:
         if self.configuration is not None:
             describe["configurationValues"] = self.configuration.describe()
         for described in describe["actions"]:
-            chosen = message_actions.outcomes.get(described["uriPart"].removeprefix("actions/"))
+            uri_part = described["uriPart"].removeprefix("actions/")
+            chosen = message_actions.outcomes.get(uri_part)
             if chosen is not None:
-                described["serviceActionOutcomes"] = chosen.describe()
+                described["serviceActionOutcomes"] = chosen.describe(uri_part)
         gate = self._gate
         served: list[BaseRoute] = [
             HttpRoute("/metadata", gate.guard(self._describe_answer), methods=["POST"]),
