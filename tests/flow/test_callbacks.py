@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
+from starlette.requests import Request
 
 from flowintegrations import App, Retry
 from flowintegrations.flow import FlowService
+from flowintegrations.flow.actions import callback_headers
 from flowintegrations.flow.callbacks import CallbackSender
 
 
@@ -59,3 +62,20 @@ def test_a_service_hands_its_callback_retry_to_the_sender() -> None:
     retry = Retry(7, backoff=1.0, max_backoff=5.0)
     service = FlowService(App(), callback_retry=retry)
     assert (service.callbacks.retry, service.callbacks.attempts) == (retry, 7)
+
+
+def test_callback_headers_name_the_tenant_and_forward_the_authorization() -> None:
+    """ManyWhoTenant from tenantId; the request's Authorization header before the body's."""
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "POST",
+        "path": "/actions/x",
+        "headers": [(b"authorization", b"Basic abc")],
+    }
+    request = Request(scope)
+    body = {"tenantId": "t-1", "authorization": "from-body"}
+    assert callback_headers(request, body) == {
+        "ManyWhoTenant": "t-1",
+        "Authorization": "Basic abc",
+    }
+    assert callback_headers(Request({**scope, "headers": []}), {"tenantId": 5}) == {}
