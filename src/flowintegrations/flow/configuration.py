@@ -26,9 +26,9 @@ from typing import Any
 
 import attrs
 
-from flowintegrations.context import NO_CONFIGURATION
 from flowintegrations.flow.types import ContentType
 from flowintegrations.model import DataModel, Property, PropertyType, json_path_step
+from flowintegrations.runtime.context import NO_CONFIGURATION
 from flowintegrations.validation import Violation
 from flowintegrations.vocabulary import REDACTED
 
