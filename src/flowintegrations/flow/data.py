@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -61,7 +61,9 @@ class FlowRequest:
     """What comes with a data or file request besides its query or objects.
 
     ``configuration_values`` are the service's settings as Flow sends them (name ->
-    ``contentValue``); ``body`` is the whole request as JSON, for anything else.
+    ``contentValue``); ``properties`` the names of the properties the engine asks for
+    (``objectDataType.properties``; empty: it named none, so every one); ``body`` is the
+    whole request as JSON, for anything else.
     """
 
     type_name: str | None
@@ -71,6 +73,7 @@ class FlowRequest:
     culture: Any = None
     configuration_values: Mapping[str, Any] = attrs.field(factory=dict)
     body: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    properties: tuple[str, ...] = ()
 
     @classmethod
     def from_body(cls, type_name: str | None, body: Mapping[str, Any]) -> FlowRequest:
@@ -86,8 +89,16 @@ class FlowRequest:
             for value in values:
                 if isinstance(value, dict) and isinstance(value.get("developerName"), str):
                     settings[value["developerName"]] = value.get("contentValue")
+        described = body.get("objectDataType")
+        wanted = described.get("properties") if isinstance(described, dict) else None
+        names = tuple(
+            entry["developerName"]
+            for entry in (wanted if isinstance(wanted, list) else ())
+            if isinstance(entry, dict) and isinstance(entry.get("developerName"), str)
+        )
         return cls(
             type_name,
+            properties=names,
             state_id=text("stateId"),
             tenant_id=text("tenantId"),
             token=text("token"),
@@ -99,10 +110,15 @@ class FlowRequest:
 
 @attrs.frozen
 class FlowObject:
-    """One object of a Save or Delete: its ``external_id`` (``None``: new) and payload."""
+    """One object of a Save or Delete: its ``external_id`` (``None``: new) and payload.
+
+    ``internal_id`` is the platform's id of the object in the flow state (``None`` when it
+    sent none); a saved object answered as a FlowObject keeps it.
+    """
 
     external_id: str | None
     payload: dict[str, Any]
+    internal_id: str | None = attrs.field(default=None, kw_only=True)
 
 
 @attrs.frozen
@@ -243,8 +259,12 @@ class DataType:
         found: list[FlowObject] = []
         problems: list[Violation] = []
         for index, (external_id, payload) in enumerate(read):
-            if external_id is not None and payload.get(self.id_property) is None:
+            if external_id is not None:
+                # The engine sends every property, the id one often as "": the externalId
+                # is the object's identity, whatever the id property says.
                 payload[self.id_property] = self.typed_id(external_id)
+            elif payload.get(self.id_property) == "":
+                del payload[self.id_property]  # a new object: "" is no id yet
             if validate:
                 violations = self._validator.violations(payload)
                 if external_id is None:
@@ -254,27 +274,37 @@ class DataType:
                         v for v in violations if not (v.rule == "required" and v.path == id_path)
                     )
                 problems.extend(_rerooted(violations, f"$.objectData[{index}].properties"))
-            found.append(FlowObject(external_id, payload))
+            found.append(FlowObject(external_id, payload, internal_id=_internal_id(data[index])))
         if problems:
             raise ValidationError(problems, subject="objects")
         return found
 
-    def answer_objects(self, rows: Iterable[Any], what: str) -> list[dict[str, Any]]:
+    def answer_objects(
+        self, rows: Iterable[Any], what: str, sent: Sequence[FlowObject] = ()
+    ) -> list[dict[str, Any]]:
         """The objects (MObjects) of rows a handler returned: payload dicts or FlowObjects.
 
         A ``None`` value is an absent property. Rows are validated: one the model rejects
-        is a bug in the handler (``ValidationError``, subject ``what``).
+        is a bug in the handler (``ValidationError``, subject ``what``). ``internalId`` is
+        what the platform sent: a FlowObject's ``internal_id``; for dict rows of a Save,
+        the ``internal_id`` of the object ``sent`` at the same position, when the handler
+        answered one row per object in order (new objects, or the same externalId);
+        otherwise null.
         """
         assert self.shape is not None
+        rows = list(rows)
         payloads: list[dict[str, Any]] = []
         ids: list[str | None] = []
+        internal: list[str | None] = []
         problems: list[Violation] = []
+        paired = len(rows) == len(sent)
         for index, row in enumerate(rows):
             source: Any
             if isinstance(row, FlowObject):
                 external_id, source = row.external_id, row.payload
+                internal_id = row.internal_id
             else:
-                external_id, source = None, row
+                external_id, source, internal_id = None, row, None
             if not isinstance(source, Mapping):
                 problems.append(
                     Violation(
@@ -286,17 +316,29 @@ class DataType:
             if not self._validator.is_valid(payload):
                 problems.extend(_rerooted(self._validator.violations(payload), f"$[{index}]"))
             payloads.append(payload)
-            ids.append(external_id or self.external_id(payload))
+            answered = external_id or self.external_id(payload)
+            ids.append(answered)
+            if internal_id is None and paired:
+                origin = sent[index]
+                if origin.external_id in (None, answered):
+                    internal_id = origin.internal_id
+            internal.append(internal_id)
         if problems:
             raise ValidationError(problems, subject=what)
-        return object_data(self.shape, payloads, ids)
+        return object_data(self.shape, payloads, ids, internal)
+
+
+def _internal_id(item: Any) -> str | None:
+    """The ``internalId`` an object of a request carries (text, else ``None``)."""
+    found = item.get("internalId") if isinstance(item, dict) else None
+    return found if isinstance(found, str) and found else None
 
 
 def page_of(result: Any, query: Query) -> Page:
     """A handler's Load result as a page of at most ``query.limit`` rows.
 
     More rows than the limit mean there are more (the handler fetched ``limit + 1``); a
-    :class:`Page` that says so keeps its word.
+    :class:`Page` that says so keeps its word. Without a limit every row is the page.
     """
     if isinstance(result, Page):
         rows, more = list(result.objects), result.more
@@ -304,6 +346,7 @@ def page_of(result: Any, query: Query) -> Page:
         rows, more = [], False
     else:
         rows, more = list(result), False
-    if len(rows) > query.limit:
+    token = result.offset_token if isinstance(result, Page) else None
+    if query.limit is not None and len(rows) > query.limit:
         rows, more = rows[: query.limit], True
-    return Page(rows, more=more)
+    return Page(rows, more=more, offset_token=token)
