@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -123,11 +123,16 @@ class FlowObject:
 
 @attrs.frozen
 class DataHandler:
-    """A Load, Save or Delete (or file) handler and how to call it."""
+    """A Load, Save or Delete (or file) handler and how to call it.
+
+    ``id_property`` is set for a Save handler: it names the property that pairs the rows
+    the handler answers with the objects it was given (see :meth:`__call__`).
+    """
 
     fn: Callable[..., Any]
     takes_request: bool
     is_async: bool
+    id_property: str | None = None
 
     @classmethod
     def of(cls, fn: Any, what: str) -> DataHandler:
@@ -150,11 +155,21 @@ class DataHandler:
         return cls(fn, len(params) == 2, inspect.iscoroutinefunction(fn))
 
     async def __call__(self, argument: Any, request: FlowRequest) -> Any:
-        """Call the handler (a plain one in a worker thread)."""
+        """Call the handler (a plain one in a worker thread).
+
+        A Save handler's dict rows keep the platform's ``internalId`` of the objects they
+        answer: when it answers one row per object, in order (each row new, or with the
+        object's externalId in its id property), each row becomes a :class:`FlowObject`
+        carrying that object's ``internal_id``.
+        """
         args = (argument, request) if self.takes_request else (argument,)
         if self.is_async:
-            return await self.fn(*args)
-        return await asyncio.to_thread(self.fn, *args)
+            result = await self.fn(*args)
+        else:
+            result = await asyncio.to_thread(self.fn, *args)
+        if self.id_property is not None and isinstance(argument, list):
+            return _paired(result, argument, self.id_property)
+        return result
 
 
 def _rerooted(violations: Iterable[Violation], prefix: str) -> list[Violation]:
@@ -212,7 +227,10 @@ class DataType:
         if getattr(self, action) is not None:
             msg = f"type {self.name!r} already has a {action} handler"
             raise HandlerRegistrationError(msg)
-        setattr(self, action, DataHandler.of(fn, action))
+        handler = DataHandler.of(fn, action)
+        if action == "save":
+            handler = attrs.evolve(handler, id_property=self.id_property)
+        setattr(self, action, handler)
 
     def query(self, list_filter: Any, *, max_limit: int) -> Query:
         """The typed query of a Load's ``listFilter`` (raises ``QueryError``)."""
@@ -279,25 +297,18 @@ class DataType:
             raise ValidationError(problems, subject="objects")
         return found
 
-    def answer_objects(
-        self, rows: Iterable[Any], what: str, sent: Sequence[FlowObject] = ()
-    ) -> list[dict[str, Any]]:
+    def answer_objects(self, rows: Iterable[Any], what: str) -> list[dict[str, Any]]:
         """The objects (MObjects) of rows a handler returned: payload dicts or FlowObjects.
 
         A ``None`` value is an absent property. Rows are validated: one the model rejects
         is a bug in the handler (``ValidationError``, subject ``what``). ``internalId`` is
-        what the platform sent: a FlowObject's ``internal_id``; for dict rows of a Save,
-        the ``internal_id`` of the object ``sent`` at the same position, when the handler
-        answered one row per object in order (new objects, or the same externalId);
-        otherwise null.
+        a FlowObject's ``internal_id`` (what the platform sent), else null.
         """
         assert self.shape is not None
-        rows = list(rows)
         payloads: list[dict[str, Any]] = []
         ids: list[str | None] = []
         internal: list[str | None] = []
         problems: list[Violation] = []
-        paired = len(rows) == len(sent)
         for index, row in enumerate(rows):
             source: Any
             if isinstance(row, FlowObject):
@@ -316,16 +327,29 @@ class DataType:
             if not self._validator.is_valid(payload):
                 problems.extend(_rerooted(self._validator.violations(payload), f"$[{index}]"))
             payloads.append(payload)
-            answered = external_id or self.external_id(payload)
-            ids.append(answered)
-            if internal_id is None and paired:
-                origin = sent[index]
-                if origin.external_id in (None, answered):
-                    internal_id = origin.internal_id
+            ids.append(external_id or self.external_id(payload))
             internal.append(internal_id)
         if problems:
             raise ValidationError(problems, subject=what)
         return object_data(self.shape, payloads, ids, internal)
+
+
+def _paired(result: Any, sent: list[FlowObject], id_property: str) -> Any:
+    """A Save's rows, dicts paired with the objects ``sent`` (see DataHandler.__call__)."""
+    if result is None or isinstance(result, (str, bytes, Mapping)):
+        return result
+    rows = list(result)
+    if len(rows) != len(sent):
+        return rows
+    paired: list[Any] = []
+    for row, origin in zip(rows, sent, strict=True):
+        answer = row
+        if isinstance(row, Mapping) and origin.internal_id is not None:
+            answered = row.get(id_property)
+            if origin.external_id is None or str(answered) == origin.external_id:
+                answer = FlowObject(None, dict(row), internal_id=origin.internal_id)
+        paired.append(answer)
+    return paired
 
 
 def _internal_id(item: Any) -> str | None:
