@@ -228,3 +228,49 @@ def test_every_valid_payload_round_trips_exactly(data: st.DataObject) -> None:
     assert back == expected
     assert payload_from_values(action.inputs, wire(values), check_unicode=False) == expected
     assert json.dumps(back, sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+def test_the_engines_empty_text_is_absent_for_every_property_but_a_string() -> None:
+    """An empty text for a number, boolean, enum or date-time is unset; a STRING keeps it."""
+    sent = [
+        value("text", "ContentString", ""),
+        value("count", "ContentNumber", ""),
+        value("flag", "ContentBoolean", ""),
+        value("color", "ContentString", ""),
+        value("when", "ContentDateTime", ""),
+    ]
+    assert payload_from_values(ECHO, sent) == {"text": ""}
+    assert payload_from_values(ECHO, sent, check_unicode=False) == {"text": ""}
+
+
+def test_content_types_ignore_case() -> None:
+    """'contentnumber' reads as ContentNumber, as Java's ContentType.forValue does."""
+    sent = [value("count", "contentnumber", "3"), value("text", "CONTENTSTRING", "t")]
+    assert payload_from_values(ECHO, sent) == {"count": 3, "text": "t"}
+
+
+def test_objects_answered_carry_no_invented_internal_id() -> None:
+    """Objects written for Flow have internalId null (the platform's to give), not a UUID."""
+    (box,) = [
+        v for v in engine_values(ECHO, {"box": {"label": "l"}}) if v["developerName"] == "box"
+    ]
+    assert box["objectData"][0]["internalId"] is None
+
+
+def test_property_and_engine_value_keys_are_the_platforms() -> None:
+    """An object's Property has contentFormat; an EngineValue has typeElementDeveloperName."""
+    (box,) = engine_values(ECHO, {"box": {"label": "l"}})
+    assert sorted(box) == [
+        "contentType",
+        "contentValue",
+        "developerName",
+        "objectData",
+        "typeElementDeveloperName",
+    ]
+    assert sorted(box["objectData"][0]["properties"][0]) == [
+        "contentFormat",
+        "contentType",
+        "contentValue",
+        "developerName",
+        "objectData",
+    ]
