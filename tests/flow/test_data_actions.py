@@ -299,3 +299,19 @@ def test_an_integration_definition_is_a_type_too(flow_http: FlowHttp) -> None:
     with serve(service) as base:
         answer = flow_http.post(f"{base}/data", json=load_request(None, "attachment")).json()
     assert external_ids(answer) == ["a.pdf"]
+
+
+def test_a_delete_of_an_object_without_any_id_is_400(client: httpx.Client) -> None:
+    """An object to delete with neither externalId nor id names nothing: 400 at its path."""
+    nameless = mobject({"name": "Nobody", "email": "n@example.com"})
+    response = client.post("/data/delete", json=objects_request(nameless))
+    assert (response.status_code, response.json()["violations"]) == (
+        400,
+        [
+            {
+                "path": "$.objectData[0].externalId",
+                "rule": "required",
+                "message": "an object to delete needs its externalId (or its 'id' property)",
+            }
+        ],
+    )

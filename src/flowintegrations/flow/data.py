@@ -30,7 +30,7 @@ import attrs
 from flowintegrations.errors import HandlerRegistrationError, ValidationError
 from flowintegrations.flow.query import Page, Query
 from flowintegrations.flow.types import Shape
-from flowintegrations.flow.values import object_data, payloads_from_object_data
+from flowintegrations.flow.values import culture, object_data, payloads_from_object_data
 from flowintegrations.model import DataModel, PropertyType, json_path_step
 from flowintegrations.validation import Violation, validator_for
 
@@ -60,7 +60,9 @@ _SCALARS = frozenset(
 class FlowRequest:
     """What comes with a data or file request besides its query or objects.
 
-    ``configuration_values`` are the service's settings as Flow sends them (name ->
+    ``culture`` is the request's Culture (its known fields; see
+    :func:`~flowintegrations.flow.values.culture`). ``configuration_values`` are the
+    service's settings as Flow sends them (name ->
     ``contentValue``); ``properties`` the names of the properties the engine asks for
     (``objectDataType.properties``; empty: it named none, so every one); ``body`` is the
     whole request as JSON, for anything else.
@@ -102,7 +104,7 @@ class FlowRequest:
             state_id=text("stateId"),
             tenant_id=text("tenantId"),
             token=text("token"),
-            culture=body.get("culture"),
+            culture=culture(body.get("culture")),
             configuration_values=settings,
             body=body,
         )
@@ -269,8 +271,11 @@ class DataType:
     def read_objects(self, data: Any, *, check_unicode: bool, validate: bool) -> list[FlowObject]:
         """The objects of a Save (``validate``) or Delete request.
 
-        Raises ``FlowValueError`` for values that cannot be read, ``ValidationError`` with
-        every violation (paths under ``$.objectData[i]``) for objects the model rejects.
+        The id property is the object's ``externalId`` when it has one (the engine sends
+        every property, the id one often ``""``); a new object's ``""`` id is no id. Raises
+        ``FlowValueError`` for values that cannot be read, ``ValidationError`` with every
+        violation (paths under ``$.objectData[i]``) for objects the model rejects, and for
+        an object to delete that names no id.
         """
         assert self.shape is not None
         read = payloads_from_object_data(self.shape, data, check_unicode=check_unicode)
@@ -283,6 +288,16 @@ class DataType:
                 payload[self.id_property] = self.typed_id(external_id)
             elif payload.get(self.id_property) == "":
                 del payload[self.id_property]  # a new object: "" is no id yet
+            if not validate and payload.get(self.id_property) is None:
+                # A delete names what it deletes: by externalId (or the id property).
+                problems.append(
+                    Violation(
+                        f"$.objectData[{index}].externalId",
+                        "required",
+                        f"an object to delete needs its externalId (or its "
+                        f"{self.id_property!r} property)",
+                    )
+                )
             if validate:
                 violations = self._validator.violations(payload)
                 if external_id is None:
