@@ -1,0 +1,63 @@
+"""``list``: an adapter's handlers, topics and Flow endpoints."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from flowintegrations.app import App
+from flowintegrations.cli._common import as_service, load_user
+from flowintegrations.errors import CatalogError, FlowIntegrationsError, HandlerRegistrationError
+from flowintegrations.loading import load_object
+
+
+def _list(args: argparse.Namespace) -> int:
+    found = load_user(args.app, lambda: load_object(args.app))
+    service = None
+    if isinstance(found, App):
+        app = found
+    else:
+        service = as_service(found, args.app)
+        app = service.app
+    if args.env is not None:
+        app.environment = args.env
+    env = app.environment or "(default)"
+    try:
+        routes = app.pipeline.routes
+    except HandlerRegistrationError:
+        if service is None:
+            msg = f"{args.app} has no handlers: register one with @app.handler(scenario)"
+            raise FlowIntegrationsError(msg) from None
+        routes = ()
+    for route in routes:
+        name = f"{route.integration.identifier}\t{route.scenario.identifier}\tenv={env}"
+        try:
+            binding = route.scenario.binding(app.environment)
+        except CatalogError:
+            print(f"{name}\t(no topics: served to Flow only)")
+            continue
+        print(f"{name}\tout={binding.out_topic}\tin={binding.in_topic or '-'}")
+    try:
+        from flowintegrations.flow import FlowService  # noqa: PLC0415 - an optional extra
+    except ImportError:
+        print("flow\t(pip install flowintegrations[flow] to serve these to Boomi Flow)")
+        return 0
+    service = service or FlowService(app)
+    scenarios = {a.uri_part: a for a in service.actions}
+    for method, path in service.endpoints():
+        action = scenarios.get(path.rpartition("/actions/")[2]) if "/actions/" in path else None
+        served = f"\t{action.integration.identifier}/{action.scenario.identifier}" if action else ""
+        if path.endswith(("/data", "/data/delete")):
+            served = f"\ttypes: {', '.join(service.data_types)}"
+        print(f"flow\t{method} {path}{served}")
+    return 0
+
+
+def add_list_command(commands: Any) -> None:
+    """``list``: what an adapter serves."""
+    listing = commands.add_parser(
+        "list", help="list an adapter's handlers, topics and Flow endpoints"
+    )
+    listing.add_argument("app", metavar="MODULE:OBJ", help="an App or a FlowService")
+    listing.add_argument("--env", help="environment (default: $FLOWINTEGRATIONS_ENV)")
+    listing.set_defaults(func=_list)

@@ -1,0 +1,86 @@
+"""``diff``, ``asyncapi`` and ``import-profile``: catalog tooling."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from flowintegrations.cli._common import load_source, print_problems
+from flowintegrations.errors import CatalogError, FlowIntegrationsError
+from flowintegrations.model import Catalog, Integration
+
+
+def _diff(args: argparse.Namespace) -> int:
+    difference = load_source(args.old).diff(load_source(args.new))
+    if args.format == "json":
+        print(json.dumps(difference.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(difference.render(), end="")
+    return 1 if difference.breaking else 0
+
+
+def _asyncapi(args: argparse.Namespace) -> int:
+    from flowintegrations.asyncapi import export  # noqa: PLC0415 - on demand
+
+    document = export(load_source(args.source), args.env, bootstrap=args.bootstrap)
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0
+
+
+def _import_profile(args: argparse.Namespace) -> int:
+    from flowintegrations.model.profiles import (  # noqa: PLC0415 - only this command needs it
+        definitions_from_json_schema,
+        model_from_json_sample,
+        model_from_json_schema,
+    )
+
+    path = Path(args.file)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        msg = f"{args.file}: cannot read a JSON document ({exc})"
+        raise FlowIntegrationsError(msg) from None
+    name = args.name or path.stem
+    try:
+        if args.schema:
+            definitions = definitions_from_json_schema(document)
+            definitions[name] = model_from_json_schema(document)
+        else:
+            definitions = {name: model_from_json_sample(document)}
+        integration = Integration("Profiles", "profiles", definitions=definitions)
+    except CatalogError as exc:
+        print_problems(args.file, exc.problems)
+        return 1
+    print(json.dumps(Catalog((integration,)).dump(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def add_tooling_commands(commands: Any) -> None:
+    """``diff``, ``asyncapi`` and ``import-profile``: catalog tooling."""
+    diff = commands.add_parser("diff", help="what changed between two catalogs, and for whom")
+    diff.add_argument("old", help="the old catalog file (or MODULE:APP)")
+    diff.add_argument("new", help="the new catalog file (or MODULE:APP)")
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+    diff.set_defaults(func=_diff)
+
+    asyncapi = commands.add_parser("asyncapi", help="export an AsyncAPI 3.0 document")
+    asyncapi.add_argument("source", metavar="SOURCE", help="a catalog file or MODULE:APP")
+    asyncapi.add_argument("--env", help="the environment whose topics to export")
+    asyncapi.add_argument("--output", help="write the document to this file (default: stdout)")
+    asyncapi.add_argument("--bootstrap", metavar="HOST:PORT", help="the environment's Kafka server")
+    asyncapi.set_defaults(func=_asyncapi)
+    profile = commands.add_parser(
+        "import-profile", help="print a catalog whose definition a JSON sample or schema gives"
+    )
+    profile.add_argument("file", metavar="FILE.json", help="a JSON sample document")
+    profile.add_argument(
+        "--schema", action="store_true", help="the file is a JSON Schema, not a sample"
+    )
+    profile.add_argument("--name", help="the definition's name (default: the file's stem)")
+    profile.set_defaults(func=_import_profile)
