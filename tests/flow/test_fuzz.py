@@ -5,7 +5,7 @@ customer example's data actions and files. For every operation, schemathesis gen
 requests from ``openapi_document(service)``; each answer must be a status the document
 declares, JSON, never a 5xx but a handler's declared failure, and (a 2xx) valid against
 the platform's contract; nothing may log a traceback. After each run the service still
-answers a correct request. ``make test`` sends about 200 requests per operation;
+answers a correct request. ``make test`` sends about 150 requests per operation;
 ``make fuzz-flow`` sets ``FLOW_FUZZ_EXAMPLES`` for 100,000 or more in all.
 """
 
@@ -26,7 +26,7 @@ from support.flowcontract import ContractViolation
 from support.flowdata import example
 from support.flowfuzz import InProcess, operations, verdict
 
-EXAMPLES = int(os.environ.get("FLOW_FUZZ_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("FLOW_FUZZ_EXAMPLES", "150"))
 CUSTOMERS = example("flow_customers")
 
 
