@@ -28,9 +28,10 @@ from typing import Any
 import attrs
 
 from flowintegrations.errors import HandlerRegistrationError, ValidationError
+from flowintegrations.flow.echo import culture
 from flowintegrations.flow.query import Page, Query
 from flowintegrations.flow.types import Shape
-from flowintegrations.flow.values import culture, object_data, payloads_from_object_data
+from flowintegrations.flow.values import object_data, payloads_from_object_data
 from flowintegrations.model import DataModel, PropertyType, json_path_step
 from flowintegrations.validation import Violation, validator_for
 

@@ -29,10 +29,9 @@ IS_EMPTY                  ``"true"`` (or no value): the value is empty (or ``""`
 
 ``search`` matches rows where some text column contains the words, ignoring ASCII case.
 
-Why one module of this size: reading a filter strictly and applying it are two readings of
-one table of meanings (above); kept side by side, a change to one is seen against the other.
 Ordering is stable and puts empty values last in both directions; rows come in the order
-they were given otherwise. The page is ``limit`` rows (default 20) after ``offset``.
+they were given otherwise. The page is ``limit`` rows after ``offset``: 20 when there is no
+list filter at all, every row when a list filter's ``limit`` is 0 or missing.
 """
 
 from __future__ import annotations

@@ -24,9 +24,6 @@ exact both ways:
 Reading is strict: a ``contentValue`` that does not fit its ``contentType`` (``"abc"`` as
 a ContentNumber), a ``contentType`` that does not fit the declared property, or values of
 the wrong JSON shape raise :class:`FlowValueError` listing every problem with its path.
-
-Why one module of this size: writing and reading are the two halves of one mapping per
-content type; kept together, each rule above is written once for both directions.
 """
 
 from __future__ import annotations
@@ -50,11 +47,9 @@ from flowintegrations.model.datamodel import json_path_step
 from flowintegrations.validation import Violation
 
 __all__ = [
-    "CULTURE_FIELDS",
     "JSON_FORMAT",
     "MAX_DEPTH",
     "FlowValueError",
-    "culture",
     "engine_values",
     "iter_content_values",
     "object_data",
@@ -68,19 +63,6 @@ JSON_FORMAT = "application/json"
 MAX_DEPTH = 64
 """Objects nested deeper than this are refused (a hostile request, not a model)."""
 
-CULTURE_FIELDS = (
-    "id",
-    "developerName",
-    "developerSummary",
-    "brand",
-    "language",
-    "country",
-    "variant",
-    "code",
-)
-"""The fields of a Culture (the engine's CultureAPI, the Java SDK's Culture)."""
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
 _STRINGS = frozenset(
@@ -603,25 +585,6 @@ def payloads_from_object_data(
     if reader.problems:
         raise FlowValueError(tuple(reader.problems))
     return result
-
-
-def culture(value: Any) -> dict[str, str | None] | None:
-    """A request's ``culture`` fit to be echoed in an answer, or ``None``.
-
-    Answers echo the request's culture; the platform parses it as a Culture, so only its
-    fields with text (or null) values are kept, and an ``id`` only when it is a UUID (Java
-    holds it as one). Anything that is not an object is ``None``.
-    """
-    if not isinstance(value, dict):
-        return None
-    kept: dict[str, str | None] = {}
-    for key in CULTURE_FIELDS:
-        found = value.get(key)
-        if found is None or (isinstance(found, str) and _encodable(found)):
-            kept[key] = found
-    if kept.get("id") is not None and not _UUID.fullmatch(kept["id"] or ""):
-        kept["id"] = None
-    return kept
 
 
 def iter_content_values(values: Any) -> Iterator[Any]:
