@@ -375,6 +375,13 @@ def _operation(
                 extra={"500": "the handler failed after its retries (kind service)"},
             ),
         }
+    if path.endswith("/openapi.json"):
+        return {
+            "summary": "this document",
+            "responses": {
+                "200": {"description": "the OpenAPI document", **_json({"type": "object"})}
+            },
+        }
     if path.endswith("/health"):
         return {
             "summary": "health",
