@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,13 @@ CORRECT = {
 }
 
 
+def _kind(problem: str) -> str:
+    """A problem without its particulars (the offending values), for a summary."""
+    lines = problem.splitlines()
+    first = lines[1].strip() if len(lines) > 1 else lines[0]
+    return re.sub(r"\[\d+\]", "[i]", first.split("'")[0].strip())[:100]
+
+
 @pytest.fixture(scope="module")
 def served() -> Iterator[dict[str, tuple[FlowService, InProcess]]]:
     """Each service, and an in-process client of it."""
@@ -109,5 +118,8 @@ def test_generated_requests_get_declared_answers_and_no_tracebacks(
     tracebacks = [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
     path, body = CORRECT[name]
     after = client.post(path, body)
+    kinds = Counter(_kind(problem) for problem in problems)
     print(f"fuzz {name} {label}: {sent} requests, statuses {dict(client.statuses)}")  # noqa: T201
+    for kind, count in kinds.most_common():
+        print(f"  found {count} x {kind}")  # noqa: T201
     assert (problems[:5], tracebacks[:5], after.status_code) == ([], [], 200)
