@@ -154,7 +154,7 @@ class _Select:
             for o in query.order_by
         ]
         order.append(sql.SQL("{} ASC").format(self.column(id_column)))
-        limit, offset = self.value(query.limit + 1), self.value(query.offset)
+        limit, offset = self.value(query.fetch_limit), self.value(query.offset)
         return sql.SQL("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT {} OFFSET {}").format(
             table, sql.SQL(" AND ").join(conditions), sql.SQL(", ").join(order), limit, offset
         )
@@ -232,7 +232,8 @@ class CustomerDirectory:
         statement, params = select(query, self.table)
         records = self.connection().execute(statement, params).fetchall()
         rows = [_row(r) for r in records]
-        return Page(rows[: query.limit], more=len(rows) > query.limit)
+        more = query.limit is not None and len(rows) > query.limit
+        return Page(rows[: query.limit], more=more)
 
     def save(self, objects: Sequence[FlowObject]) -> list[dict[str, Any]]:
         """Create (a new id) or update each customer, in one transaction; the saved rows."""

@@ -17,6 +17,7 @@ import pytest
 from flowintegrations import Catalog
 from flowintegrations.cli import flow_notes, main
 from support.flow_adapters import KITCHEN
+from support.flowcontract import FlowHttp
 from support.processes import log_lines, start_command, wait_for_output
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,12 +64,14 @@ def test_serve_logs_its_base_url_and_every_action(tmp_path: Path) -> None:
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/fs/otp", base)
 
 
-def test_serve_answers_with_basic_auth_and_exits_0_on_sigterm(tmp_path: Path) -> None:
+def test_serve_answers_with_basic_auth_and_exits_0_on_sigterm(
+    flow_http: FlowHttp, tmp_path: Path
+) -> None:
     """A served action answers FORWARD to the right credentials; SIGTERM exits 0."""
     process, base = start(ADAPTER + ":app", "--username", "flow", log=tmp_path / "out.log")
     try:
-        refused = httpx.post(f"{base}/actions/generate-otp", json={"inputs": OTP_INPUTS})
-        answer = httpx.post(
+        refused = flow_http.post(f"{base}/actions/generate-otp", json={"inputs": OTP_INPUTS})
+        answer = flow_http.post(
             f"{base}/actions/generate-otp",
             json={"stateId": "7", "inputs": OTP_INPUTS},
             auth=("flow", "tok"),
@@ -81,14 +84,14 @@ def test_serve_answers_with_basic_auth_and_exits_0_on_sigterm(tmp_path: Path) ->
     assert "tok" not in (tmp_path / "out.log").read_text().replace("token", "")
 
 
-def test_sigterm_lets_a_request_in_flight_finish(tmp_path: Path) -> None:
+def test_sigterm_lets_a_request_in_flight_finish(flow_http: FlowHttp, tmp_path: Path) -> None:
     """A request running when SIGTERM arrives still gets its answer."""
     process, base = start(SLOW_SERVICE + ":service", log=tmp_path / "out.log", token=None)
     answers: list[httpx.Response] = []
     inputs = [{"developerName": "seconds", "contentType": "ContentNumber", "contentValue": "1"}]
     call = threading.Thread(
         target=lambda: answers.append(
-            httpx.post(f"{base}/actions/slow", json={"inputs": inputs}, timeout=20)
+            flow_http.post(f"{base}/actions/slow", json={"inputs": inputs}, timeout=20)
         )
     )
     call.start()
