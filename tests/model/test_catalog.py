@@ -325,7 +325,9 @@ def test_a_format_version_that_is_not_an_integer_is_a_type_error(
 
 def test_unknown_top_level_key() -> None:
     """A key the format does not know is reported with its path."""
-    assert problems_of({"integration": []}) == [("$.integration", "unknown key 'integration'")]
+    assert problems_of({"integration": []}) == [
+        ("$.integration", "unknown key 'integration' (did you mean 'integrations'?)")
+    ]
 
 
 def test_unknown_nested_keys() -> None:
@@ -336,14 +338,31 @@ def test_unknown_nested_keys() -> None:
     )
     data["integrations"][0]["systemname"] = "SYS"
     expected = [
-        ("$.integrations[0].scenarios[0].topics[0].inn", "unknown key 'inn'"),
+        (
+            "$.integrations[0].scenarios[0].topics[0].inn",
+            "unknown key 'inn' (did you mean 'in'?)",
+        ),
         (
             "$.integrations[0].scenarios[0].outputModel.properties[0].required",
             "unknown key 'required'",
         ),
-        ("$.integrations[0].systemname", "unknown key 'systemname'"),
+        (
+            "$.integrations[0].systemname",
+            "unknown key 'systemname' (did you mean 'systemName'?)",
+        ),
     ]
     assert problems_of(data) == expected
+
+
+def test_a_misspelt_key_names_the_key_it_was_meant_as() -> None:
+    """An unknown key close to a known one gets a "did you mean" naming it."""
+    data = one_scenario(outputModle={"properties": []})
+    assert problems_of(data) == [
+        (
+            "$.integrations[0].scenarios[0].outputModle",
+            "unknown key 'outputModle' (did you mean 'outputModel'?)",
+        )
+    ]
 
 
 def test_integrations_must_be_an_array() -> None:
