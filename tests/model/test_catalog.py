@@ -213,9 +213,16 @@ def test_duplicate_integration_identifiers_are_rejected() -> None:
 def test_missing_file() -> None:
     """A file that does not exist is a CatalogError naming it and the reason."""
     path = "/nonexistent/catalog.json"
-    message = f"$: cannot read catalog file {path!r}: [Errno 2] No such file or directory: {path!r}"
+    message = f"$: cannot read catalog file {path!r}: no such file"
     with pytest.raises(CatalogError, match=exactly(message)):
         Catalog.load(path)
+
+
+def test_a_directory_is_not_a_catalog_file(tmp_path: Path) -> None:
+    """A directory given as the catalog file is a CatalogError saying it is a directory."""
+    message = f"$: cannot read catalog file {str(tmp_path)!r}: it is a directory"
+    with pytest.raises(CatalogError, match=exactly(message)):
+        Catalog.load(tmp_path)
 
 
 def test_file_that_is_not_utf8(tmp_path: Path) -> None:
@@ -223,8 +230,8 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "catalog.json"
     path.write_bytes(b'{"name": "\xff"}')
     message = (
-        f"$: cannot read catalog file {str(path)!r}: 'utf-8' codec can't decode byte 0xff "
-        "in position 10: invalid start byte"
+        f"$: cannot read catalog file {str(path)!r}: it is not UTF-8 text ('utf-8' codec "
+        "can't decode byte 0xff in position 10: invalid start byte)"
     )
     with pytest.raises(CatalogError, match=exactly(message)):
         Catalog.load(path)

@@ -69,6 +69,11 @@ def load_user(spec: str, load: Callable[[], T]) -> T:
         raise FlowIntegrationsError(msg) from exc
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 integration``, ``2 integrations``: a count with its noun in the right number."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def print_problems(catalog: str, problems: Sequence[CatalogProblem]) -> None:
     print(f"{catalog}: {len(problems)} problem(s)", file=sys.stderr)
     for problem in problems:

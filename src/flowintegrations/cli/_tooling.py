@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from flowintegrations.cli._common import load_source, print_problems
-from flowintegrations.errors import CatalogError, FlowIntegrationsError
-from flowintegrations.model import Catalog, Integration
+from flowintegrations.errors import CatalogError, CatalogProblem, FlowIntegrationsError
+from flowintegrations.model import Catalog, DataModel, Integration
+from flowintegrations.model.catalog import read_error_reason
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -42,23 +43,69 @@ def _import_profile(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"cannot read {args.file!r}: {read_error_reason(exc)}"
+        raise FlowIntegrationsError(msg) from None
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
         msg = f"{args.file}: cannot read a JSON document ({exc})"
         raise FlowIntegrationsError(msg) from None
     name = args.name or path.stem
+    if args.schema and not _looks_like_a_schema(document):
+        why = _why_a_sample(document)
+        msg = f"{args.file} looks like a JSON sample, not a JSON Schema ({why}): drop --schema"
+        raise FlowIntegrationsError(msg)
+    problems: list[CatalogProblem] = []
+    definitions: dict[str, DataModel] = {}
+    if args.schema:
+        try:
+            definitions = definitions_from_json_schema(document)
+        except CatalogError as exc:
+            problems.extend(exc.problems)
     try:
         if args.schema:
-            definitions = definitions_from_json_schema(document)
             definitions[name] = model_from_json_schema(document)
         else:
-            definitions = {name: model_from_json_sample(document)}
-        integration = Integration("Profiles", "profiles", definitions=definitions)
+            definitions[name] = model_from_json_sample(document)
     except CatalogError as exc:
-        print_problems(args.file, exc.problems)
+        problems.extend(exc.problems)
+    if problems:
+        print_problems(args.file, problems)
         return 1
+    integration = Integration("Profiles", "profiles", definitions=definitions)
     print(json.dumps(Catalog((integration,)).dump(), indent=2, ensure_ascii=False))
     return 0
+
+
+_SCHEMA_KEYWORDS = frozenset(
+    {"$schema", "$id", "$ref", "$comment", "title", "description", "type", "properties"}
+    | {"required", "additionalProperties", "items", "enum", "definitions", "examples"}
+    | {"default", "format", "oneOf", "anyOf", "allOf", "not", "const", "pattern"}
+    | {"minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems", "$defs"}
+)
+
+
+def _why_a_sample(document: object) -> str:
+    """What makes ``document`` (no schema) look like a sample, in a few words."""
+    if not isinstance(document, dict):
+        return "a schema is a JSON object, this is not"
+    others = sorted(set(document) - _SCHEMA_KEYWORDS)
+    shown = ", ".join(repr(key) for key in others[:3]) + (", ..." if len(others) > 3 else "")
+    return f"{shown}: no JSON Schema keyword"
+
+
+def _looks_like_a_schema(document: object) -> bool:
+    """Whether ``document`` reads as a JSON Schema: an object of schema keywords only.
+
+    A sample that happens to have a ``type`` key still has keys no schema has.
+    """
+    if not isinstance(document, dict):
+        return False
+    if "$schema" in document or isinstance(document.get("properties"), dict):
+        return True
+    return set(document) <= _SCHEMA_KEYWORDS
 
 
 def add_tooling_commands(commands: Any) -> None:
