@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,43 @@ def _diff(args: argparse.Namespace) -> int:
 def _asyncapi(args: argparse.Namespace) -> int:
     from flowintegrations.asyncapi import export  # noqa: PLC0415 - on demand
 
-    document = export(load_source(args.source), args.env, bootstrap=args.bootstrap)
+    catalog = load_source(args.source)
+    known = sorted(
+        {
+            binding.environment
+            for integration in catalog.integrations
+            for scenario in integration.scenarios
+            for binding in scenario.topics
+            if binding.environment is not None
+        }
+    )
+    if args.env is not None and known and args.env not in known:
+        names = ", ".join(repr(name) for name in known)
+        msg = f"--env {args.env}: the catalog has no environment {args.env!r} (it has: {names})"
+        raise FlowIntegrationsError(msg)
+    for integration in catalog.integrations:
+        for scenario in integration.scenarios:
+            try:
+                scenario.binding(args.env)
+            except CatalogError:
+                have = ", ".join(repr(e) for e in scenario.environments) or "none"
+                hint = "" if args.env is not None else "; pick an environment with --env"
+                print(
+                    f"warning: {integration.identifier}/{scenario.identifier} is left out: it "
+                    f"has no topics for {_environment(args.env)} (it has: {have}){hint}",
+                    file=sys.stderr,
+                )
+    document = export(catalog, args.env, bootstrap=args.bootstrap)
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         print(text, end="")
     return 0
+
+
+def _environment(name: str | None) -> str:
+    return "the default environment" if name is None else f"environment {name!r}"
 
 
 def _import_profile(args: argparse.Namespace) -> int:
