@@ -259,6 +259,21 @@ def test_broker_on_a_port_in_use_says_so(capsys: pytest.CaptureFixture[str]) -> 
     )
 
 
+def test_run_with_no_broker_at_the_bootstrap_says_how_to_start_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`run --bootstrap` where nothing listens: the transport error, then the `broker` hint."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: every connection is refused
+        bootstrap = f"127.0.0.1:{closed.getsockname()[1]}"
+        assert main(["run", f"{ECHO_ADAPTER}:app", "--bootstrap", bootstrap]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: reading metadata from {bootstrap}: Failed to get metadata: Local: Broker "
+        f"transport failure (_TRANSPORT); is a broker running at {bootstrap}? "
+        "`flowintegrations broker` starts one"
+    )
+
+
 @pytest.mark.kafka
 def test_run_on_missing_topics_mentions_create_topics(
     kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

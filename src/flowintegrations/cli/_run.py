@@ -12,7 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from flowintegrations.app import App
-from flowintegrations.cli._common import add_config_option, load_user_app, log, parse_settings
+from flowintegrations.cli._common import (
+    add_config_option,
+    broker_hint,
+    load_user_app,
+    log,
+    parse_settings,
+)
 from flowintegrations.errors import FlowIntegrationsError, TopicNotFoundError
 from flowintegrations.transport import KafkaTransport
 from flowintegrations.vocabulary import BOOTSTRAP_VAR
@@ -22,7 +28,8 @@ def _demo(args: argparse.Namespace) -> int:
     from flowintegrations.demo import main as demo_main  # noqa: PLC0415 - heavy, on demand
 
     bootstrap = args.bootstrap or os.environ.get(BOOTSTRAP_VAR)
-    return demo_main(bootstrap, config=parse_settings(args.config))
+    with broker_hint(bootstrap):
+        return demo_main(bootstrap, config=parse_settings(args.config))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -46,7 +53,8 @@ def _run(args: argparse.Namespace) -> int:
                 extra={"event": "in_memory"},
             )
         try:
-            asyncio.run(_serve(app, where))
+            with broker_hint(bootstrap):
+                asyncio.run(_serve(app, where))
         except TopicNotFoundError as exc:
             msg = f"{exc}; create them, or pass --create-topics to create missing topics"
             raise FlowIntegrationsError(msg) from exc
