@@ -25,11 +25,19 @@ from flowintegrations.vocabulary import BOOTSTRAP_VAR
 
 
 def _demo(args: argparse.Namespace) -> int:
+    """The demo, on Kafka with the development broker's client settings under ``--config``.
+
+    The demo creates its topics and its groups are short-lived: the settings
+    ``flowintegrations broker`` prints suit it on any broker, and a local one answers in
+    seconds instead of waiting a default session timeout for each group to form.
+    """
     from flowintegrations.demo import main as demo_main  # noqa: PLC0415 - heavy, on demand
+    from flowintegrations.testing.broker import TANSU_TEST_CONFIG  # noqa: PLC0415
 
     bootstrap = args.bootstrap or os.environ.get(BOOTSTRAP_VAR)
+    config = {**TANSU_TEST_CONFIG, **parse_settings(args.config)}
     with broker_hint(bootstrap):
-        return demo_main(bootstrap, config=parse_settings(args.config))
+        return demo_main(bootstrap, config=config)
 
 
 def _run(args: argparse.Namespace) -> int:
