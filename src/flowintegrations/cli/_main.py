@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0, 1; argparse exits 2 itself)."""
     args = _parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for --reload's child
     try:
         status: int = args.func(args)
         sys.stdout.flush()

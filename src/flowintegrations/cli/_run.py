@@ -19,6 +19,7 @@ from flowintegrations.cli._common import (
     log,
     parse_settings,
 )
+from flowintegrations.cli._reload import add_reload_option, reload_on_changes
 from flowintegrations.errors import FlowIntegrationsError, TopicNotFoundError
 from flowintegrations.transport import KafkaTransport
 from flowintegrations.vocabulary import BOOTSTRAP_VAR
@@ -41,6 +42,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.reload:
+        return reload_on_changes(args.app, args.argv)
     config = parse_settings(args.config)
     app = load_user_app(args.app, environment=args.env)
     bootstrap = args.bootstrap or os.environ.get(BOOTSTRAP_VAR)
@@ -172,4 +175,5 @@ def add_run_commands(commands: Any) -> None:
         help="serve metrics in Prometheus text format on this port (needs the otel extra)",
     )
     run.add_argument("--log-json", action="store_true", help="log one JSON object per line")
+    add_reload_option(run)
     run.set_defaults(func=_run)

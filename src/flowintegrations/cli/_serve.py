@@ -10,12 +10,15 @@ from typing import Any
 
 from flowintegrations.app import App
 from flowintegrations.cli._common import as_service, load_user
+from flowintegrations.cli._reload import add_reload_option, reload_on_changes
 from flowintegrations.errors import FlowIntegrationsError
 from flowintegrations.loading import load_object
 from flowintegrations.vocabulary import FLOW_TOKEN_VAR
 
 
 def _serve_flow(args: argparse.Namespace) -> int:
+    if args.reload:
+        return reload_on_changes(args.app, args.argv)
     try:
         from flowintegrations.flow import FlowService  # noqa: PLC0415 - an optional extra
         from flowintegrations.flow.server import serve_until_signal  # noqa: PLC0415
@@ -57,4 +60,5 @@ def add_serve_command(commands: Any) -> None:
         metavar="VAR",
         help=f"environment variable holding the basic-auth token (default: {FLOW_TOKEN_VAR})",
     )
+    add_reload_option(serve)
     serve.set_defaults(func=_serve_flow)
