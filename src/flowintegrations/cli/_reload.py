@@ -5,7 +5,7 @@ for ``path/to/adapter.py:app``, else the current directory, where ``MODULE`` is 
 from) with ``watchfiles``, and on a change of a ``.py`` or ``.json`` file stops the child
 the way Ctrl-C does (SIGINT: it finishes what it fetched, then exits) and starts it again.
 A child that fails (a syntax error in the file being edited) is started again on the next
-change. SIGINT or SIGTERM to the parent stops the child and exits 0.
+change. SIGINT or SIGTERM to the parent stops the child the same way and exits 0.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shlex
+import signal
+import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,25 +60,54 @@ def reload_on_changes(spec: str, argv: Sequence[str]) -> int:
     except ImportError:
         raise FlowIntegrationsError(RELOAD_EXTRA_MESSAGE) from None
     directory = watched_directory(spec)
-    command = shlex.join([sys.executable, "-m", "flowintegrations", *without_reload(argv)])
+    command = [sys.executable, "-m", "flowintegrations", *without_reload(argv)]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("watchfiles").setLevel(logging.ERROR)  # our own lines say what happens
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)  # our own line names the change
+    stop = threading.Event()
+    previous = {
+        signum: signal.signal(signum, lambda *_: stop.set())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     log.info(
         "--reload: watching %s for changes of .py and .json files",
         directory,
         extra={"event": "reload_watch"},
     )
-
-    def restarting(changes: set[tuple[watchfiles.Change, str]]) -> None:
-        names = sorted({os.path.relpath(path, directory) for _, path in changes})
-        log.info("--reload: %s changed; restarting", ", ".join(names), extra={"event": "reload"})
-
-    watchfiles.run_process(
-        directory,
-        target=command,
-        target_type="command",
-        callback=restarting,
-        watch_filter=watchfiles.PythonFilter(extra_extensions=(".json",)),
-        sigint_timeout=_STOP_TIMEOUT,
-    )
+    child = _start(command)
+    try:
+        for changes in watchfiles.watch(
+            directory,
+            watch_filter=watchfiles.PythonFilter(extra_extensions=(".json",)),
+            stop_event=stop,
+            raise_interrupt=False,
+        ):
+            names = sorted({os.path.relpath(path, directory) for _, path in changes})
+            log.info(
+                "--reload: %s changed; restarting", ", ".join(names), extra={"event": "reload"}
+            )
+            _stop(child)
+            child = _start(command)
+    finally:
+        _stop(child)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0
+
+
+def _start(command: list[str]) -> subprocess.Popen[bytes]:
+    # In a session of its own: a Ctrl-C in the terminal reaches this process alone, which
+    # then stops the child with one SIGINT (a second one would cut its graceful stop short).
+    return subprocess.Popen(command, start_new_session=True)  # noqa: S603 - our own command
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    """Stop ``child`` as Ctrl-C would, and wait for it (then kill it, if it hangs)."""
+    if child.poll() is not None:
+        return
+    child.send_signal(signal.SIGINT)
+    try:
+        child.wait(_STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        log.warning("--reload: the command did not stop within %d s; killing it", _STOP_TIMEOUT)
+        child.kill()
+        child.wait()
