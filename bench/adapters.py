@@ -10,6 +10,8 @@ produce it to the in topic with the request's headers (all but ``jwt``) and the
 
 * ``ours``         App + KafkaTransport, a sync handler (the usual way to write one)
 * ``ours-async``   App + KafkaTransport, an async handler
+* ``ours-inline``  App + KafkaTransport, a sync handler registered with ``inline=True`` (on
+                   the event loop, no thread hop)
 * ``ours-eos``     ``ours`` with ``exactly_once=True``: each batch in a Kafka transaction
                    with its offsets (the cost of exactly once)
 * ``ours-otel``    ``ours`` with telemetry on: OpenTelemetry SDK tracer (every span made,
@@ -17,11 +19,12 @@ produce it to the in topic with the request's headers (all but ``jwt``) and the
 * ``ours-metrics`` ``ours`` with telemetry on but no tracer provider: metrics only
 * ``raw``          confluent-kafka consume -> json -> produce loop (the practical ceiling)
 * ``raw-fjs``      the raw loop plus fastjsonschema on request and reply
-* ``raw-alo``      the careful hand-written loop: ``raw-fjs`` made at-least-once (per batch:
-                   produce every reply, flush, then commit only if no reply failed; failed
-                   deliveries are reported by librdkafka with ``delivery.report.only.error``,
-                   so a delivered reply costs no callback), what an adapter author writes
-                   instead of using the SDK
+* ``raw-alo``      the careful, lean hand-written loop: ``raw-fjs`` made at-least-once, as
+                   a careful user writes it: one ``consume(1000)`` per batch; ``json.loads``
+                   and a compiled fastjsonschema check each way; ``produce`` with no
+                   per-record callback (``delivery.report.only.error`` and one error
+                   callback); one ``flush()`` per batch, then an asynchronous commit of the
+                   batch's last offset per partition, unless a delivery failed
 * ``faststream``   FastStream's confluent broker, subscriber + publish, pydantic models
 
 ``--slow-ms`` makes the handler take that long per request (a sync sleep on its thread
@@ -75,7 +78,12 @@ def noop_telemetry(*, tracing: bool) -> Any:
 
 
 def run_ours(
-    args: argparse.Namespace, *, is_async: bool, telemetry: str = "", exactly_once: bool = False
+    args: argparse.Namespace,
+    *,
+    is_async: bool,
+    telemetry: str = "",
+    exactly_once: bool = False,
+    inline: bool = False,
 ) -> None:
     from flowintegrations import App, Retry  # noqa: PLC0415
     from flowintegrations.transport import KafkaTransport  # noqa: PLC0415
@@ -103,8 +111,8 @@ def run_ours(
             return {"otpId": "otp-" + payload["recipient"], "expiresAt": EXPIRES}
 
     else:
-
-        @app.handler(otp)
+        # inline only when asked, so that a baseline without it runs this file too
+        @app.handler(otp, **({"inline": True} if inline else {}))
         def generate_otp(payload: dict[str, Any]) -> dict[str, Any]:
             if slow:
                 time.sleep(slow)
@@ -135,6 +143,10 @@ def run_ours(
 def run_raw(args: argparse.Namespace, *, validate: bool, at_least_once: bool = False) -> None:
     from confluent_kafka import Consumer, Producer  # noqa: PLC0415
 
+    if at_least_once:
+        run_raw_alo(args)
+        return
+
     check_request = check_reply = None
     if validate:
         import fastjsonschema  # noqa: PLC0415
@@ -146,17 +158,8 @@ def run_raw(args: argparse.Namespace, *, validate: bool, at_least_once: bool = F
         check_request = fastjsonschema.compile(request_v.schema)
         check_reply = fastjsonschema.compile(reply_v.schema)
 
-    failed: list[Any] = []
-    reports: dict[str, Any] = {}
-    if at_least_once:
-        # Without a delivery report, flush() cannot tell a delivered reply from one that
-        # failed, and the commit would lose the request: ask librdkafka for the failures.
-        reports = {
-            "delivery.report.only.error": True,
-            "on_delivery": lambda error, _: failed.append(error),
-        }
     consumer = Consumer(consumer_conf(args.bootstrap, args.group))
-    producer = Producer(producer_conf(args.bootstrap, **{"linger.ms": args.linger_ms}, **reports))
+    producer = Producer(producer_conf(args.bootstrap, **{"linger.ms": args.linger_ms}))
     consumer.subscribe([args.out_topic])
     stopping = False
 
@@ -203,16 +206,79 @@ def run_raw(args: argparse.Namespace, *, validate: bool, at_least_once: bool = F
                     break
                 except BufferError:
                     producer.poll(0.001)
-        if at_least_once and messages:
-            # Commit only what was delivered: wait for every reply of the batch first.
-            producer.flush()
-            if failed:
-                # Stop uncommitted: the next member of the group handles the batch again.
-                sys.exit(f"raw-alo: {len(failed)} replies failed; stopping uncommitted")
-        else:
-            producer.poll(0)
+        producer.poll(0)
         if messages:
             consumer.commit(asynchronous=True)
+    producer.flush(10)
+    consumer.close()
+
+
+def run_raw_alo(args: argparse.Namespace) -> None:
+    """The lean at-least-once loop a careful user writes (see the module docstring)."""
+    import fastjsonschema  # noqa: PLC0415
+    from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: PLC0415
+
+    from flowintegrations.validation import scenario_validators  # noqa: PLC0415
+
+    integration, otp = otp_on(args.out_topic, args.in_topic)
+    request_v, reply_v = scenario_validators(integration, otp)
+    check_request = fastjsonschema.compile(request_v.schema)
+    check_reply = fastjsonschema.compile(reply_v.schema)
+    failed: list[Any] = []
+    # No per-record callback: librdkafka reports failed deliveries only, to one callback.
+    reports = {
+        "delivery.report.only.error": True,
+        "on_delivery": lambda error, _: failed.append(error),
+    }
+    consumer = Consumer(consumer_conf(args.bootstrap, args.group))
+    producer = Producer(producer_conf(args.bootstrap, **{"linger.ms": args.linger_ms}, **reports))
+    consumer.subscribe([args.out_topic])
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    in_topic = args.in_topic
+    slow = args.slow_ms / 1000
+    loads, dumps = json.loads, json.dumps
+    produce = producer.produce
+    while not stopping:
+        messages = consumer.consume(1000, 0.1)
+        if not messages:
+            continue
+        last: dict[tuple[str, int], int] = {}
+        for message in messages:
+            if message.error() is not None:
+                continue
+            headers = message.headers() or []
+            payload = loads(message.value())
+            check_request(payload)
+            if slow:
+                time.sleep(slow)
+            reply = {"otpId": "otp-" + payload["recipient"], "expiresAt": EXPIRES}
+            check_reply(reply)
+            key = message.key()
+            for name, value in headers:
+                if name == "processInstanceUuid":
+                    key = value
+            value = dumps(reply, separators=(",", ":")).encode()
+            kept = [h for h in headers if h[0] != "jwt"]
+            while True:
+                try:
+                    produce(in_topic, value, key, headers=kept)
+                    break
+                except BufferError:
+                    producer.poll(0.001)
+            last[message.topic(), message.partition()] = message.offset()
+        producer.flush()
+        if failed:
+            # Stop uncommitted: the next member of the group handles the batch again.
+            sys.exit(f"raw-alo: {len(failed)} replies failed; stopping uncommitted")
+        if last:
+            offsets = [TopicPartition(t, p, offset + 1) for (t, p), offset in last.items()]
+            consumer.commit(offsets=offsets, asynchronous=True)
     producer.flush(10)
     consumer.close()
 
@@ -282,6 +348,7 @@ def main() -> int:
         choices=[
             "ours",
             "ours-async",
+            "ours-inline",
             "ours-otel",
             "ours-metrics",
             "ours-eos",
@@ -300,13 +367,14 @@ def main() -> int:
     parser.add_argument("--profile", default="")
     parser.add_argument("--max-in-flight", type=int, default=0)
     args = parser.parse_args()
-    if args.kind in ("ours", "ours-async", "ours-otel", "ours-metrics", "ours-eos"):
+    if args.kind in ("ours", "ours-async", "ours-inline", "ours-otel", "ours-metrics", "ours-eos"):
         telemetry = {"ours-otel": "otel", "ours-metrics": "metrics"}.get(args.kind, "")
         run_ours(
             args,
             is_async=args.kind == "ours-async",
             telemetry=telemetry,
             exactly_once=args.kind == "ours-eos",
+            inline=args.kind == "ours-inline",
         )
     elif args.kind in ("raw", "raw-fjs", "raw-alo"):
         run_raw(args, validate=args.kind != "raw", at_least_once=args.kind == "raw-alo")

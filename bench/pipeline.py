@@ -66,7 +66,16 @@ from confluent_kafka import Consumer, Producer
 
 from flowintegrations.testing.broker import TANSU_TEST_CONFIG, local_broker
 
-THROUGHPUT_KINDS = ("raw", "ours", "raw-fjs", "raw-alo", "ours-async", "ours-eos", "faststream")
+THROUGHPUT_KINDS = (
+    "raw",
+    "ours",
+    "raw-fjs",
+    "raw-alo",
+    "ours-async",
+    "ours-inline",
+    "ours-eos",
+    "faststream",
+)
 OVERHEAD_KINDS = ("ours-base", "ours", "ours-metrics", "ours-otel")
 BASELINE_SOURCE = ""
 """Where ``ours-base`` imports flowintegrations from (set by the overhead mode)."""
@@ -79,7 +88,8 @@ def drain(bootstrap: str, kind: str, out_topic: str, n: int, timeout: float = 18
     in_topic = fresh(f"{kind}.in")
     create_topics(bootstrap, [in_topic])
     counter = ReplyCounter(bootstrap, in_topic)
-    adapter, source = ("ours", BASELINE_SOURCE) if kind == "ours-base" else (kind, "")
+    # KIND-base: that kind on the baseline's code (the overhead mode's --baseline).
+    adapter, source = (kind[:-5], BASELINE_SOURCE) if kind.endswith("-base") else (kind, "")
     proc = start_adapter(
         adapter, bootstrap, out_topic, in_topic, source=source, group=fresh(f"g.{kind}")
     )
@@ -160,8 +170,9 @@ def overhead(bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
             tar.extractall(tmp, filter="data")
         BASELINE_SOURCE = str(Path(tmp) / "src")
         print(f"baseline: {ref[:12]} from {BASELINE_SOURCE}", flush=True)
-        args.kinds = ",".join(OVERHEAD_KINDS)
-        result = throughput(bootstrap, args, reference="ours-base")
+        args.kinds = args.kinds or ",".join(OVERHEAD_KINDS)
+        reference = next(k for k in args.kinds.split(",") if k.endswith("-base"))
+        result = throughput(bootstrap, args, reference=reference)
     result["baseline"] = ref
     return result
 

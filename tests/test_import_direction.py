@@ -71,6 +71,7 @@ FACADES = {
     ("flowintegrations.model.datamodel", "DataModel.validate"): "validates lazily",
     ("flowintegrations.model.catalog", "Catalog.load"): "may check a catalog lazily",
     ("flowintegrations.model.catalog", "Catalog.dump"): "may check a catalog lazily",
+    ("flowintegrations.model.checks", "property_example_problems"): "checks examples lazily",
 }
 """The model's facades (DESIGN.md): only these functions may import the validation layer,
 and only inside the function, so that importing the model never imports validation."""
@@ -274,3 +275,65 @@ def test_every_known_exception_still_happens() -> None:
     """A known exception that the code no longer needs is taken out of the table."""
     happening = {(found.module, found.target) for found in IMPORTS}
     assert set(KNOWN_EXCEPTIONS) <= happening
+
+
+NAMED_CONSTRUCTORS = {
+    ("flowintegrations.model.datamodel", "DataModel.from_json_sample"): "profiles.py builds it",
+    ("flowintegrations.model.datamodel", "DataModel.from_json_schema"): "profiles.py builds it",
+}
+"""Named constructors whose body lives in the module that builds the value, imported inside
+the function (like the validation facades): the only imports a cycle may go through."""
+
+
+def _cycles(imports: list[Import]) -> list[list[str]]:
+    """The groups of modules that import each other, directly or around a loop (Tarjan)."""
+    graph: dict[str, set[str]] = {}
+    for found in imports:
+        lazy = (found.module, found.function)
+        if lazy in FACADES or lazy in NAMED_CONSTRUCTORS or found.target == found.module:
+            continue
+        graph.setdefault(found.module, set()).add(found.target)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for target in sorted(graph.get(module, ())):
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return groups
+
+
+def test_the_cycle_finder_finds_a_loop_of_three() -> None:
+    """A -> b -> c -> a is one group; a module importing only downward is in none."""
+    imports = [
+        Import("p.a", None, "p.b", 1),
+        Import("p.b", "f", "p.c", 1),
+        Import("p.c", None, "p.a", 1),
+        Import("p.d", None, "p.a", 1),
+    ]
+    assert _cycles(imports) == [["p.a", "p.b", "p.c"]]
+
+
+def test_no_modules_import_each_other() -> None:
+    """No import cycle, counting function-local and TYPE_CHECKING imports (facades aside)."""
+    assert _cycles(IMPORTS) == []

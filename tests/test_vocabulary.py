@@ -43,3 +43,10 @@ def test_redact_without_secrets_returns_the_text() -> None:
 def test_encodable_escapes_lone_surrogates() -> None:
     """A lone surrogate becomes a backslash escape, so the text encodes as UTF-8."""
     assert (encodable("bad \ud800 key"), encodable("fine ä")) == ("bad \\ud800 key", "fine ä")
+
+
+def test_redacted_has_one_home_and_the_old_import_path_is_an_alias() -> None:
+    """validation.REDACTED is vocabulary's REDACTED, and not in validation's __all__."""
+    from flowintegrations import validation  # noqa: PLC0415 - the old path under test
+
+    assert (validation.REDACTED is REDACTED, "REDACTED" in validation.__all__) == (True, False)

@@ -2,17 +2,20 @@
 
 from flowintegrations.app import App
 from flowintegrations.client import EngineClient, Reply
-from flowintegrations.context import Context
-from flowintegrations.deferred import DeferredReply
 from flowintegrations.errors import (
     CatalogError,
     CodecError,
+    DeferredReplyError,
+    DeferredReplyUsedError,
     DeliveryError,
     FlowIntegrationsError,
     FlowIntegrationsWarning,
     HandlerRegistrationError,
+    InvalidDeferredReplyError,
+    MissingTopicError,
     RequestDeadLetteredError,
     RequestTimeoutError,
+    ScenarioNotFoundError,
     TopicNotFoundError,
     TransportBrokenError,
     TransportClosedError,
@@ -32,6 +35,8 @@ from flowintegrations.model import (
     TopicBinding,
 )
 from flowintegrations.retry import Retry
+from flowintegrations.runtime.context import Context
+from flowintegrations.runtime.deferred import DeferredReply
 from flowintegrations.validation import Violation
 
 __all__ = [
@@ -42,6 +47,8 @@ __all__ = [
     "Context",
     "DataModel",
     "DeferredReply",
+    "DeferredReplyError",
+    "DeferredReplyUsedError",
     "DeliveryError",
     "EngineClient",
     "Enumeration",
@@ -51,6 +58,8 @@ __all__ = [
     "HandlerRegistrationError",
     "Header",
     "Integration",
+    "InvalidDeferredReplyError",
+    "MissingTopicError",
     "Property",
     "PropertyType",
     "Reply",
@@ -58,6 +67,7 @@ __all__ = [
     "RequestTimeoutError",
     "Retry",
     "Scenario",
+    "ScenarioNotFoundError",
     "TopicBinding",
     "TopicNotFoundError",
     "TransportBrokenError",

@@ -19,7 +19,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowintegrations.codec import JsonCodec
-from flowintegrations.deferred import Deferrals, DeferredReply, MemoryReplyLedger, ReplyLedger
 from flowintegrations.errors import (
     HandlerRegistrationError,
     ScenarioNotFoundError,
@@ -28,6 +27,12 @@ from flowintegrations.errors import (
 from flowintegrations.model import Integration, Scenario, find_scenario
 from flowintegrations.retry import Retry
 from flowintegrations.runtime import DeliveryLoop, Pipeline, Route, TopicRoute
+from flowintegrations.runtime.deferred import (
+    Deferrals,
+    DeferredReply,
+    MemoryReplyLedger,
+    ReplyLedger,
+)
 from flowintegrations.runtime.handlers import Handler, HandlerSpec, handler_name
 from flowintegrations.runtime.sending import Sender
 from flowintegrations.runtime.transactional import Transactions
@@ -183,8 +188,16 @@ class App:
 
     # Registration --------------------------------------------------------------------------
 
-    def handler(self, scenario: Scenario | str) -> Callable[[H], H]:
+    def handler(self, scenario: Scenario | str, *, inline: bool = False) -> Callable[[H], H]:
         """Register the decorated function as the handler of ``scenario``.
+
+        Where it runs: an ``async def`` handler on the event loop (the fast path); a
+        ``def`` handler on a worker thread, so that a blocking call stalls no other
+        partition; a ``def`` handler with ``inline=True`` on the event loop, like an
+        async one, for a quick handler that never blocks (it saves the hop to a thread,
+        and gives up the protection; ``reply_later_sync`` refuses to run in it: await
+        :meth:`reply_later` from an async handler instead). docs/performance.md says
+        what each costs.
 
         ``scenario`` is a :class:`~flowintegrations.Scenario` of one of the app's
         integrations, or its identifier (``"integration/scenario"`` when ambiguous). The
@@ -193,7 +206,8 @@ class App:
         returns the reply payload (a dict, or an attrs instance), or ``None`` for no reply.
         Raises :class:`~flowintegrations.errors.HandlerRegistrationError` for an unknown
         scenario, a scenario with no request side (no out topic: see :meth:`send`), a
-        scenario registered twice, or a function of the wrong shape.
+        scenario registered twice, a function of the wrong shape, or ``inline=True`` for
+        an async function.
         """
         try:
             integration, found = find_scenario(self.integrations, scenario, owner="this app")
@@ -214,7 +228,7 @@ class App:
                     f"already has a handler: {handler_name(self._specs[key][2].fn)}"
                 )
                 raise HandlerRegistrationError(msg)
-            self._specs[key] = (integration, found, HandlerSpec.of(fn))
+            self._specs[key] = (integration, found, HandlerSpec.of(fn, inline=inline))
             self._pipeline = None
             return fn
 
@@ -259,21 +273,16 @@ class App:
         """Each out topic of this environment and the route that reads it."""
         topic_routes: dict[str, TopicRoute] = {}
         for route in pipeline.routes:
-            binding = route.scenario.binding(self.environment)
-            if binding.out_topic is None:
-                msg = (
-                    f"scenario {route.scenario.identifier!r} has no out topic in environment "
-                    f"{self.environment!r}: its handler would never be called"
-                )
-                raise HandlerRegistrationError(msg)
-            if binding.out_topic in topic_routes:
-                other = topic_routes[binding.out_topic].route.scenario.identifier
+            out_topic = route.scenario.topic("out", self.environment)
+            in_topic = route.scenario.binding(self.environment).in_topic
+            if out_topic in topic_routes:
+                other = topic_routes[out_topic].route.scenario.identifier
                 msg = (
                     f"scenarios {other!r} and {route.scenario.identifier!r} both read topic "
-                    f"{binding.out_topic!r} in environment {self.environment!r}"
+                    f"{out_topic!r} in environment {self.environment!r}"
                 )
                 raise HandlerRegistrationError(msg)
-            topic_routes[binding.out_topic] = TopicRoute(route, binding.in_topic)
+            topic_routes[out_topic] = TopicRoute(route, in_topic)
         return topic_routes
 
     # Messages the adapter starts -------------------------------------------------------------
@@ -338,7 +347,10 @@ class App:
             running = None
         if running is event_loop:
             coroutine.close()
-            msg = "reply_later_sync() called from the app's event loop: await reply_later()"
+            msg = (
+                "reply_later_sync() called from the app's event loop (an async or inline "
+                "handler), where waiting for it would deadlock: await app.reply_later() there"
+            )
             raise RuntimeError(msg)
         return asyncio.run_coroutine_threadsafe(coroutine, event_loop).result(timeout)
 
@@ -449,6 +461,8 @@ class App:
             return
         self._stopping = True
         pipeline = self._pipeline
+        if pipeline is not None:
+            pipeline.stop()  # a failure with tries left is now left for redelivery
         try:
             if self._loop is not None:
                 await self._loop.drain()

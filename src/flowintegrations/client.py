@@ -203,10 +203,7 @@ class EngineClient:
         """
         await self.start()
         integration, found = self._find(scenario)
-        binding = found.binding(self.environment)
-        if binding.in_topic is None:
-            msg = f"scenario {found.identifier!r} has no in topic: use send(), not request()"
-            raise LookupError(msg)
+        in_topic = found.topic("in", self.environment)  # none: use send(), not request()
         record, correlation = self._request_record(integration, found, payload, headers)
         if correlation in self._waiters:
             msg = f"a request with processInstanceUuid {correlation!r} is already waiting"
@@ -223,7 +220,7 @@ class EngineClient:
                 self._timed_out.pop(next(iter(self._timed_out)))
             msg = (
                 f"no reply to {integration.identifier}/{found.identifier} "
-                f"(processInstanceUuid={correlation}) on {binding.in_topic!r} within {timeout}s"
+                f"(processInstanceUuid={correlation}) on {in_topic!r} within {timeout}s"
             )
             raise RequestTimeoutError(msg) from None
         finally:
@@ -264,13 +261,7 @@ class EngineClient:
         payload: Any,
         headers: Mapping[str, str | bytes] | None,
     ) -> tuple[Record, str]:
-        out_topic = scenario.binding(self.environment).out_topic
-        if out_topic is None:
-            msg = (
-                f"scenario {scenario.identifier!r} has no out topic in environment "
-                f"{self.environment!r}: the engine sends nothing for it"
-            )
-            raise LookupError(msg)
+        out_topic = scenario.topic("out", self.environment)
         request_validator, _ = scenario_validators(integration, scenario)
         request_validator.validate(payload)
         raw: dict[str, str | bytes] = dict(headers or {})

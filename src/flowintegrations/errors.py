@@ -28,6 +28,7 @@ __all__ = [
     "FlowIntegrationsWarning",
     "HandlerRegistrationError",
     "InvalidDeferredReplyError",
+    "MissingTopicError",
     "RequestDeadLetteredError",
     "RequestTimeoutError",
     "ScenarioNotFoundError",
@@ -236,3 +237,25 @@ class InvalidDeferredReplyError(DeferredReplyError):
 
 class DeferredReplyUsedError(DeferredReplyError):
     """The deferred reply was answered already: a second answer is refused."""
+
+
+class MissingTopicError(HandlerRegistrationError, DeferredReplyError, CatalogError, LookupError):
+    """A scenario has no in (or out) topic in this environment: the one error for the rule.
+
+    Raised by :meth:`~flowintegrations.Scenario.topic` wherever a topic is needed: a
+    handler's out topic at start, an engine request's topics, a deferred reply's or a sent
+    message's in topic. It is each of the errors those places raised before (a
+    :class:`HandlerRegistrationError`, :class:`DeferredReplyError`, :class:`CatalogError`,
+    and a :class:`LookupError`), so that existing ``except`` clauses still catch it.
+    ``scenario``, ``side`` (``"in"`` or ``"out"``) and ``environment`` say which.
+    """
+
+    def __init__(self, scenario: str, side: str, environment: str | None) -> None:
+        self.scenario = scenario
+        self.side = side
+        self.environment = environment
+        self.message = f"scenario {scenario!r} has no {side} topic in environment {environment!r}"
+        CatalogError.__init__(self, self.message, "$.topics")
+
+    def __str__(self) -> str:
+        return self.message

@@ -258,7 +258,7 @@ def test_request_of_a_scenario_without_in_topic_is_an_error() -> None:
             await engine.request(NOTIFY, {"text": "hi"})
 
     with pytest.raises(
-        LookupError, match=r"^scenario 'notify' has no in topic: use send\(\), not request\(\)$"
+        LookupError, match=r"^scenario 'notify' has no in topic in environment None$"
     ):
         run(main)
 

@@ -223,7 +223,7 @@ def test_error_replies_redact_secret_header_values() -> None:
 def test_a_stop_with_tries_left_leaves_the_request_for_redelivery() -> None:
     """While stopping, a failed try with tries left gives LeftForRedelivery, not a dead letter."""
     pipeline = pipeline_of(lambda payload: 1 / 0, attempts=3)
-    pipeline.stopping = True
+    pipeline.stop()
     outcome = handle(pipeline, GREET, {"name": "Ana"})
     assert isinstance(outcome, LeftForRedelivery)
     assert (outcome.failure.stage, outcome.failure.attempts) == (Stage.HANDLER, 1)
@@ -232,7 +232,7 @@ def test_a_stop_with_tries_left_leaves_the_request_for_redelivery() -> None:
 def test_a_stop_on_the_last_try_still_dead_letters() -> None:
     """With no tries left, stopping changes nothing: the request is dead-lettered."""
     pipeline = pipeline_of(lambda payload: 1 / 0, attempts=1)
-    pipeline.stopping = True
+    pipeline.stop()
     assert isinstance(handle(pipeline, GREET, {"name": "Ana"}), DeadLettered)
 
 

@@ -20,7 +20,11 @@ from flowintegrations import (
     TopicBinding,
     ValidationError,
 )
-from flowintegrations.errors import ScenarioNotFoundError
+from flowintegrations.errors import (
+    DeferredReplyError,
+    MissingTopicError,
+    ScenarioNotFoundError,
+)
 from flowintegrations.transport import InMemoryTransport, Record
 from support.runtime import DEMO, GREET_IN, NOTIFY
 
@@ -104,9 +108,7 @@ def test_send_refuses_a_scenario_without_an_in_topic() -> None:
     app = App(DEMO)
     with pytest.raises(CatalogError) as caught:
         send(app, NOTIFY, {}, process_instance_id=1)
-    assert str(caught.value) == (
-        "$: scenario 'notify' has no in topic in environment None: there is nowhere to send to"
-    )
+    assert str(caught.value) == ("scenario 'notify' has no in topic in environment None")
 
 
 def test_send_refuses_another_process_instance_id_in_the_headers() -> None:
@@ -134,6 +136,18 @@ def test_the_engine_client_cannot_send_on_a_scenario_without_an_out_topic() -> N
     client = EngineClient(ESIGN, transport=InMemoryTransport())
     with pytest.raises(LookupError) as caught:
         asyncio.run(client.send(SIGNED, {"documentId": "d-1"}))
-    assert str(caught.value) == (
-        "scenario 'signed' has no out topic in environment None: the engine sends nothing for it"
+    assert str(caught.value) == ("scenario 'signed' has no out topic in environment None")
+
+
+def test_a_missing_topic_is_one_error_every_old_except_clause_catches() -> None:
+    """MissingTopicError is each error the rule raised before, and a LookupError."""
+    with pytest.raises(MissingTopicError) as caught:
+        NOTIFY.topic("in", "prod")
+    error = caught.value
+    assert isinstance(error, HandlerRegistrationError | DeferredReplyError | CatalogError)
+    assert isinstance(error, LookupError)
+    assert (str(error), error.side, error.environment) == (
+        "scenario 'notify' has no in topic in environment 'prod'",
+        "in",
+        "prod",
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from flowintegrations import Header, ValidationError, Violation
-from flowintegrations.validation import REDACTED, decode_headers
-from flowintegrations.vocabulary import UNREADABLE_HEADERS, UNREADABLE_HEADERS_VALUE
+from flowintegrations.validation import decode_headers
+from flowintegrations.vocabulary import REDACTED, UNREADABLE_HEADERS, UNREADABLE_HEADERS_VALUE
 from support.exact import exactly
 
 DECLARED = (

@@ -20,10 +20,9 @@ from flowintegrations import (
     Violation,
 )
 from flowintegrations.errors import CatalogProblem
-from flowintegrations.model.checks import use_example_check
+from flowintegrations.model.checks import model_example_problems
 from flowintegrations.validation.walker import (
     Scope,
-    example_problems,
     is_json_type,
     model_violations,
     property_violations,
@@ -136,8 +135,8 @@ def test_json_types_follow_fastjsonschema(json_type: str, value: Any, expected: 
     assert is_json_type(json_type, value) is expected
 
 
-def test_the_model_checks_examples_with_the_installed_check() -> None:
-    """Building a Property runs the check the validation layer installed, with its scope."""
+def test_the_model_checks_examples_with_the_check_passed_in() -> None:
+    """model_example_problems runs the given check on every example, with its scope."""
     calls: list[tuple[str, str, bool | None]] = []
 
     def recording(
@@ -151,12 +150,11 @@ def test_the_model_checks_examples_with_the_installed_check() -> None:
         calls.append((prop.name, path, additional))
         return iter(())
 
-    use_example_check(recording)
-    try:
-        DataModel([Property.number("n", example=True)], additional_properties=False)
-    finally:
-        use_example_check(example_problems)
-    assert calls == [("n", "$.example", None), ("n", "$.properties[0].example", False)]
+    properties = (Property.object("o", [Property.number("n", example=1)]),)
+    problems = list(
+        model_example_problems(properties, "$.properties", additional=False, check=recording)
+    )
+    assert (problems, calls) == ([], [("n", "$.properties[0].properties[0].example", False)])
 
 
 def test_importing_only_the_model_still_checks_examples() -> None:

@@ -2,13 +2,13 @@
 
 ``Property``, ``DataModel`` and ``Integration`` reject an ``example`` that does not match
 its property when they are built. Checking a value against a property is the payload
-walker's job, and the walker belongs to the validation layer, which the model may not
-import (DESIGN.md, Architecture). So the model only *declares* the check it needs here, and
-the validation layer installs the one implementation
-(:func:`flowintegrations.validation.walker.example_problems`) when it is imported. The
-``flowintegrations`` package imports that layer, and Python imports a package before any
-of its modules, so the check is installed before user code can build a model; building a
-model with an example before that is a bug in the SDK and raises ``RuntimeError``.
+walker's job, and the walker belongs to the validation layer, which the model imports only
+through its facades (DESIGN.md, Architecture). So the model *declares* the check it needs
+here (:class:`ExampleCheck`), and :func:`property_example_problems` is such a facade: when
+no check is passed in, it imports the one implementation
+(:func:`flowintegrations.validation.walker.example_problems`) inside the function, at the
+first example checked. Nothing is registered at import time, and nothing needs resetting:
+a caller (a test) passes its own ``check=``.
 
 Each caller checks with what it knows: a property alone (paths ``$.example...``), a model
 that allows no additional properties, an integration with its definitions and
@@ -18,18 +18,21 @@ enumerations.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol
 
 from flowintegrations.errors import CatalogProblem
 
-if TYPE_CHECKING:
-    from flowintegrations.model.datamodel import DataModel, Property
+_Property = Any
+"""A :class:`~flowintegrations.model.datamodel.Property`: named, not imported, because the
+data model imports this module (no two modules import each other)."""
+
+_DataModel = Any
+"""A :class:`~flowintegrations.model.datamodel.DataModel`, named for the same reason."""
 
 __all__ = [
     "ExampleCheck",
     "model_example_problems",
     "property_example_problems",
-    "use_example_check",
 ]
 
 
@@ -45,51 +48,46 @@ class ExampleCheck(Protocol):
 
     def __call__(
         self,
-        prop: Property,
+        prop: _Property,
         path: str,
         *,
         additional: bool | None = None,
-        definitions: Mapping[str, DataModel] | None = None,
+        definitions: Mapping[str, _DataModel] | None = None,
         enumerations: Mapping[str, Sequence[str]] | None = None,
     ) -> Iterator[CatalogProblem]:
         """The problems of ``prop.example``."""
         ...
 
 
-_installed: list[ExampleCheck] = []
-
-
-def use_example_check(check: ExampleCheck) -> None:
-    """Make ``check`` the example check of every model (the validation layer calls this)."""
-    _installed[:] = [check]
-
-
 def property_example_problems(
-    prop: Property,
+    prop: _Property,
     path: str,
     *,
     additional: bool | None = None,
-    definitions: Mapping[str, DataModel] | None = None,
+    definitions: Mapping[str, _DataModel] | None = None,
     enumerations: Mapping[str, Sequence[str]] | None = None,
+    check: ExampleCheck | None = None,
 ) -> Iterator[CatalogProblem]:
-    """The problems of ``prop``'s own example, found by the installed :class:`ExampleCheck`."""
+    """The problems of ``prop``'s own example, found by ``check`` (default: the walker's)."""
     if prop.example is None:
         return
-    if not _installed:
-        msg = "no example check installed: import flowintegrations before building models"
-        raise RuntimeError(msg)
-    yield from _installed[0](
+    if check is None:
+        from flowintegrations.validation.walker import example_problems  # noqa: PLC0415
+
+        check = example_problems
+    yield from check(
         prop, path, additional=additional, definitions=definitions, enumerations=enumerations
     )
 
 
 def model_example_problems(
-    properties: tuple[Property, ...],
+    properties: tuple[_Property, ...],
     path: str,
     *,
     additional: bool | None = None,
-    definitions: Mapping[str, DataModel] | None = None,
+    definitions: Mapping[str, _DataModel] | None = None,
     enumerations: Mapping[str, Sequence[str]] | None = None,
+    check: ExampleCheck | None = None,
 ) -> Iterator[CatalogProblem]:
     """The problems of every example in ``properties`` (nested ones too), below ``path``."""
     for index, prop in enumerate(properties):
@@ -100,6 +98,7 @@ def model_example_problems(
             additional=additional,
             definitions=definitions,
             enumerations=enumerations,
+            check=check,
         )
         yield from model_example_problems(
             prop.properties,
@@ -107,4 +106,5 @@ def model_example_problems(
             additional=additional,
             definitions=definitions,
             enumerations=enumerations,
+            check=check,
         )

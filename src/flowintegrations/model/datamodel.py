@@ -20,11 +20,12 @@ import attrs
 from flowintegrations.errors import CatalogError, CatalogProblem
 from flowintegrations.model.checks import model_example_problems, property_example_problems
 
-if TYPE_CHECKING:
-    from flowintegrations.model.integration import Definitions
+Definitions = Mapping[str, "DataModel"]
+"""Shared data models by name, for ``*_REF`` properties (an integration's ``definitions``)."""
 
 __all__ = [
     "DataModel",
+    "Definitions",
     "FrozenDict",
     "JSONValue",
     "Property",

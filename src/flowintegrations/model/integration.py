@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
-from flowintegrations.errors import CatalogError, CatalogProblem
+from flowintegrations.errors import CatalogError, CatalogProblem, MissingTopicError
 from flowintegrations.model.checks import model_example_problems
 from flowintegrations.model.datamodel import (
     DataModel,
+    Definitions,
     FrozenDict,
     Property,
     PropertyType,
@@ -25,7 +26,6 @@ from flowintegrations.model.topics import TopicBinding
 
 __all__ = ["Definitions", "Enumeration", "Integration", "Scenario", "iter_properties"]
 
-Definitions = Mapping[str, DataModel]
 """Named data models that OBJECT_REF and ARRAY_REF properties refer to."""
 
 
@@ -165,6 +165,20 @@ class Scenario:
             f"(it has: {have})",
             "$.topics",
         )
+
+    def topic(self, side: Literal["in", "out"], environment: str | None) -> str:
+        """The ``side`` topic (``"in"``: replies, ``"out"``: requests) in ``environment``.
+
+        The one place the rule "this scenario has no in/out topic here" is checked: raises
+        :class:`~flowintegrations.errors.MissingTopicError` when the binding of
+        ``environment`` has none, and :class:`~flowintegrations.CatalogError` when there is
+        no binding (see :meth:`binding`).
+        """
+        binding = self.binding(environment)
+        topic = binding.in_topic if side == "in" else binding.out_topic
+        if topic is None:
+            raise MissingTopicError(self.identifier, side, environment)
+        return topic
 
     @property
     def secret_headers(self) -> frozenset[str]:

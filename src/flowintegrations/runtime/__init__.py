@@ -19,7 +19,7 @@ from flowintegrations.runtime.outcome import (
     Stage,
 )
 from flowintegrations.runtime.partitions import Backpressure, PartitionState
-from flowintegrations.runtime.pipeline import Pipeline, Prepared, Route
+from flowintegrations.runtime.pipeline import Pipeline, Prepared, Route, Slice
 
 __all__ = [
     "Backpressure",
@@ -38,6 +38,7 @@ __all__ = [
     "Prepared",
     "Replied",
     "Route",
+    "Slice",
     "Stage",
     "TopicRoute",
 ]

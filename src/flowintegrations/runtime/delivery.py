@@ -2,10 +2,14 @@
 
 One request's way through it::
 
-    Subscription.getmany -> Record -> partition queue -> route by topic -> the pipeline
-    (prepare, handler, reply) -> outcome -> Record to the in topic (request headers copied,
-    key = processInstanceUuid) or to the dead-letter topic -> broker ack -> offset done ->
-    commit (batched)
+    Subscription.getmany -> Record -> partition queue -> route by topic ->
+    Pipeline.handle_run (checks, handler, retries: a Slice of outcomes at a time) ->
+    Outbound: Record to the in topic (request headers copied, key = processInstanceUuid)
+    or to the dead-letter topic -> broker ack -> offset done -> commit (batched)
+
+The loop is an adapter: it fetches, keeps one worker per partition and commits; the
+pipeline owns the handling (:mod:`~flowintegrations.runtime.pipeline`), and
+:mod:`~flowintegrations.runtime.outbound` turns outcomes into records.
 
 Replies are kept in flight without serialising the loop: for each partition the committed
 offset only moves past records that are fully handled (what they sent acknowledged). The
@@ -16,11 +20,6 @@ policy: past it, partitions pause.
 No record can stop its partition: whatever goes wrong while handling it, the pipeline's
 own bugs included, ends in a reply or a dead letter (stage ``internal``), and the worker
 goes on with the next record.
-
-Why one module of this size: fetching, per-partition workers, sending outcomes, revocation
-and commits all share the loop's state (the partitions, the in-flight count, the stop);
-the policies that can stand alone already do (``partitions.py``: ``PartitionState`` and
-``Backpressure``; ``transactional.py``; the pipeline).
 """
 
 from __future__ import annotations
@@ -31,46 +30,18 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-import attrs
-
-from flowintegrations.deadletter import (
-    dead_letter_record,
-    error_class_name,
-    reduced_dead_letter,
-)
-from flowintegrations.errors import DeliveryError, FlowIntegrationsError, TransportError
-from flowintegrations.replies import reply_record
-from flowintegrations.runtime.outcome import (
-    DeadLettered,
-    Deferred,
-    ErrorReplied,
-    Failure,
-    LeftForRedelivery,
-    Outcome,
-    Replied,
-    Stage,
-)
+from flowintegrations.errors import FlowIntegrationsError, TransportError
+from flowintegrations.runtime.outbound import Outbound, Producer, Redeliver, TopicRoute, where
+from flowintegrations.runtime.outcome import DeadLettered, Failure, Stage
 from flowintegrations.runtime.partitions import Backpressure, PartitionState
-from flowintegrations.runtime.pipeline import SYNC_SLICE, Pipeline, Prepared, Route, log_extra
-from flowintegrations.runtime.telemetry import ANSWERED
-from flowintegrations.transport import (
-    Record,
-    Subscription,
-    TopicPartition,
-    TransactionalProducer,
-    Transport,
-)
-from flowintegrations.validation import decode_headers
-from flowintegrations.vocabulary import encodable, redact
+from flowintegrations.runtime.pipeline import Pipeline, log_extra
+from flowintegrations.runtime.transactional import TRANSACTION_SPAN
+from flowintegrations.transport import Record, Subscription, TopicPartition, Transport
 
 if TYPE_CHECKING:
-    from flowintegrations.runtime.telemetry import (
-        Instrumentation,
-        LoopTelemetry,
-        RequestTrace,
-    )
+    from flowintegrations.runtime.telemetry import Instrumentation, LoopTelemetry
     from flowintegrations.runtime.transactional import Transactions
 
 __all__ = ["DeliveryLoop", "TopicRoute"]
@@ -82,18 +53,6 @@ PAUSED_POLL = 0.005
 
 IDLE_POLL = 0.2
 """Seconds a fetch waits for records when nothing is paused."""
-
-
-@attrs.frozen
-class TopicRoute:
-    """The route of an out topic, and the in topic its replies go to (None: no replies)."""
-
-    route: Route
-    in_topic: str | None
-
-
-class _Redeliver(Exception):  # noqa: N818 - a signal, not an error
-    """A stop cut a request's retries short: it stays queued, never committed."""
 
 
 class DeliveryLoop:
@@ -126,8 +85,7 @@ class DeliveryLoop:
     ) -> None:
         self.pipeline = pipeline
         self.transport = transport
-        self.producer: Transport | TransactionalProducer = transport
-        """What the outcomes are produced with: the transport, or the open transaction's."""
+        self.outbound = Outbound(dead_letter_suffix)
         self.transactions = transactions
         self.routes = dict(routes)
         self.dead_letter_suffix = dead_letter_suffix
@@ -207,7 +165,7 @@ class DeliveryLoop:
                 with contextlib.suppress(FlowIntegrationsError):
                     await self._commit(self._partitions.values())
             if self.transactions is not None:
-                await self.transactions.revoked(self)
+                await self.transactions.revoked()
             await subscription.close()
         self._partitions.clear()
         self._in_flight = 0
@@ -235,7 +193,7 @@ class DeliveryLoop:
             if tp not in self._partitions:
                 self._partitions[tp] = PartitionState(tp)
         if self.transactions is not None and self._subscription is not None:
-            await self.transactions.assigned(self, self._subscription)
+            await self.transactions.assigned(self._subscription)
 
     async def on_partitions_revoked(self, partitions: frozenset[TopicPartition]) -> None:
         """Finish the records of ``partitions`` in progress, commit them, forget the rest.
@@ -256,7 +214,7 @@ class DeliveryLoop:
                 with contextlib.suppress(FlowIntegrationsError):
                     await self._commit(revoked)
             if self.transactions is not None:
-                await self.transactions.revoked(self)
+                await self.transactions.revoked()
             for part in revoked:
                 self._in_flight -= part.undone()
                 del self._partitions[part.tp]
@@ -388,13 +346,10 @@ class DeliveryLoop:
             # The records stay queued until handled, so a revocation counts them right.
             batch = list(itertools.islice(queue, self.max_batch))
             try:
-                if self.transactions is None:
-                    await self._handle_batch(part, topic_route, batch)
-                else:
-                    await self.transactions.handle(self, part, topic_route, batch)
+                await self._handle(part, topic_route, batch)
             except asyncio.CancelledError:
                 raise
-            except _Redeliver:
+            except Redeliver:
                 return  # the record stays queued: never handled, so never committed
             except TransportError as exc:
                 log.exception("a send failed; stopping", extra={"event": "fatal"})
@@ -413,285 +368,73 @@ class DeliveryLoop:
         record = part.queue[0]
         log.exception(
             "internal error handling %s",
-            _where(record),
+            where(record),
             extra=log_extra(topic_route.route, record, {}, "internal"),
         )
         failure = Failure(stage=Stage.INTERNAL, error=error, attempts=0)
         try:
-            completion = await self._send(topic_route, record, DeadLettered(failure=failure), None)
+            outcome = DeadLettered(failure=failure)
+            completion = await self.outbound.send(
+                topic_route, record, outcome, None, producer=self.transport
+            )
         except Exception as exc:
-            log.exception("cannot dead-letter %s; stopping", _where(record))
+            log.exception("cannot dead-letter %s; stopping", where(record))
             self._on_fatal(exc)
             return False
         part.handled(completion)
         return True
-
-    async def handle_batch(
-        self, part: PartitionState, topic_route: TopicRoute, batch: list[Record]
-    ) -> None:
-        """Handle ``batch`` of ``part`` (for the transactional mode, which wraps it)."""
-        await self._handle_batch(part, topic_route, batch)
 
     def mark_committed(self, part: PartitionState) -> None:
         """What ``part`` has done was committed (in a transaction, with its sends)."""
         self._advance(part)
         part.committed = part.done_upto
 
-    async def _handle_batch(
+    async def _handle(
         self, part: PartitionState, topic_route: TopicRoute, batch: list[Record]
     ) -> None:
-        """Handle ``batch`` (the head of ``part``'s queue) in order, record by record.
+        """Handle ``batch`` (the head of ``part``'s queue); exactly once: in a transaction.
 
-        Consecutive acceptable requests form a run whose sync handlers are called in one
-        hop to a worker thread; a rejected request is dead-lettered in its place.
+        A transaction goes on taking the next batches of the partition, while queued, for
+        ``TRANSACTION_SPAN`` seconds: fewer, larger transactions cost less.
         """
-        pipeline = self.pipeline
-        route = topic_route.route
-        telemetry = self._telemetry
-        trace: RequestTrace | None = None
-        index = 0
-        while index < len(batch) and not part.revoked:
-            run: list[Prepared] = []
-            rejected: Failure | None = None
-            while index < len(batch):
-                if telemetry is not None:
-                    trace = telemetry.received(route, batch[index])
-                prepared = pipeline.prepare(route, batch[index])
-                index += 1
-                if trace is not None:
-                    trace.validated(prepared)
-                    if not isinstance(prepared, Failure):
-                        prepared.trace = trace
-                if isinstance(prepared, Failure):
-                    rejected = prepared
+        transactions = self.transactions
+        if transactions is None:
+            await self._handle_batch(part, topic_route, batch, self.transport)
+            return
+        async with transactions.batch(part) as producer:
+            await self._handle_batch(part, topic_route, batch, producer)
+            clock = asyncio.get_running_loop()
+            span = clock.time() + TRANSACTION_SPAN
+            while part.queue and not part.revoked and not self._stopping:
+                if clock.time() > span or part.queue[0].topic != batch[0].topic:
                     break
-                run.append(prepared)
-            if run:
-                if route.spec.is_async:
-                    await self._handle_async_run(part, topic_route, run)
+                more = list(itertools.islice(part.queue, self.max_batch))
+                await self._handle_batch(part, topic_route, more, producer)
+        self.mark_committed(part)
+
+    async def _handle_batch(
+        self,
+        part: PartitionState,
+        topic_route: TopicRoute,
+        batch: list[Record],
+        producer: Producer,
+    ) -> None:
+        """Hand ``batch`` to the pipeline as one run; send each slice's outcomes as it comes.
+
+        A revocation ends the run after the slice in hand, whose requests were handled:
+        their sends go out, so that the partition's new owner does not handle them again.
+        """
+        outbound = self.outbound
+        slices = self.pipeline.handle_run(topic_route.route, batch, telemetry=self._telemetry)
+        async with contextlib.aclosing(slices):
+            async for piece in slices:
+                if piece.outcome is None:
+                    completion = await outbound.replies(topic_route, piece, producer)
+                    part.handled(completion, len(piece.sources))
                 else:
-                    await self._handle_sync_run(part, topic_route, run)
-            if rejected is not None and not part.revoked:
-                record = batch[index - 1]
-                headers = (
-                    None if rejected.stage is Stage.HEADERS else decode_headers(record.headers)
-                )
-                outcome = pipeline.rejected(route, rejected, headers)
-                part.handled(await self._send(topic_route, record, outcome, headers, trace))
-
-    async def _handle_sync_run(
-        self, part: PartitionState, topic_route: TopicRoute, run: list[Prepared]
-    ) -> None:
-        """Call the handler for each request of ``run`` in order and send the replies."""
-        pipeline = self.pipeline
-        route = topic_route.route
-        done = 0
-        while done < len(run):
-            # One hop to a worker thread for as many handler calls as fit in a time slice:
-            # the loop never runs a sync handler, and a cheap one costs no thread hop.
-            values, failed = await pipeline.run_in_worker(route, run, done)
-            if part.revoked:
-                return
-            if values:
-                completion = await self._send_replies(topic_route, run, done, values)
-                done += len(values)
-                part.handled(completion, len(values))
-            if failed is not None:
-                prepared = run[done]
-                done += 1
-                outcome = await pipeline.finish(route, prepared, failed, stopping=self.is_stopping)
-                part.handled(await self._send_outcome(topic_route, prepared, outcome))
-
-    async def _handle_async_run(
-        self, part: PartitionState, topic_route: TopicRoute, run: list[Prepared]
-    ) -> None:
-        """Await the handler for each request of ``run`` in order; send replies in batches.
-
-        Replies are collected and produced together once a time slice has passed (or the
-        run ends, or a request fails), so a slow handler does not hold replies back long.
-        """
-        pipeline = self.pipeline
-        route = topic_route.route
-        loop = asyncio.get_running_loop()
-        start = 0  # the first request answered since the last batch was sent
-        values: list[bytes | None] = []
-        deadline = loop.time() + SYNC_SLICE
-        for index, prepared in enumerate(run):
-            if part.revoked:
-                return
-            value, failed = await pipeline.first_try(route, prepared)
-            if failed is None:
-                values.append(value)
-                if loop.time() < deadline:
-                    continue
-            if values:
-                completion = await self._send_replies(topic_route, run, start, values)
-                part.handled(completion, len(values))
-                values = []
-            if failed is not None:
-                outcome = await pipeline.finish(route, prepared, failed, stopping=self.is_stopping)
-                part.handled(await self._send_outcome(topic_route, prepared, outcome))
-            start = index + 1
-            deadline = loop.time() + SYNC_SLICE
-        if values and not part.revoked:
-            completion = await self._send_replies(topic_route, run, start, values)
-            part.handled(completion, len(values))
-
-    # Sending --------------------------------------------------------------------------------
-
-    async def _send_replies(
-        self, topic_route: TopicRoute, run: list[Prepared], start: int, values: list[bytes | None]
-    ) -> asyncio.Future[Any] | None:
-        """Produce the replies ``values`` to ``run[start:]``; one future of their delivery."""
-        if self._telemetry is not None:
-            answered = run[start : start + len(values)]
-            return await self._send_traced_replies(topic_route, answered, values)
-        in_topic = topic_route.in_topic
-        if in_topic is None:
-            return None
-        never = topic_route.route.propagate_never
-        replies = [
-            reply_record(in_topic, _record(run[start + index]), value, never)
-            for index, value in enumerate(values)
-            if value is not None
-        ]
-        return await self._produce_batch(replies) if replies else None
-
-    async def _send_traced_replies(
-        self, topic_route: TopicRoute, answered: list[Prepared], values: list[bytes | None]
-    ) -> asyncio.Future[Any] | None:
-        """:meth:`_send_replies` when telemetry is on: each reply traced on its own."""
-        in_topic = topic_route.in_topic
-        never = topic_route.route.propagate_never
-        replies = []
-        for prepared, value in zip(answered, values, strict=True):
-            if value is not None and in_topic is not None and prepared.trace is not None:
-                reply = reply_record(in_topic, _record(prepared), value, never)
-                replies.append(prepared.trace.outgoing(reply))
-        completion = await self._produce_batch(replies) if replies else None
-        for prepared in answered:
-            if prepared.trace is not None:
-                prepared.trace.finished(ANSWERED, completion)
-        return completion
-
-    async def _send_outcome(
-        self, topic_route: TopicRoute, prepared: Prepared, outcome: Outcome
-    ) -> asyncio.Future[Any] | None:
-        return await self._send(
-            topic_route, _record(prepared), outcome, prepared.headers, prepared.trace
-        )
-
-    async def _send(
-        self,
-        topic_route: TopicRoute,
-        record: Record,
-        outcome: Outcome,
-        headers: Mapping[str, str] | None,
-        trace: RequestTrace | None = None,
-    ) -> asyncio.Future[Any] | None:
-        """Produce what ``outcome`` says for ``record``; the future of its delivery.
-
-        ``trace``, when given, sees each record before it is sent and the outcome.
-        """
-        in_topic = topic_route.in_topic
-        if isinstance(outcome, Replied):
-            completion = None
-            if outcome.value is not None and in_topic is not None:
-                never = topic_route.route.propagate_never
-                reply = reply_record(in_topic, record, outcome.value, never)
-                if trace is not None:
-                    reply = trace.outgoing(reply)
-                completion = await self.producer.produce(reply)
-            if trace is not None:
-                trace.finished(outcome, completion)
-            return completion
-        if isinstance(outcome, Deferred):
-            if trace is not None:
-                trace.finished(outcome, None)
-            return None  # answered later, by App.reply_later: the request is done
-        if isinstance(outcome, LeftForRedelivery):
-            if trace is not None:
-                trace.finished(outcome, None)
-            raise _Redeliver
-        failure = outcome.failure
-        self._log_dead_letter(topic_route, record, failure, headers, trace)
-        dead = dead_letter_record(
-            record,
-            suffix=self.dead_letter_suffix,
-            stage=failure.stage.value,
-            error=failure.error,
-            attempts=failure.attempts,
-            secrets=failure.secrets,
-        )
-        if trace is not None:
-            dead = trace.outgoing(dead, failure)
-        sent = await self._produce_dead_letter(dead, record)
-        if isinstance(outcome, ErrorReplied) and in_topic is not None:
-            never = topic_route.route.propagate_never
-            error_reply = reply_record(in_topic, record, outcome.value, never)
-            if trace is not None:
-                error_reply = trace.outgoing(error_reply)
-            replied = await self.producer.produce(error_reply)
-            sent = asyncio.gather(sent, replied)
-        if trace is not None:
-            trace.finished(outcome, sent)
-        return sent
-
-    def _log_dead_letter(
-        self,
-        topic_route: TopicRoute,
-        record: Record,
-        failure: Failure,
-        headers: Mapping[str, str] | None,
-        trace: RequestTrace | None = None,
-    ) -> None:
-        error = failure.error
-        log.error(
-            "%s: %s failed at %s after %d tries, dead-lettered: %s",
-            topic_route.route.scenario.identifier,
-            _where(record),
-            failure.stage.value,
-            failure.attempts,
-            encodable(redact(f"{error_class_name(error)}: {error}", failure.secrets)),
-            extra=log_extra(topic_route.route, record, headers or {}, "dead_letter", trace),
-        )
-
-    async def _produce_dead_letter(self, dead: Record, original: Record) -> asyncio.Future[Any]:
-        """Produce ``dead``; if it is refused (too large), its reduced form instead.
-
-        The future is of whichever was delivered: a dead letter is never given up on
-        for its size.
-        """
-        reduced = reduced_dead_letter(dead, original)
-        try:
-            sent = await self.producer.produce(dead)
-        except DeliveryError as exc:  # refused before it left (larger than the producer takes)
-            self._log_reduced(dead, exc)
-            return await self.producer.produce(reduced)
-        return asyncio.ensure_future(self._delivered_or_reduced(sent, dead, reduced))
-
-    async def _delivered_or_reduced(
-        self, sent: asyncio.Future[Any], dead: Record, reduced: Record
-    ) -> Any:
-        try:
-            return await sent
-        except DeliveryError as exc:  # the broker refused it
-            self._log_reduced(dead, exc)
-            return await (await self.producer.produce(reduced))
-
-    @staticmethod
-    def _log_reduced(dead: Record, error: DeliveryError) -> None:
-        log.warning(
-            "dead letter of %d bytes refused (%s); sending it reduced",
-            len(dead.value),
-            error,
-            extra={"event": "dead_letter_reduced", "topic": dead.topic},
-        )
-
-    async def _produce_batch(self, records: list[Record]) -> asyncio.Future[Any]:
-        """Produce ``records``; one future of the delivery of them all."""
-        completion: asyncio.Future[Any] = await self.producer.produce_batch(records)
-        return completion
+                    part.handled(await outbound.outcome(topic_route, piece, producer))
+                if part.revoked:
+                    return
 
     # Commits --------------------------------------------------------------------------------
 
@@ -753,12 +496,3 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
     """Mark ``future``'s failure as seen (the loop stopped for a failed send already)."""
     if not future.cancelled():
         future.exception()
-
-
-def _record(prepared: Prepared) -> Record:
-    """The consumed record a prepared request came from (the loop only prepares records)."""
-    return cast(Record, prepared.source)
-
-
-def _where(record: Record) -> str:
-    return f"{record.topic}[{record.partition}]@{record.offset}"

@@ -8,10 +8,10 @@ from typing import Any, get_type_hints
 
 import attrs
 
-from flowintegrations.context import Context
 from flowintegrations.errors import HandlerRegistrationError
+from flowintegrations.runtime.context import Context
 
-__all__ = ["Handler", "HandlerSpec", "handler_name"]
+__all__ = ["Handler", "HandlerSpec", "call_handler", "handler_name"]
 
 Handler = Callable[[Any], Any] | Callable[[Any, Context], Any]
 """A handler: ``fn(payload)`` or ``fn(payload, ctx)``, sync or async.
@@ -24,18 +24,33 @@ an attrs class, the validated request is structured into it.
 
 @attrs.frozen
 class HandlerSpec:
-    """A handler function and what its signature says about how to call it."""
+    """A handler function and what its signature says about how to call it.
+
+    ``inline``: a sync handler called on the event loop itself, not on a worker thread
+    (``@app.handler(scenario, inline=True)``: for quick handlers that never block).
+    """
 
     fn: Handler
     takes_context: bool
     is_async: bool
     request_type: type[Any] | None
+    inline: bool = False
 
     @classmethod
-    def of(cls, fn: object) -> HandlerSpec:
-        """Read ``fn``'s signature; raises HandlerRegistrationError for a bad shape."""
+    def of(cls, fn: object, *, inline: bool = False) -> HandlerSpec:
+        """Read ``fn``'s signature; raises HandlerRegistrationError for a bad shape.
+
+        ``inline=True`` is refused for an ``async def`` handler, which runs on the loop
+        anyway.
+        """
         if not callable(fn):
             msg = f"a handler must be callable, got {fn!r}"
+            raise HandlerRegistrationError(msg)
+        if inline and inspect.iscoroutinefunction(fn):
+            msg = (
+                f"handler {handler_name(fn)} is async: it runs on the event loop already, "
+                "inline=True is for sync handlers"
+            )
             raise HandlerRegistrationError(msg)
         try:
             params = list(inspect.signature(fn).parameters.values())
@@ -66,7 +81,18 @@ class HandlerSpec:
             takes_context=len(positional) == 2,
             is_async=inspect.iscoroutinefunction(fn),
             request_type=request_type,
+            inline=inline,
         )
+
+
+def call_handler(fn: Callable[..., Any], takes_context: bool, argument: Any, ctx: Any) -> Any:
+    """Call a handler (or its traced wrapper) the way its signature asks: the one place.
+
+    Returns what ``fn`` returns: the reply, or for an async handler an awaitable of it.
+    """
+    if takes_context:
+        return fn(argument, ctx)
+    return fn(argument)
 
 
 def handler_name(fn: object) -> str:

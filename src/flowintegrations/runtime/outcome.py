@@ -14,8 +14,8 @@ from typing import Any
 
 import attrs
 
-from flowintegrations.deferred import DeferredReply
 from flowintegrations.errors import ValidationError
+from flowintegrations.runtime.deferred import DeferredReply
 from flowintegrations.validation import Violation
 from flowintegrations.vocabulary import encodable, redact
 

@@ -1,20 +1,23 @@
-"""The handling pipeline: one request in, one :data:`~flowintegrations.runtime.Outcome` out.
+"""The handling pipeline: requests in, one :data:`~flowintegrations.runtime.Outcome` each out.
 
 Independent of any transport. A request arrives as a consumed :class:`Record` (bytes and
 raw headers) or as a decoded payload with text headers (an HTTP call); either way it is
 checked (headers, JSON, the scenario's output model, the handler's attrs class), handed to
-its handler (sync or async), retried by the :class:`~flowintegrations.Retry` policy, and
-its reply checked against the input model and encoded. The Kafka delivery loop, the Flow
-service and the test client all go through here, so a request is handled the same way
-whichever way it came.
+its handler, retried by the :class:`~flowintegrations.Retry` policy, and its reply checked
+against the input model and encoded. The Kafka delivery loop, the Flow service and the
+test client all go through here, so a request is handled the same way whichever way it
+came.
 
-The delivery loop calls the pieces (:meth:`Pipeline.prepare`, :meth:`Pipeline.call_run`,
-:meth:`Pipeline.finish`) so that it can call many cheap sync handlers in one hop to a
-worker thread; everyone else calls :meth:`Pipeline.handle`.
+Two ways in, one sequence:
 
-Why this module is over 500 lines: the pieces the delivery loop calls and the whole that
-everyone else calls are one sequence of checks; split, the two ways in could drift apart.
-What could stand alone already does (outcomes, handler specs, telemetry hooks).
+- :meth:`Pipeline.handle_run`: a run of consecutive records of one partition (the
+  delivery loop), given back as :class:`Slice` values, in order;
+- :meth:`Pipeline.handle`: one decoded request (a Flow action), a run of one.
+
+Where a handler runs: ``async def`` on the event loop; ``def`` on a worker thread, many
+calls in one hop for as long as a time slice (``SYNC_SLICE``); ``def`` registered with
+``inline=True`` on the event loop. :meth:`Pipeline.stop` is the one stop: from then on a
+failure with tries left is left for redelivery, and a run ends there.
 """
 
 from __future__ import annotations
@@ -22,20 +25,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Protocol
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import cattrs
 
 from flowintegrations.codec import JsonCodec
-from flowintegrations.context import Context, MessageLogger
-from flowintegrations.deferred import Deferrals
 from flowintegrations.errors import CodecError, HandlerRegistrationError, ValidationError
-from flowintegrations.model import Integration, Scenario, find_scenario
+from flowintegrations.model import Scenario, find_scenario
 from flowintegrations.retry import Retry
-from flowintegrations.runtime.handlers import HandlerSpec
+from flowintegrations.runtime.context import Context, MessageLogger
+from flowintegrations.runtime.handlers import call_handler
 from flowintegrations.runtime.outcome import (
     DeadLettered,
     Deferred,
@@ -47,25 +50,28 @@ from flowintegrations.runtime.outcome import (
     Replied,
     Stage,
 )
-from flowintegrations.runtime.telemetry import traced_calls
+from flowintegrations.runtime.route import (
+    Prepared,
+    Route,
+    Source,
+    check_request_headers,
+    decode_request_headers,
+)
+from flowintegrations.runtime.slices import S, Slice, Traces
 from flowintegrations.transport import Headers, Record
 from flowintegrations.transport.threads import handlers_running
-from flowintegrations.validation import (
-    CodeTranslator,
-    Validator,
-    decode_headers,
-    scenario_validators,
-    translator_for,
-)
+from flowintegrations.validation import decode_headers
 from flowintegrations.vocabulary import PROCESS_INSTANCE_ID, encodable, redact
 
 if TYPE_CHECKING:
-    from flowintegrations.runtime.telemetry import RequestTrace
+    from flowintegrations.runtime.deferred import Deferrals
+    from flowintegrations.runtime.telemetry import LoopTelemetry, RequestTrace
 
 __all__ = [
     "Pipeline",
     "Prepared",
     "Route",
+    "Slice",
     "Source",
     "check_request_headers",
     "decode_request_headers",
@@ -75,129 +81,19 @@ log = logging.getLogger("flowintegrations.app")
 handler_log = logging.getLogger("flowintegrations.handler")
 
 SYNC_SLICE = 0.005
-"""Seconds of sync handler calls one hop to a worker thread may take before replying."""
+"""Seconds of handler calls one slice of a run may take before its replies are given back."""
 
-
-class Source(Protocol):
-    """Where a request came from: a consumed :class:`Record`, or an :class:`Origin`."""
-
-    @property
-    def topic(self) -> str:
-        """The topic (or, off Kafka, the name of the source)."""
-
-    @property
-    def partition(self) -> int | None:
-        """The partition, when there is one."""
-
-    @property
-    def offset(self) -> int | None:
-        """The offset, when there is one."""
-
-    @property
-    def key(self) -> bytes | None:
-        """The key, when there is one."""
-
-
-@attrs.define(eq=False, slots=True)
-class Route:
-    """A scenario with a handler, and everything computed once to handle its requests."""
-
-    integration: Integration
-    scenario: Scenario
-    spec: HandlerSpec
-    request: Validator
-    reply: Validator
-    propagate_never: frozenset[str]
-    secret: frozenset[str]
-    mandatory: tuple[str, ...]
-    codes: CodeTranslator | None = None
-    """Translates enumeration values to the system's codes and back; ``None``: no codes."""
-
-    @classmethod
-    def build(cls, integration: Integration, scenario: Scenario, spec: HandlerSpec) -> Route:
-        """The route of ``scenario`` (of ``integration``) handled by ``spec``."""
-        request, reply = scenario_validators(integration, scenario)
-        return cls(
-            integration=integration,
-            scenario=scenario,
-            spec=spec,
-            request=request,
-            reply=reply,
-            propagate_never=frozenset(h.name for h in scenario.headers if not h.propagate),
-            secret=scenario.secret_headers,
-            mandatory=tuple(h.name for h in scenario.headers if h.mandatory),
-            codes=translator_for(integration, scenario),
-        )
-
-    def secrets(self, headers: Mapping[str, str] | None) -> tuple[str, ...]:
-        """The values of the secret headers among ``headers``."""
-        if not headers or not self.secret:
-            return ()
-        return tuple(headers[name] for name in self.secret if name in headers)
-
-
-class Prepared:
-    """A request that passed its checks, ready for its handler."""
-
-    __slots__ = ("argument", "ctx", "headers", "source", "trace")
-
-    def __init__(
-        self,
-        source: Source,
-        headers: Mapping[str, str] | None,
-        argument: Any,
-        ctx: Context | None,
-    ) -> None:
-        self.source = source
-        self.headers = headers  # None: not decoded yet (nothing needed them)
-        self.argument = argument
-        self.ctx = ctx
-        self.trace: RequestTrace | None = None  # set by the caller when telemetry is on
-
-
-def decode_request_headers(raw: Headers, route: Route) -> dict[str, str]:
-    """Header values as text; what ``decode_headers`` does on the happy path, faster.
-
-    Raises :class:`ValidationError` naming every problem, like ``decode_headers``.
-    """
-    try:
-        decoded = {name: value.decode() for name, value in raw}
-    except (UnicodeDecodeError, AttributeError):
-        return decode_headers(raw, route.scenario.headers)  # raises, naming every problem
-    for name in route.mandatory:
-        if name not in decoded:
-            return decode_headers(raw, route.scenario.headers)
-    return decoded
-
-
-def check_request_headers(raw: Headers, route: Route) -> None:
-    """Raise what ``decode_headers`` raises, without building the decoded mapping.
-
-    A NUL byte cannot be part of a multi-byte UTF-8 sequence, so the values joined by NUL
-    decode if and only if every value does: one decode instead of one per header.
-    """
-    names: tuple[str, ...] = ()
-    if raw:
-        try:
-            names, values = zip(*raw, strict=True)
-            b"\x00".join(values).decode()
-        except (UnicodeDecodeError, TypeError, ValueError):
-            decode_headers(raw, route.scenario.headers)  # raises, naming every problem
-            return
-    for name in route.mandatory:
-        if name not in names:
-            decode_headers(raw, route.scenario.headers)
+_FirstTries = tuple[list[tuple[Any, bytes | None]], Failure | Deferred | None]
+"""(payload, encoded) of each request answered at its first try, and what stopped them."""
 
 
 class Pipeline:
     """Handles requests of the given routes: validation both ways, handler, retries.
 
-    ``environment`` is what handlers see in ``ctx.environment``. Sync handlers run on
-    worker threads; call :meth:`start` before handling and :meth:`close` after. While
-    :attr:`stopping` is set (or the caller's own ``stopping()`` says so), a failed try with
-    tries left gives :class:`~flowintegrations.runtime.LeftForRedelivery` instead of
-    waiting to retry. ``deferrals`` signs the deferred replies of handlers that call
-    ``ctx.defer()``.
+    ``environment`` is what handlers see in ``ctx.environment``; ``deferrals`` signs the
+    deferred replies of handlers that call ``ctx.defer()``; ``time_slice`` how long the
+    first tries of one slice of a run may take. Call :meth:`start` before handling and
+    :meth:`close` after; :meth:`stop` when the user is stopping.
     """
 
     def __init__(
@@ -208,13 +104,17 @@ class Pipeline:
         codec: JsonCodec | None = None,
         environment: str | None = None,
         deferrals: Deferrals | None = None,
+        time_slice: float = SYNC_SLICE,
     ) -> None:
         self.routes: tuple[Route, ...] = tuple(routes)
+        self.time_slice = time_slice
+        """Seconds of first tries one slice of a run may take (the first call always fits)."""
         self.deferrals = deferrals
         self.retry = retry
         self.codec = codec or JsonCodec()
         self.environment = environment
         self.stopping = False
+        """Whether :meth:`stop` was called (since the last :meth:`start`)."""
         self._converter = cattrs.Converter()
         self._executor: ThreadPoolExecutor | None = None
         self._users = 0
@@ -243,12 +143,23 @@ class Pipeline:
         """Take the pipeline into use: the first user makes the worker threads' pool.
 
         Several users may share one pipeline (an App on Kafka and a Flow service in one
-        process): each :meth:`start` is matched by one :meth:`close`.
+        process): each :meth:`start` is matched by one :meth:`close`. A start ends a
+        :meth:`stop`.
         """
         if self._executor is None:
             self._executor = ThreadPoolExecutor(thread_name_prefix="flowintegrations-handler")
-            self.stopping = False
+        self.stopping = False
         self._users += 1
+
+    def stop(self) -> None:
+        """Say that the user is stopping; the one stop of the pipeline. Idempotent.
+
+        From now on a failed try with tries left gives
+        :class:`~flowintegrations.runtime.LeftForRedelivery` instead of a wait to retry
+        (dead-lettering a request that may well succeed would give up on it), and a run
+        ends with it. Requests still succeed as before. :meth:`start` ends it.
+        """
+        self.stopping = True
 
     def close(self) -> None:
         """Put the pipeline out of use: the last user lets the worker threads go.
@@ -260,7 +171,28 @@ class Pipeline:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 
-    # One request, whole ----------------------------------------------------------------------
+    # The two ways in ---------------------------------------------------------------------------
+
+    def handle_run(
+        self,
+        route: Route,
+        records: Sequence[Record],
+        *,
+        telemetry: LoopTelemetry | None = None,
+    ) -> AsyncGenerator[Slice[Record], None]:
+        """Handle ``records`` (consecutive requests of one partition, for ``route``) in order.
+
+        Gives back :class:`Slice` values, in order, that together cover the run, each as
+        soon as it is known: the loop sends one slice's replies while the next is handled.
+        A rejected request (headers, JSON, request model) is a slice of its own; handlers
+        are called in order, and a failing request is retried before the next is handled.
+        After a :class:`~flowintegrations.runtime.LeftForRedelivery` (see :meth:`stop`) the
+        run ends: the requests after it are not handled. ``telemetry`` is told of each
+        request's receipt, checks and tries. Raises only for the pipeline's own bugs;
+        close the iterator (``contextlib.aclosing``) when leaving it early.
+        """
+        received = None if telemetry is None else _receiver(telemetry, route)
+        return self._run(route, records, self.prepare, received)
 
     async def handle(
         self,
@@ -274,18 +206,26 @@ class Pipeline:
     ) -> Outcome:
         """Handle one decoded request with text ``headers`` and return its outcome.
 
-        Never raises for the request's or the handler's faults; an unexpected error in the
-        pipeline itself is an outcome too (a dead letter at stage ``internal``). ``trace``
-        is told of the checks and of each try (the caller reports the outcome).
+        A run of one (:meth:`handle_run`). Never raises for the request's or the
+        handler's faults; an unexpected error in the pipeline itself is an outcome too (a
+        dead letter at stage ``internal``). ``trace`` is told of the checks and of each try
+        (the caller reports the outcome); ``stopping`` is the caller's own stop, checked
+        besides :meth:`stop`.
         """
+
+        def prepare(route: Route, source: Origin) -> Prepared | Failure:
+            return self.prepare_payload(route, payload, headers, source)
+
+        received = None if trace is None else (lambda _source: trace)
         try:
-            prepared = self.prepare_payload(route, payload, headers, origin)
-            if trace is not None:
-                trace.validated(prepared)
-            if isinstance(prepared, Failure):
-                return self.rejected(route, prepared, headers)
-            prepared.trace = trace
-            return await self.finish(route, prepared, None, stopping=stopping)
+            slices = self._run(
+                route, (origin,), prepare, received, headers=headers, stopping=stopping
+            )
+            async with aclosing(slices):
+                async for piece in slices:
+                    return piece.outcomes()[0]
+            msg = "a run of one came to no outcome"  # pragma: no cover - _run's contract
+            raise AssertionError(msg)  # pragma: no cover
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -293,8 +233,10 @@ class Pipeline:
             failure = Failure(stage=Stage.INTERNAL, error=exc, attempts=0)
             return DeadLettered(failure=attrs.evolve(failure, secrets=route.secrets(headers)))
 
+    # Checks --------------------------------------------------------------------------------------
+
     def prepare_payload(
-        self, route: Route, payload: Any, headers: Mapping[str, str], origin: Origin
+        self, route: Route, payload: Any, headers: Mapping[str, str], origin: Source
     ) -> Prepared | Failure:
         """Check a decoded request: headers, request model, attrs class."""
         try:
@@ -302,8 +244,6 @@ class Pipeline:
         except ValidationError as exc:
             return Failure(stage=Stage.HEADERS, error=exc, attempts=0)
         return self._checked(route, origin, dict(headers), payload)
-
-    # The pieces, for the delivery loop -------------------------------------------------------
 
     def prepare(self, route: Route, record: Record) -> Prepared | Failure:
         """Check a consumed request: headers, JSON, request model, attrs class."""
@@ -352,119 +292,175 @@ class Pipeline:
             return ErrorReplied(payload=payload, value=self.codec.encode(payload), failure=failure)
         return DeadLettered(failure=failure)
 
-    def call_run(
-        self, route: Route, run: list[Prepared], start: int
-    ) -> tuple[list[bytes | None], tuple[Stage, Exception] | None]:
-        """On a worker thread: the encoded replies of ``run[start:]`` (first tries).
+    # The run ----------------------------------------------------------------------------------
 
-        Stops at the first failure, returned with its stage, so that handlers are called in
-        order and a failing request is retried before the next one is handled; stops too
-        after a time slice, so a slow handler does not hold a long batch.
+    async def _run(
+        self,
+        route: Route,
+        sources: Sequence[S],
+        prepare: Callable[[Route, S], Prepared | Failure],
+        received: Callable[[S], RequestTrace] | None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        stopping: Callable[[], bool] | None = None,
+    ) -> AsyncGenerator[Slice[S], None]:
+        """The slices of ``sources``: consecutive accepted requests form a run of first tries.
+
+        ``headers`` are the requests' text headers when known (a decoded request), else
+        they are read from each record when needed.
         """
-        values: list[bytes | None] = []
-        deadline = time.monotonic() + SYNC_SLICE
+        count = len(sources)
+        index = 0
+        while index < count:
+            begin = index
+            run: list[Prepared] = []
+            traces: Traces = None if received is None else []
+            rejected: Slice[S] | None = None
+            while index < count:
+                source = sources[index]
+                index += 1
+                trace = None if received is None else received(source)
+                prepared = prepare(route, source)
+                if trace is not None:
+                    trace.validated(prepared)
+                if isinstance(prepared, Failure):
+                    known = headers
+                    if known is None and prepared.stage is not Stage.HEADERS:
+                        known = decode_headers(_raw_headers(source))
+                    refused = self.rejected(route, prepared, known)
+                    rejected_traces = None if received is None else [trace]
+                    rejected = Slice([source], [], refused, known, rejected_traces)
+                    break
+                run.append(prepared)
+                if traces is not None:
+                    traces.append(trace)
+            done = 0
+            outcome: Outcome
+            while done < len(run):
+                replies, stop = await self._first_tries(route, run, done, traces)
+                if replies:
+                    first = begin + done
+                    done += len(replies)
+                    answered = traces[first - begin : done] if traces is not None else None
+                    yield Slice(list(sources[first : begin + done]), replies, None, None, answered)
+                if stop is None:
+                    continue
+                prepared = run[done]
+                trace = None if traces is None else traces[done]
+                done += 1
+                if isinstance(stop, Failure):
+                    outcome = await self._retried(route, prepared, stop, trace, stopping)
+                else:
+                    outcome = stop
+                source = sources[begin + done - 1]
+                one = None if traces is None else [trace]
+                yield Slice([source], [], outcome, prepared.headers, one)
+                if isinstance(outcome, LeftForRedelivery):
+                    return
+            if rejected is not None:
+                yield rejected
+
+    async def _first_tries(
+        self, route: Route, run: list[Prepared], start: int, traces: Traces
+    ) -> _FirstTries:
+        """The first tries of ``run[start:]`` for one time slice, where the handler runs."""
+        spec = route.spec
+        if spec.is_async:
+            return await self._first_tries_async(route, run, start, traces)
+        if spec.inline:
+            return self._first_tries_sync(route, run, start, traces)
+        loop = asyncio.get_running_loop()
+        with handlers_running():  # pollers on the loop wait (transport/threads.py)
+            return await loop.run_in_executor(
+                self._executor, self._first_tries_sync, route, run, start, traces
+            )
+
+    def _first_tries_sync(
+        self, route: Route, run: list[Prepared], start: int, traces: Traces
+    ) -> _FirstTries:
+        """Call a sync handler for ``run[start:]`` in order, until a failure or the slice ends.
+
+        On a worker thread, or on the loop for an inline handler: many cheap calls, one hop.
+        """
+        replies: list[tuple[Any, bytes | None]] = []
+        deadline = time.monotonic() + self.time_slice
         fn: Any = route.spec.fn
-        if run[start].trace is not None:
-            fn = traced_calls(fn, run, start)
         takes_context = route.spec.takes_context
         for index in range(start, len(run)):
             prepared = run[index]
+            trace = None if traces is None else traces[index]
             stage = Stage.HANDLER
             try:
-                if takes_context:
-                    result = fn(prepared.argument, prepared.ctx)
-                else:
-                    result = fn(prepared.argument)
+                call = fn if trace is None else trace.handler(fn, 1, is_async=False)
+                result = call_handler(call, takes_context, prepared.argument, prepared.ctx)
+                if result is None and prepared.ctx is not None:
+                    deferred = prepared.ctx.deferred
+                    if deferred is not None:
+                        return replies, Deferred(deferred=deferred)
                 stage = Stage.REPLY
-                values.append(self.reply_value(route, result))
+                replies.append(self.reply(route, result))
             except Exception as exc:  # noqa: BLE001 - a handler may raise anything
-                return values, (stage, exc)
+                return replies, Failure(stage=stage, error=exc, attempts=1)
             if time.monotonic() >= deadline:
                 break
-        return values, None
+        return replies, None
 
-    async def run_in_worker(
-        self, route: Route, run: list[Prepared], start: int
-    ) -> tuple[list[bytes | None], tuple[Stage, Exception] | None]:
-        """:meth:`call_run` on a worker thread."""
+    async def _first_tries_async(
+        self, route: Route, run: list[Prepared], start: int, traces: Traces
+    ) -> _FirstTries:
+        """Await an async handler for ``run[start:]`` in order, till a failure or the slice ends."""
+        replies: list[tuple[Any, bytes | None]] = []
         loop = asyncio.get_running_loop()
-        with handlers_running():  # pollers on the loop wait (transport/threads.py)
-            return await loop.run_in_executor(self._executor, self.call_run, route, run, start)
+        deadline = loop.time() + self.time_slice
+        fn: Any = route.spec.fn
+        takes_context = route.spec.takes_context
+        for index in range(start, len(run)):
+            prepared = run[index]
+            trace = None if traces is None else traces[index]
+            stage = Stage.HANDLER
+            try:
+                call = fn if trace is None else trace.handler(fn, 1, is_async=True)
+                result = await call_handler(call, takes_context, prepared.argument, prepared.ctx)
+                if result is None and prepared.ctx is not None:
+                    deferred = prepared.ctx.deferred
+                    if deferred is not None:
+                        return replies, Deferred(deferred=deferred)
+                stage = Stage.REPLY
+                replies.append(self.reply(route, result))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a handler may raise anything
+                return replies, Failure(stage=stage, error=exc, attempts=1)
+            if loop.time() >= deadline:
+                break
+        return replies, None
 
-    async def first_try(
-        self, route: Route, prepared: Prepared
-    ) -> tuple[bytes | None, tuple[Stage, Exception] | None]:
-        """The first try of an async handler: (encoded reply, None) or (None, (stage, error))."""
-        stage = Stage.HANDLER
-        try:
-            fn: Any = route.spec.fn
-            if prepared.trace is not None:
-                fn = prepared.trace.handler(fn, 1, is_async=True)
-            if route.spec.takes_context:
-                result = await fn(prepared.argument, prepared.ctx)
-            else:
-                result = await fn(prepared.argument)
-            stage = Stage.REPLY
-            return self.reply_value(route, result), None
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a handler may raise anything
-            return None, (stage, exc)
-
-    async def finish(
+    async def _retried(
         self,
         route: Route,
         prepared: Prepared,
-        failed: tuple[Stage, Exception] | None,
-        *,
-        stopping: Callable[[], bool] | None = None,
+        failure: Failure,
+        trace: RequestTrace | None,
+        stopping: Callable[[], bool] | None,
     ) -> Outcome:
-        """Call the handler until it answers or the tries run out (after ``failed``, if given).
-
-        ``failed`` is the (stage, error) of a first try already made; ``stopping`` tells
-        whether the caller is stopping (then a failure with tries left is left for
-        redelivery).
-        """
+        """Call the handler again after its failed first try, until it answers or tries run out."""
         headers = prepared.headers
         if headers is None:
             # Only records whose headers passed the checks get here: they decode.
             headers = prepared.headers = decode_headers(_raw_headers(prepared.source))
         attempt = 1
         while True:
-            if failed is not None:
-                stage, error = failed
-                failed = None
-            else:
-                stage, error = Stage.HANDLER, None
-                ctx = self.context(route, prepared.source, headers, attempt)
-                try:
-                    result = await self._call(route, prepared.argument, ctx, prepared.trace)
-                    stage = Stage.REPLY
-                    if result is None and ctx.deferred is not None:
-                        return Deferred(deferred=ctx.deferred, attempts=attempt)
-                    payload, value = self.reply(route, result)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - a handler may raise anything
-                    error = exc
-                else:
-                    return Replied(payload=payload, value=value, attempts=attempt)
-            assert error is not None
-            failure = Failure(stage=stage, error=error, attempts=attempt)
-            if not self.retry.should_retry(error, attempt):
+            if not self.retry.should_retry(failure.error, attempt):
                 return self.rejected(route, failure, headers)
             secrets = route.secrets(headers)
             if self.stopping or (stopping is not None and stopping()):
-                # Tries are left, but we are stopping: dead-lettering now would give up on a
-                # request that may well succeed, so it is left unanswered instead and
-                # whoever reads it next handles it again.
                 log.warning(
                     "%s failed (try %d of %d) while stopping; left for redelivery: %s",
                     route.scenario.identifier,
                     attempt,
                     self.retry.attempts,
-                    encodable(redact(str(error), secrets)),
-                    extra=log_extra(route, prepared.source, headers, "redeliver", prepared.trace),
+                    encodable(redact(str(failure.error), secrets)),
+                    extra=log_extra(route, prepared.source, headers, "redeliver", trace),
                 )
                 return LeftForRedelivery(failure=attrs.evolve(failure, secrets=secrets))
             delay = self.retry.delay(attempt)
@@ -474,28 +470,44 @@ class Pipeline:
                 attempt,
                 self.retry.attempts,
                 delay,
-                encodable(redact(str(error), secrets)),
-                extra=log_extra(route, prepared.source, headers, "retry", prepared.trace),
+                encodable(redact(str(failure.error), secrets)),
+                extra=log_extra(route, prepared.source, headers, "retry", trace),
             )
             await asyncio.sleep(delay)
             attempt += 1
+            ctx = self.context(route, prepared.source, headers, attempt)
+            stage = Stage.HANDLER
+            try:
+                result = await self._call(route, prepared.argument, ctx, trace)
+                if result is None and ctx.deferred is not None:
+                    return Deferred(deferred=ctx.deferred, attempts=attempt)
+                stage = Stage.REPLY
+                payload, value = self.reply(route, result)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a handler may raise anything
+                failure = Failure(stage=stage, error=exc, attempts=attempt)
+            else:
+                return Replied(payload=payload, value=value, attempts=attempt)
 
     async def _call(
         self, route: Route, argument: Any, ctx: Context, trace: RequestTrace | None
     ) -> Any:
-        fn: Any = route.spec.fn
+        """One later try of the handler, where its kind runs."""
+        spec = route.spec
+        fn: Any = spec.fn
         if trace is not None:
-            fn = trace.handler(fn, ctx.attempt, is_async=route.spec.is_async)
-        if route.spec.is_async:
-            return await (fn(argument, ctx) if route.spec.takes_context else fn(argument))
+            fn = trace.handler(fn, ctx.attempt, is_async=spec.is_async)
+        if spec.is_async:
+            return await call_handler(fn, spec.takes_context, argument, ctx)
+        if spec.inline:
+            return call_handler(fn, spec.takes_context, argument, ctx)
         loop = asyncio.get_running_loop()
-        if route.spec.takes_context:
-            return await loop.run_in_executor(self._executor, fn, argument, ctx)
-        return await loop.run_in_executor(self._executor, fn, argument)
+        return await loop.run_in_executor(
+            self._executor, call_handler, fn, spec.takes_context, argument, ctx
+        )
 
-    def reply_value(self, route: Route, result: Any) -> bytes | None:
-        """The handler's ``result`` validated against the input model and encoded."""
-        return self.reply(route, result)[1]
+    # Replies and contexts ---------------------------------------------------------------------
 
     def reply(self, route: Route, result: Any) -> tuple[Any, bytes | None]:
         """(payload, encoded) of the handler's ``result``, validated against the input model."""
@@ -533,9 +545,16 @@ class Pipeline:
         )
 
 
+def _receiver(telemetry: LoopTelemetry, route: Route) -> Callable[[Record], RequestTrace]:
+    def received(record: Record) -> RequestTrace:
+        return telemetry.received(route, record)
+
+    return received
+
+
 def _raw_headers(source: Source) -> Headers:
-    headers: Headers = getattr(source, "headers", ())
-    return headers
+    """The raw headers of a consumed record (other sources come with decoded headers)."""
+    return source.headers if isinstance(source, Record) else ()
 
 
 def log_extra(

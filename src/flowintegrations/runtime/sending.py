@@ -5,7 +5,7 @@ kinds of message that come from elsewhere (a webhook, a scheduler, another servi
 
 - :meth:`Sender.reply_later` answers a request whose handler deferred (``ctx.defer()``),
   with the headers and key the immediate reply would have had (the deferred reply was made
-  by :func:`flowintegrations.replies.reply_record`, the rule immediate replies follow);
+  by :func:`flowintegrations.runtime.replies.reply_record`, the rule immediate replies follow);
 - :meth:`Sender.send` puts a message on a scenario's in topic for a process waiting in a
   message receive task.
 
@@ -23,10 +23,10 @@ import attrs
 import cattrs
 
 from flowintegrations.codec import JsonCodec
-from flowintegrations.deferred import Deferrals, DeferredReply, ReplyLedger
-from flowintegrations.errors import CatalogError, DeferredReplyUsedError
+from flowintegrations.errors import DeferredReplyUsedError
 from flowintegrations.model import Integration, Scenario, find_scenario
-from flowintegrations.replies import reply_record
+from flowintegrations.runtime.deferred import Deferrals, DeferredReply, ReplyLedger
+from flowintegrations.runtime.replies import reply_record
 from flowintegrations.transport import Record, Transport
 from flowintegrations.validation import decode_headers, scenario_validators
 from flowintegrations.vocabulary import PROCESS_INSTANCE_ID, encodable
@@ -148,13 +148,7 @@ class Sender:
         model or missing mandatory headers.
         """
         integration, found = find_scenario(self.integrations, scenario, owner="this app")
-        in_topic = found.binding(self.environment).in_topic
-        if in_topic is None:
-            msg = (
-                f"scenario {found.identifier!r} has no in topic in environment "
-                f"{self.environment!r}: there is nowhere to send to"
-            )
-            raise CatalogError(msg)
+        in_topic = found.topic("in", self.environment)
         pid = str(process_instance_id)
         given = dict(headers or {})
         if given.get(PROCESS_INSTANCE_ID, pid) not in (pid, pid.encode("utf-8")):

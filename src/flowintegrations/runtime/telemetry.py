@@ -20,7 +20,7 @@ A Flow action gets its RequestTrace from :meth:`Instrumentation.served` instead,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,7 +28,7 @@ from flowintegrations.runtime.outcome import Failure, Origin, Outcome, Replied
 
 if TYPE_CHECKING:
     from flowintegrations.model import Integration, Scenario
-    from flowintegrations.runtime.pipeline import Prepared, Route
+    from flowintegrations.runtime.route import Prepared, Route
     from flowintegrations.transport import Record, TopicPartition
 
 __all__ = [
@@ -37,7 +37,6 @@ __all__ = [
     "LoopState",
     "LoopTelemetry",
     "RequestTrace",
-    "traced_calls",
 ]
 
 ANSWERED = Replied(payload=None, value=None, attempts=1)
@@ -122,22 +121,3 @@ class Instrumentation(Protocol):
         ``operation`` is ``"request"`` (a reply is awaited) or ``"send"``. The context
         manager gives ``record`` as it is to be sent (trace context headers added).
         """
-
-
-def traced_calls(fn: Callable[..., Any], run: Sequence[Prepared], start: int) -> Any:
-    """``fn`` wrapped for :meth:`Pipeline.call_run`: call *i* is the first try of ``run[start+i]``.
-
-    ``call_run`` calls the handler once per request of ``run[start:]``, in order, so the
-    wrapper knows which request each call is for without being told.
-    """
-    position = start
-
-    def call(*args: Any) -> Any:
-        nonlocal position
-        trace = run[position].trace
-        position += 1
-        if trace is None:
-            return fn(*args)
-        return trace.handler(fn, 1, is_async=False)(*args)
-
-    return call

@@ -25,13 +25,13 @@ another system, a database write) are not part of the transaction and may happen
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-import itertools
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from flowintegrations.errors import TransportError
 from flowintegrations.transport import (
-    Record,
     Subscription,
     SupportsTransactions,
     TopicPartition,
@@ -41,10 +41,9 @@ from flowintegrations.transport import (
 if TYPE_CHECKING:
     from collections.abc import Collection
 
-    from flowintegrations.runtime.delivery import DeliveryLoop, TopicRoute
     from flowintegrations.runtime.partitions import PartitionState
 
-__all__ = ["Transactions", "transactional_id"]
+__all__ = ["TRANSACTION_SPAN", "Transactions", "transactional_id"]
 
 TRANSACTION_SPAN = 0.2
 """Seconds a transaction goes on taking the next batch of its partition, when queued:
@@ -74,7 +73,7 @@ class Transactions:
         self._assignment: frozenset[TopicPartition] = frozenset()
         self._lock = asyncio.Lock()
 
-    async def assigned(self, loop: DeliveryLoop, subscription: Subscription) -> None:
+    async def assigned(self, subscription: Subscription) -> None:
         """Partitions were assigned: a producer for the assignment as it is now."""
         assignment = subscription.assignment()
         async with self._lock:
@@ -84,13 +83,11 @@ class Transactions:
             tid = transactional_id(self.group_id, assignment)
             self._producer = await self.transport.transactional_producer(subscription, tid)
             self._assignment = assignment
-            loop.producer = self._producer
 
-    async def revoked(self, loop: DeliveryLoop) -> None:
+    async def revoked(self) -> None:
         """Partitions were revoked (their work finished): release the producer."""
         async with self._lock:
             await self._close()
-            loop.producer = loop.transport
 
     async def _close(self) -> None:
         producer, self._producer = self._producer, None
@@ -98,14 +95,16 @@ class Transactions:
         if producer is not None:
             await producer.close()
 
-    async def handle(
-        self,
-        loop: DeliveryLoop,
-        part: PartitionState,
-        topic_route: TopicRoute,
-        batch: list[Record],
-    ) -> None:
-        """Handle ``batch`` of ``part`` in one transaction with its offsets; commit it."""
+    @contextlib.asynccontextmanager
+    async def batch(self, part: PartitionState) -> AsyncIterator[TransactionalProducer]:
+        """A transaction for batches of ``part``: its producer, then a commit with the offsets.
+
+        What is produced with the producer inside the ``async with`` block is committed
+        together with the offset after the last record ``part`` handled, when the block
+        ends; an error in it aborts the transaction (and is raised). Once committed, the
+        sends are awaited, so the caller may mark ``part``'s work committed. Raises
+        :class:`~flowintegrations.errors.TransportError` when no producer is assigned.
+        """
         async with self._lock:
             producer = self._producer
             if producer is None:
@@ -113,16 +112,7 @@ class Transactions:
                 raise TransportError(msg)
             await producer.begin()
             try:
-                await loop.handle_batch(part, topic_route, batch)
-                span = asyncio.get_running_loop().time() + TRANSACTION_SPAN
-                while part.queue and not part.revoked and not loop.is_stopping():
-                    if asyncio.get_running_loop().time() > span:
-                        break
-                    head = part.queue[0]
-                    if head.topic != batch[0].topic:
-                        break
-                    more = list(itertools.islice(part.queue, loop.max_batch))
-                    await loop.handle_batch(part, topic_route, more)
+                yield producer
                 offsets = {part.tp: part.pending[-1].last + 1} if part.pending else {}
                 await producer.commit(offsets)
             except BaseException:
@@ -132,4 +122,3 @@ class Transactions:
             completions = part.completions()
             if completions:  # all acknowledged already; let wrappers around them settle
                 await asyncio.gather(*completions, return_exceptions=True)
-            loop.mark_committed(part)

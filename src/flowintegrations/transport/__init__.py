@@ -3,6 +3,7 @@
 from flowintegrations.transport.base import (
     BatchProducer,
     Headers,
+    Lifecycle,
     RebalanceListener,
     Record,
     Subscription,
@@ -20,6 +21,7 @@ __all__ = [
     "InMemoryBroker",
     "InMemoryTransport",
     "KafkaTransport",
+    "Lifecycle",
     "RebalanceListener",
     "Record",
     "Subscription",

@@ -25,15 +25,19 @@ The docstrings *are* the contract. In short:
 from __future__ import annotations
 
 import asyncio
+import enum
 import operator
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
+from flowintegrations.errors import TransportClosedError, TransportError
+
 __all__ = [
     "BatchProducer",
     "Headers",
+    "Lifecycle",
     "RebalanceListener",
     "Record",
     "Subscription",
@@ -52,6 +56,36 @@ class TopicPartition(NamedTuple):
 
     topic: str
     partition: int
+
+
+class Lifecycle(str, enum.Enum):
+    """Where a transport is in its life: new, running, stopping, stopped (never back)."""
+
+    NEW = "new"
+    """Made, not started yet."""
+    RUNNING = "running"
+    """Started: it may be used."""
+    STOPPING = "stopping"
+    """:meth:`Transport.stop` is under way."""
+    STOPPED = "stopped"
+    """Stopped: it cannot be started again."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def check_running(self) -> None:
+        """Raise unless :attr:`RUNNING`: the one running-check of every transport.
+
+        Raises :class:`~flowintegrations.errors.TransportError` before the start, and
+        :class:`~flowintegrations.errors.TransportClosedError` once stopping or stopped.
+        """
+        if self is Lifecycle.RUNNING:
+            return
+        if self is Lifecycle.NEW:
+            msg = "the transport is not started: await transport.start() first"
+            raise TransportError(msg)
+        msg = "the transport was stopped"
+        raise TransportClosedError(msg)
 
 
 _KEEP: Any = object()

@@ -30,18 +30,15 @@ transport is not thread-safe, with one exception: records produced on one event 
 a subscription waiting on another one, and the inspection helpers may be called from any
 thread.
 
-Why one module of this size: the broker, the transport and the subscription are one
-simulation of Kafka's semantics (partitions, groups, rebalances, committed offsets, size
-limits) whose parts read each other's state under one lock; splitting them would expose
-that state between modules.
+The broker's state (topics, groups, the assignment) is in
+:mod:`flowintegrations.transport.memory_broker`; this module holds the clients: the
+transport and its subscriptions.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
-import zlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 from flowintegrations.errors import (
@@ -50,8 +47,13 @@ from flowintegrations.errors import (
     TransportClosedError,
     TransportError,
 )
-from flowintegrations.transport.base import RebalanceListener, Record, TopicPartition
-from flowintegrations.vocabulary import MAX_MESSAGE_BYTES
+from flowintegrations.transport.base import Lifecycle, RebalanceListener, Record, TopicPartition
+from flowintegrations.transport.memory_broker import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    ConsumerGroup,
+    InMemoryBroker,
+    record_size,
+)
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
@@ -61,348 +63,10 @@ __all__ = [
     "record_size",
 ]
 
-DEFAULT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES
-"""The largest record a topic takes by default: Kafka's ``message.max.bytes`` (1 MiB)."""
-
-
-def record_size(record: Record) -> int:
-    """The bytes ``record`` takes on the wire, as counted against ``max_message_bytes``.
-
-    Its key, value, header names (UTF-8; a lone surrogate counts as the 3 bytes
-    ``surrogatepass`` writes) and header values. Kafka adds a few bytes of framing per
-    record; they are left out, so a record fits exactly when its parts do.
-    """
-    size = len(record.value) + (0 if record.key is None else len(record.key))
-    for name, value in record.headers:
-        size += len(name.encode("utf-8", "surrogatepass")) + len(value)
-    return size
-
-
-_NEW, _RUNNING, _STOPPED = "new", "running", "stopped"
-
 
 def _set_if_pending(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-class _Topic:
-    __slots__ = ("log", "name", "next_partition", "partitions", "starts")
-
-    def __init__(self, name: str, partitions: int) -> None:
-        self.name = name
-        # Each partition's records from its first offset not deleted (``starts``) on.
-        self.partitions: list[list[Record]] = [[] for _ in range(partitions)]
-        self.starts = [0] * partitions
-        self.log: list[Record] = []  # every record, in the order written
-        self.next_partition = 0
-
-
-class _Group:
-    """A consumer group: members in join order, committed offsets, partition ownership."""
-
-    __slots__ = ("committed", "group_id", "members", "owner", "wanted_by")
-
-    def __init__(self, group_id: str) -> None:
-        self.group_id = group_id
-        self.members: list[InMemorySubscription] = []
-        self.committed: dict[TopicPartition, int] = {}
-        # Who holds each partition now, and who should hold it after the rebalance. They
-        # differ while the old owner has not yet run its revoke callback.
-        self.owner: dict[TopicPartition, InMemorySubscription] = {}
-        self.wanted_by: dict[TopicPartition, InMemorySubscription] = {}
-
-
-class InMemoryBroker:
-    """The shared state of an in-memory cluster: topics, their records, consumer groups.
-
-    Several :class:`InMemoryTransport` instances created with the same ``broker`` see the
-    same topics and groups, as several clients of one Kafka cluster would (an adapter and
-    the engine-side client, or a transport restarted in a test). ``partitions`` is the
-    partition count of topics created without one; with ``auto_create_topics=False``
-    missing topics are errors, as on a locked-down cluster. ``clock`` returns seconds since
-    the epoch and stamps records sent without a timestamp. A record larger than
-    ``max_message_bytes`` (:func:`record_size`) is refused, as Kafka's ``message.max.bytes``
-    refuses it.
-    """
-
-    def __init__(
-        self,
-        *,
-        partitions: int = 1,
-        auto_create_topics: bool = True,
-        clock: Callable[[], float] = time.time,
-        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-    ) -> None:
-        if partitions < 1:
-            msg = f"partitions must be at least 1, not {partitions}"
-            raise ValueError(msg)
-        if max_message_bytes < 1:
-            msg = f"max_message_bytes must be at least 1, not {max_message_bytes}"
-            raise ValueError(msg)
-        self.max_message_bytes = max_message_bytes
-        self.default_partitions = partitions
-        self.auto_create_topics = auto_create_topics
-        self.clock = clock
-        self._topics: dict[str, _Topic] = {}
-        self._groups: dict[str, _Group] = {}
-        # The members that own each partition (one per group): they are woken on new data.
-        self._readers: dict[TopicPartition, list[InMemorySubscription]] = {}
-        self._member_ids = itertools.count(1)
-
-    def __repr__(self) -> str:
-        return (
-            f"InMemoryBroker(topics={len(self._topics)}, records={self.count()}, "
-            f"groups={len(self._groups)})"
-        )
-
-    # Topics ----------------------------------------------------------------------------------
-
-    def create_topic(self, name: str, *, partitions: int | None = None) -> None:
-        """Create topic ``name`` (default partition count unless given); keep an existing one."""
-        if name not in self._topics:
-            self._create_topic(name, partitions or self.default_partitions)
-
-    def missing(self, topics: Iterable[str]) -> list[str]:
-        """The names in ``topics`` that are not topics (yet)."""
-        return [name for name in topics if name not in self._topics]
-
-    def _create_topic(self, name: str, partitions: int) -> _Topic:
-        if not name:
-            msg = "a topic name cannot be empty"
-            raise ValueError(msg)
-        if partitions < 1:
-            msg = f"partitions must be at least 1, not {partitions}"
-            raise ValueError(msg)
-        topic = self._topics[name] = _Topic(name, partitions)
-        for group in self._groups.values():
-            if any(name in member.topics for member in group.members):
-                self._rebalance(group)
-        return topic
-
-    def _topic_for(self, name: str) -> _Topic:
-        topic = self._topics.get(name)
-        if topic is None:
-            if not self.auto_create_topics:
-                raise TopicNotFoundError((name,))
-            topic = self._create_topic(name, self.default_partitions)
-        return topic
-
-    # Writing ---------------------------------------------------------------------------------
-
-    def write(self, record: Record) -> Record:
-        """Append ``record`` to its partition now; return it as written.
-
-        Raises ``DeliveryError`` for a missing topic (without auto-create) or partition, and
-        for a record larger than ``max_message_bytes``.
-        """
-        # Typed callers cannot get this wrong; untyped ones get the error Kafka would give.
-        value: object = record.value
-        key: object = record.key
-        if not isinstance(value, bytes) or not (key is None or isinstance(key, bytes)):
-            msg = "a record's value must be bytes and its key bytes or None"
-            raise TypeError(msg)
-        size = record_size(record)
-        if size > self.max_message_bytes:
-            msg = (
-                f"cannot deliver to topic {record.topic!r}: the record is {size} bytes, more "
-                f"than max_message_bytes ({self.max_message_bytes})"
-            )
-            raise DeliveryError(msg)
-        try:
-            topic = self._topic_for(record.topic)
-        except TopicNotFoundError as exc:
-            msg = f"cannot deliver to topic {record.topic!r}: it does not exist"
-            raise DeliveryError(msg) from exc
-        count = len(topic.partitions)
-        partition = record.partition
-        if partition is None:
-            if record.key is not None:
-                partition = zlib.crc32(record.key) % count
-            else:
-                partition = topic.next_partition
-                topic.next_partition = (partition + 1) % count
-        elif not 0 <= partition < count:
-            msg = f"cannot deliver to {record.topic!r}[{partition}]: it has {count} partitions"
-            raise DeliveryError(msg)
-        log = topic.partitions[partition]
-        timestamp = record.timestamp
-        if timestamp is None:
-            timestamp = int(self.clock() * 1000)
-        written = Record(
-            record.topic,
-            record.key,
-            record.value,
-            record.headers,
-            partition,
-            topic.starts[partition] + len(log),
-            timestamp,
-        )
-        log.append(written)
-        topic.log.append(written)
-        readers = self._readers.get(TopicPartition(record.topic, partition))
-        if readers:
-            for member in readers:
-                member._wake()
-        return written
-
-    # Groups ----------------------------------------------------------------------------------
-
-    def _join(
-        self,
-        transport: InMemoryTransport,
-        topics: Sequence[str],
-        group_id: str,
-        listener: RebalanceListener | None,
-    ) -> InMemorySubscription:
-        missing = self.missing(topics)
-        if missing and not self.auto_create_topics:
-            raise TopicNotFoundError(missing)
-        for name in missing:
-            self._create_topic(name, self.default_partitions)
-        group = self._groups.get(group_id)
-        if group is None:
-            group = self._groups[group_id] = _Group(group_id)
-        member = InMemorySubscription(
-            transport, group, tuple(dict.fromkeys(topics)), listener, next(self._member_ids)
-        )
-        group.members.append(member)
-        self._rebalance(group)
-        return member
-
-    def _rebalance(self, group: _Group) -> None:
-        """Recompute the wanted assignment (range, per topic) and tell members that changed."""
-        wanted: dict[InMemorySubscription, set[TopicPartition]] = {m: set() for m in group.members}
-        wanted_by: dict[TopicPartition, InMemorySubscription] = {}
-        names = sorted({name for member in group.members for name in member.topics})
-        for name in names:
-            topic = self._topics.get(name)
-            if topic is None:
-                continue
-            readers = [member for member in group.members if name in member.topics]
-            count = len(topic.partitions)
-            share, extra = divmod(count, len(readers))
-            start = 0
-            for index, member in enumerate(readers):
-                size = share + (1 if index < extra else 0)
-                for partition in range(start, start + size):
-                    tp = TopicPartition(name, partition)
-                    wanted[member].add(tp)
-                    wanted_by[tp] = member
-                start += size
-        group.wanted_by = wanted_by
-        for member, tps in wanted.items():
-            target = frozenset(tps)
-            if target != member._target:
-                member._target = target
-                member._wake()
-
-    def _release(self, group: _Group, tps: Iterable[TopicPartition]) -> None:
-        """Partitions left their owner: take them off its hands, wake whoever wants them."""
-        for tp in tps:
-            member = group.owner.pop(tp, None)
-            readers = self._readers.get(tp)
-            if readers is not None and member is not None and member in readers:
-                readers.remove(member)
-            heir = group.wanted_by.get(tp)
-            if heir is not None:
-                heir._wake()
-
-    def _take(self, group: _Group, member: InMemorySubscription, tp: TopicPartition) -> None:
-        group.owner[tp] = member
-        self._readers.setdefault(tp, []).append(member)
-
-    def _leave(self, member: InMemorySubscription, owned: Iterable[TopicPartition]) -> None:
-        group = member._group
-        group.members.remove(member)
-        self._rebalance(group)
-        self._release(group, owned)
-
-    def delete_records(self, offsets: Mapping[TopicPartition, int]) -> None:
-        """Drop, for each partition, every record before the offset given (Kafka's DeleteRecords).
-
-        Offsets do not change: the next record written keeps its number, and a member whose
-        position is before the first remaining record reads on from it (as Kafka's
-        ``auto.offset.reset=earliest`` does). Committed offsets are kept. For long tests that
-        must not hold every record in memory. Raises ``TopicNotFoundError`` for a missing
-        topic and ``ValueError`` for a partition it does not have or an offset past its end.
-        """
-        touched: set[str] = set()
-        for tp, offset in offsets.items():
-            topic = self._topics.get(tp.topic)
-            if topic is None:
-                raise TopicNotFoundError((tp.topic,))
-            if not 0 <= tp.partition < len(topic.partitions):
-                msg = f"{tp.topic!r} has no partition {tp.partition}"
-                raise ValueError(msg)
-            log = topic.partitions[tp.partition]
-            start = topic.starts[tp.partition]
-            if not 0 <= offset <= start + len(log):
-                msg = (
-                    f"cannot delete {tp.topic}[{tp.partition}] up to {offset}: "
-                    f"it ends at {start + len(log)}"
-                )
-                raise ValueError(msg)
-            if offset > start:
-                del log[: offset - start]
-                topic.starts[tp.partition] = offset
-                touched.add(tp.topic)
-        for name in touched:
-            topic = self._topics[name]
-            starts = topic.starts
-            topic.log = [r for r in topic.log if (r.offset or 0) >= starts[r.partition or 0]]
-
-    # Inspection (for tests) ------------------------------------------------------------------
-
-    def topics(self) -> list[str]:
-        """The names of every topic, sorted."""
-        return sorted(self._topics)
-
-    def partitions(self, topic: str) -> int:
-        """The partition count of ``topic``; raises ``TopicNotFoundError`` if it is missing."""
-        found = self._topics.get(topic)
-        if found is None:
-            raise TopicNotFoundError((topic,))
-        return len(found.partitions)
-
-    def records(self, topic: str, *, partition: int | None = None) -> list[Record]:
-        """The records of ``topic`` in the order they were written (empty if it is missing).
-
-        Within a partition that is offset order. ``partition`` selects one partition.
-        Deleted records (:meth:`delete_records`) are left out.
-        """
-        found = self._topics.get(topic)
-        if found is None:
-            return []
-        if partition is None:
-            return list(found.log)
-        return list(found.partitions[partition])
-
-    def count(self, topic: str | None = None) -> int:
-        """How many records ``topic`` holds (every topic's when ``topic`` is ``None``)."""
-        if topic is None:
-            return sum(len(found.log) for found in self._topics.values())
-        found = self._topics.get(topic)
-        return 0 if found is None else len(found.log)
-
-    def end_offsets(self, topic: str) -> dict[TopicPartition, int]:
-        """For each partition of ``topic``, the offset the next record will get."""
-        found = self._topics.get(topic)
-        if found is None:
-            raise TopicNotFoundError((topic,))
-        return {
-            TopicPartition(topic, p): found.starts[p] + len(log)
-            for p, log in enumerate(found.partitions)
-        }
-
-    def committed(self, group_id: str) -> dict[TopicPartition, int]:
-        """The offsets group ``group_id`` committed (empty for an unknown group)."""
-        group = self._groups.get(group_id)
-        return {} if group is None else dict(sorted(group.committed.items()))
-
-    def groups(self) -> list[str]:
-        """The ids of every consumer group that ever had a member, sorted."""
-        return sorted(self._groups)
 
 
 class InMemoryTransport:
@@ -441,7 +105,7 @@ class InMemoryTransport:
             )
             raise TypeError(msg)
         self.broker = broker
-        self._state = _NEW
+        self._state = Lifecycle.NEW
         self._subscriptions: list[InMemorySubscription] = []
 
     def __repr__(self) -> str:
@@ -455,10 +119,10 @@ class InMemoryTransport:
 
     async def start(self) -> None:
         """Start; idempotent while running. Raises ``TransportClosedError`` after :meth:`stop`."""
-        if self._state == _STOPPED:
+        if self._state is Lifecycle.STOPPED:
             msg = "the transport was stopped and cannot be started again"
             raise TransportClosedError(msg)
-        self._state = _RUNNING
+        self._state = Lifecycle.RUNNING
 
     async def stop(self) -> None:
         """Close this transport's subscriptions (no callbacks, no commit). Idempotent.
@@ -466,19 +130,14 @@ class InMemoryTransport:
         The broker keeps the records and committed offsets, for inspection or for other
         transports.
         """
-        if self._state == _STOPPED:
+        if self._state is Lifecycle.STOPPED:
             return
-        self._state = _STOPPED
+        self._state = Lifecycle.STOPPED
         for member in list(self._subscriptions):
             member._leave()
 
     def _check_running(self) -> None:
-        if self._state != _RUNNING:
-            if self._state == _STOPPED:
-                msg = "the transport was stopped"
-                raise TransportClosedError(msg)
-            msg = "the transport is not started: await transport.start() first"
-            raise TransportError(msg)
+        self._state.check_running()
 
     # Topics ----------------------------------------------------------------------------------
 
@@ -566,7 +225,12 @@ class InMemoryTransport:
         if not group_id:
             msg = "group_id cannot be empty"
             raise ValueError(msg)
-        member = self.broker._join(self, topics, group_id, listener)
+        unique = tuple(dict.fromkeys(topics))
+
+        def make(group: ConsumerGroup, number: int) -> InMemorySubscription:
+            return InMemorySubscription(self, group, unique, listener, number)
+
+        member = self.broker.join(topics, group_id, make)
         self._subscriptions.append(member)
         return member
 
@@ -619,18 +283,20 @@ class InMemorySubscription:
     def __init__(
         self,
         transport: InMemoryTransport,
-        group: _Group,
+        group: ConsumerGroup,
         topics: tuple[str, ...],
         listener: RebalanceListener | None,
         number: int,
     ) -> None:
         self._transport = transport
         self._broker = transport.broker
-        self._group = group
+        self.group = group
+        """The consumer group (the broker keeps its state)."""
         self.topics = topics
         self.member_id = f"{group.group_id}-member-{number}"
         self._listener = listener
-        self._target: frozenset[TopicPartition] = frozenset()
+        self.target: frozenset[TopicPartition] = frozenset()
+        """The partitions the last rebalance gives this member (taken at its next fetch)."""
         self._owned: set[TopicPartition] = set()
         self._positions: dict[TopicPartition, int] = {}
         self._paused: set[TopicPartition] = set()
@@ -648,7 +314,7 @@ class InMemorySubscription:
     @property
     def group_id(self) -> str:
         """The consumer group this member belongs to."""
-        return self._group.group_id
+        return self.group.group_id
 
     def assignment(self) -> frozenset[TopicPartition]:
         """The partitions this member holds now."""
@@ -667,7 +333,8 @@ class InMemorySubscription:
             msg = f"subscription {self.member_id!r} is closed"
             raise TransportClosedError(msg)
 
-    def _wake(self) -> None:
+    def wake(self) -> None:
+        """Stop waiting in :meth:`getmany` (the broker calls this, from any thread)."""
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
@@ -683,9 +350,9 @@ class InMemorySubscription:
 
     async def _sync_assignment(self) -> None:
         """Run the rebalance this member owes: revoke what moved away, then take what is free."""
-        group = self._group
+        group = self.group
         broker = self._broker
-        revoked = frozenset(self._owned - self._target)
+        revoked = frozenset(self._owned - self.target)
         if revoked:
             try:
                 if self._listener is not None:
@@ -695,15 +362,15 @@ class InMemorySubscription:
                     self._owned.discard(tp)
                     self._positions.pop(tp, None)
                     self._paused.discard(tp)
-                broker._release(group, revoked)
+                broker.release(group, revoked)
         if self._closed:
             return
-        free = [tp for tp in self._target - self._owned if tp not in group.owner]
+        free = [tp for tp in self.target - self._owned if tp not in group.owner]
         if free:
             for tp in free:
                 self._owned.add(tp)
                 self._positions[tp] = group.committed.get(tp, 0)
-                broker._take(group, self, tp)
+                broker.take(group, self, tp)
             if self._listener is not None:
                 await self._listener.on_partitions_assigned(frozenset(free))
 
@@ -715,9 +382,9 @@ class InMemorySubscription:
         start = self._rotation % len(owned)
         self._rotation += 1
         batch: list[Record] = []
-        topics = self._broker._topics
+        broker = self._broker
         for tp in owned[start:] + owned[:start]:
-            topic = topics[tp.topic]
+            topic = broker.topic_log(tp.topic)
             log = topic.partitions[tp.partition]
             position = self._positions[tp]
             start = topic.starts[tp.partition]
@@ -743,7 +410,7 @@ class InMemorySubscription:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(timeout, 0.0)
         while True:
-            if self._target != self._owned:
+            if self.target != self._owned:
                 await self._sync_assignment()
                 self._check_open()
             batch = self._collect(max_records)
@@ -777,7 +444,7 @@ class InMemorySubscription:
             if offset < 0:
                 msg = f"cannot commit a negative offset ({offset}) for {tp.topic}[{tp.partition}]"
                 raise TransportError(msg)
-        self._group.committed.update(offsets)
+        self.group.committed.update(offsets)
 
     def pause(self, partitions: Iterable[TopicPartition]) -> None:
         """Stop returning records of ``partitions`` (those assigned) until :meth:`resume`."""
@@ -788,7 +455,7 @@ class InMemorySubscription:
         """Return records of ``partitions`` again, from where reading left off."""
         self._check_open()
         self._paused.difference_update(partitions)
-        self._wake()
+        self.wake()
 
     async def close(self) -> None:
         """Leave the group at once, without callbacks and without committing. Idempotent."""
@@ -810,7 +477,7 @@ class InMemorySubscription:
         self._owned.clear()
         self._positions.clear()
         self._paused.clear()
-        self._target = frozenset()
-        self._broker._leave(self, owned)
+        self.target = frozenset()
+        self._broker.leave(self, owned)
         self._transport._forget(self)
-        self._wake()
+        self.wake()

@@ -2,7 +2,7 @@
 
 from flowintegrations.validation.codes import CodeTranslator, enumeration_values, translator_for
 from flowintegrations.validation.examples import DEFAULT_EXAMPLE_HEADERS, example_problems
-from flowintegrations.validation.headers import REDACTED, decode_headers
+from flowintegrations.validation.headers import decode_headers
 from flowintegrations.validation.schema import (
     DRAFT_07,
     Enumerations,
@@ -16,7 +16,6 @@ from flowintegrations.validation.violations import Violation
 __all__ = [
     "DEFAULT_EXAMPLE_HEADERS",
     "DRAFT_07",
-    "REDACTED",
     "CodeTranslator",
     "Enumerations",
     "Validator",
@@ -31,3 +30,13 @@ __all__ = [
     "validation_schema",
     "validator_for",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """The old import path of ``REDACTED``, whose one home is :mod:`flowintegrations.vocabulary`."""
+    if name == "REDACTED":
+        from flowintegrations import vocabulary  # noqa: PLC0415 - only for the old path
+
+        return vocabulary.REDACTED
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -9,7 +9,7 @@ from flowintegrations.model import Header, json_path_step
 from flowintegrations.validation.violations import Violation
 from flowintegrations.vocabulary import REDACTED, UNREADABLE_HEADERS
 
-__all__ = ["REDACTED", "decode_headers"]
+__all__ = ["decode_headers"]
 
 
 def decode_headers(

@@ -17,13 +17,9 @@ Why the model does not import this module, yet its constructors still check exam
 ``Property``, ``DataModel`` and ``Integration`` reject a bad example when they are built,
 and users rely on that (a catalog, ``Integration(...)`` in code, ``flowintegrations
 check``). The model layer may not import the validation layer, so it declares the check it
-needs (:class:`flowintegrations.model.checks.ExampleCheck`) and the validation layer
-provides it: the last line of this module installs :func:`example_problems`. Importing any
-``flowintegrations`` module first imports the ``flowintegrations`` package, which imports
-this layer, so the check is in place before any user code can build a model. The
-alternatives were worse: a lazy import in the constructors breaks the layering, and checking
-examples only where payloads get validated would let ``Integration(...)`` accept a bad
-example that it rejects today.
+needs (:class:`flowintegrations.model.checks.ExampleCheck`), and its facade
+``property_example_problems`` imports :func:`example_problems` from here inside the function
+(as ``DataModel.validate`` does for validation): nothing is registered at import time.
 
 A :class:`Scope` says what the walker knows beyond the properties themselves; what it does
 not know (``None``) is checked for shape only: a lone property does not know its model's
@@ -39,7 +35,6 @@ import attrs
 
 from flowintegrations.errors import CatalogProblem
 from flowintegrations.model import DataModel, Property, PropertyType, json_path_step
-from flowintegrations.model.checks import use_example_check
 from flowintegrations.validation.violations import Violation
 
 __all__ = [
@@ -259,6 +254,3 @@ class _Walk:
                 for key, item in value.items()
                 if key not in names
             )
-
-
-use_example_check(example_problems)

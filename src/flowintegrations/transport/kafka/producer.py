@@ -153,7 +153,7 @@ class KafkaProducer:
                 await pump
         if self._in_flight:
             await asyncio.get_running_loop().run_in_executor(None, self._purge)
-            self._serve()
+            self.serve()
 
     def _purge(self) -> None:
         # A client that failed for good (fatal, fenced) refuses even this: nothing to do.
@@ -164,7 +164,7 @@ class KafkaProducer:
 
     # Delivery reports -------------------------------------------------------------------
 
-    def _serve(self) -> None:
+    def serve(self) -> None:
         """Serve librdkafka's delivery reports (never blocks): their callbacks settle futures."""
         self._since_serve = 0
         before = self._in_flight
@@ -197,7 +197,7 @@ class KafkaProducer:
         while True:
             # Not while sync handlers run on a worker thread, for a moment (threads.py).
             if not handlers_busy() or loop.time() - served >= HOLD_OFF:
-                self._serve()
+                self.serve()
                 served = loop.time()
             if self._in_flight:
                 await asyncio.sleep(0.001)
@@ -222,7 +222,7 @@ class KafkaProducer:
 
     async def _make_room(self) -> None:
         """Make room in librdkafka's full queue: serve reports, give the network a moment."""
-        self._serve()
+        self.serve()
         await asyncio.sleep(0.0005)
         self._check_running()
 
@@ -326,7 +326,7 @@ class KafkaProducer:
         self._add_in_flight(1)
         self._since_serve += 1
         if self._since_serve >= _SERVE_EVERY:
-            self._serve()
+            self.serve()
         return future
 
     async def produce_batch(self, records: Sequence[Record]) -> asyncio.Future[None]:
@@ -360,7 +360,7 @@ class KafkaProducer:
                         break
                     done += 1
                     if not done % _SERVE_EVERY:
-                        self._serve()
+                        self.serve()
         except BaseException:
             # No reports come for the records not queued: count them as reported. The
             # caller gets the exception and never sees the future: cancel it, so that the

@@ -37,7 +37,7 @@ from flowintegrations.transport.kafka.errors import (
 from flowintegrations.transport.kafka.poison import PoisonLedger
 
 if TYPE_CHECKING:
-    from flowintegrations.transport.kafka.transport import KafkaTransport
+    from flowintegrations.transport.kafka.host import TransportHost
 
 __all__ = ["KafkaSubscription"]
 
@@ -54,7 +54,7 @@ class KafkaSubscription:
 
     def __init__(
         self,
-        transport: KafkaTransport,
+        transport: TransportHost,
         conf: dict[str, Any],
         topics: list[str],
         listener: RebalanceListener | None,
@@ -66,7 +66,7 @@ class KafkaSubscription:
         self.topics = tuple(topics)
         self._listener = listener
         self._loop = loop
-        self._redact = transport._redact
+        self._redact = transport.redactor
         self._consumer: Any = None
         self._thread = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="flowintegrations-kafka-consumer"
@@ -104,7 +104,8 @@ class KafkaSubscription:
         """The partitions currently assigned to this member."""
         return frozenset(self._assignment)
 
-    async def _start(self) -> None:
+    async def start(self) -> None:
+        """Create the consumer and subscribe (the transport calls this once, on subscribe)."""
         from confluent_kafka import Consumer  # noqa: PLC0415
         from confluent_kafka import TopicPartition as KafkaTopicPartition  # noqa: PLC0415
 
@@ -127,11 +128,17 @@ class KafkaSubscription:
             self._thread.shutdown(wait=False)
             raise
 
+    def transaction_offsets(self, offsets: Mapping[TopicPartition, int]) -> tuple[list[Any], Any]:
+        """``offsets`` as a transaction sends them: (librdkafka partitions, group metadata)."""
+        ctp = self._ctp
+        parts = [ctp(tp.topic, tp.partition, offset) for tp, offset in offsets.items()]
+        return parts, self._consumer.consumer_group_metadata()
+
     def _check_open(self) -> None:
         if self._closed:
             msg = f"the subscription of group {self._group_id!r} is closed"
             raise TransportClosedError(msg)
-        broken = self._transport._broken
+        broken = self._transport.broken
         if broken is not None:
             raise broken
 
@@ -398,7 +405,7 @@ class KafkaSubscription:
         if self._closed:
             return
         self._closed = self._closing = True
-        self._transport._forget(self)
+        self._transport.forget(self)
         consumer = self._consumer
         try:
             with translating(f"leaving group {self._group_id!r}", redact=self._redact):

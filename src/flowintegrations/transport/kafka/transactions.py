@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowintegrations.errors import DeliveryError, TransportBrokenError, TransportError
 from flowintegrations.transport.base import Record, TopicPartition
-from flowintegrations.transport.kafka.config import client_config, log
+from flowintegrations.transport.kafka.config import log
 from flowintegrations.transport.kafka.errors import (
     KafkaClientError,
     is_fatal,
@@ -39,8 +39,8 @@ from flowintegrations.transport.kafka.errors import (
 from flowintegrations.transport.kafka.producer import KafkaProducer
 
 if TYPE_CHECKING:
+    from flowintegrations.transport.kafka.host import TransportHost
     from flowintegrations.transport.kafka.subscription import KafkaSubscription
-    from flowintegrations.transport.kafka.transport import KafkaTransport
 
 __all__ = ["KafkaTransactionalProducer"]
 
@@ -53,14 +53,14 @@ class KafkaTransactionalProducer:
 
     def __init__(
         self,
-        transport: KafkaTransport,
+        transport: TransportHost,
         subscription: KafkaSubscription,
         transactional_id: str,
     ) -> None:
         self.transactional_id = transactional_id
         self._transport = transport
         self._subscription = subscription
-        self._redact = transport._redact
+        self._redact = transport.redactor
         self._timeout = transport.timeout
         self._thread = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="flowintegrations-kafka-txn"
@@ -85,7 +85,7 @@ class KafkaTransactionalProducer:
                 log.error("%s", exc)
             self._failed = TransportBrokenError(str(exc))
         else:
-            self._transport._warn(str(exc))
+            self._transport.warn(str(exc))
 
     async def _blocking(self, action: str, call: Callable[[], Any]) -> Any:
         """Run a blocking librdkafka call on the transaction thread, errors translated."""
@@ -98,9 +98,7 @@ class KafkaTransactionalProducer:
         from confluent_kafka import Producer  # noqa: PLC0415 (the only place it is needed)
 
         transport = self._transport
-        conf = client_config(
-            transport._settings, "producer", redactor=self._redact, error_cb=self._on_error
-        )
+        conf = transport.client_config("producer", self._on_error)
         conf["transactional.id"] = self.transactional_id
         conf.setdefault("acks", "all")
         conf.setdefault("enable.idempotence", True)
@@ -128,7 +126,7 @@ class KafkaTransactionalProducer:
             raise TransportBrokenError(msg)
         if self._failed is not None:
             raise self._failed
-        self._transport._check_running()
+        self._transport.check_running()
 
     async def begin(self) -> None:
         """Start a transaction (a local call: no round trip)."""
@@ -162,10 +160,7 @@ class KafkaTransactionalProducer:
             await self._acknowledged()
             client = self._client
             if offsets:
-                consumer = self._subscription._consumer
-                ctp = self._subscription._ctp
-                parts = [ctp(tp.topic, tp.partition, offset) for tp, offset in offsets.items()]
-                metadata = consumer.consumer_group_metadata()
+                parts, metadata = self._subscription.transaction_offsets(offsets)
                 await self._blocking(
                     "sending the offsets to the transaction",
                     lambda: client.send_offsets_to_transaction(parts, metadata, timeout),
@@ -212,7 +207,7 @@ class KafkaTransactionalProducer:
         except TransportError as exc:
             log.warning("%s", exc)
         if self._producer is not None:
-            self._producer._serve()
+            self._producer.serve()
 
     async def close(self) -> None:
         """Abort a transaction left open, release the producer. Idempotent."""

@@ -25,10 +25,6 @@ Settings are shared out and secrets kept out of text by :mod:`.config`; every
 confluent-kafka exception becomes a :class:`~flowintegrations.errors.TransportError`
 subclass at the one boundary of :mod:`.errors`, the original kept as ``__cause__``. No
 confluent-kafka type crosses this package's API.
-
-Why this module is over 500 lines: it is the transport's lifecycle (start, stop, the
-producer's replacement, the broken state) and its topic administration, which share the
-running state; producing and consuming already live in their own modules.
 """
 
 from __future__ import annotations
@@ -38,7 +34,7 @@ import concurrent.futures
 import contextlib
 import os
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +45,7 @@ from flowintegrations.errors import (
     TransportError,
 )
 from flowintegrations.repeats import Repeats, kind_of, with_count
-from flowintegrations.transport.base import RebalanceListener, Record, Subscription
+from flowintegrations.transport.base import Lifecycle, RebalanceListener, Record, Subscription
 from flowintegrations.transport.kafka.config import (
     Redactor,
     client_config,
@@ -73,7 +69,6 @@ from flowintegrations.transport.kafka.transactions import KafkaTransactionalProd
 
 __all__ = ["KafkaTransport"]
 
-_NEW, _RUNNING, _STOPPING, _STOPPED = "new", "running", "stopping", "stopped"
 
 _WATCH_EVERY = 1.0
 """Seconds between two looks at whether the producer is stuck."""
@@ -153,7 +148,7 @@ class KafkaTransport:
         self.max_replacements = max_replacements
         self._settings = settings
         self._redact = Redactor(settings)
-        self._state = _NEW
+        self._state = Lifecycle.NEW
         self._loop: asyncio.AbstractEventLoop | None = None
         self._producer: KafkaProducer | None = None
         self._admin: Any = None
@@ -178,10 +173,26 @@ class KafkaTransport:
         """The librdkafka settings in effect, secrets replaced by ``"<redacted>"``."""
         return redacted_settings(self._settings)
 
+    @property
+    def redactor(self) -> Redactor:
+        """What removes this transport's secrets from text (its clients' errors use it)."""
+        return self._redact
+
+    @property
+    def broken(self) -> TransportBrokenError | None:
+        """Why the transport cannot work any more (``None``: it can)."""
+        return self._broken
+
+    def client_config(self, kind: str, error_cb: Callable[[Any], None]) -> dict[str, Any]:
+        """The librdkafka configuration of a new ``kind`` client (``"producer"``, ...).
+
+        Secrets included, for the client alone: never log it (:meth:`settings` is the
+        redacted view).
+        """
+        return client_config(self._settings, kind, redactor=self._redact, error_cb=error_cb)
+
     def _client_config(self, kind: str) -> dict[str, Any]:
-        return client_config(
-            self._settings, kind, redactor=self._redact, error_cb=self._on_client_error
-        )
+        return self.client_config(kind, self._on_client_error)
 
     def _on_client_error(self, error: Any) -> None:
         exc = translate_error(
@@ -191,7 +202,7 @@ class KafkaTransport:
             self._broken = exc
             log.error("%s", exc)
         else:
-            self._warn(str(exc))
+            self.warn(str(exc))
 
     def _on_producer_error(self, error: Any) -> None:
         """A producer's client error: a fatal one replaces the producer instead of breaking."""
@@ -206,8 +217,11 @@ class KafkaTransport:
         if loop is not None:
             loop.call_soon_threadsafe(self._replace_producer, str(exc))
 
-    def _warn(self, text: str) -> None:
-        """Log a warning, once per kind and half-minute (an outage repeats itself)."""
+    def warn(self, text: str) -> None:
+        """Log a warning, once per kind and half-minute (an outage repeats itself).
+
+        Its clients (subscriptions, transactional producers) report their errors here.
+        """
         held = self._repeats.admit(kind_of(text))
         if held is not None:
             log.warning("%s", with_count(text, held))
@@ -227,7 +241,7 @@ class KafkaTransport:
 
     def _replace_producer(self, reason: str) -> None:
         """Replace the producer (once at a time); break after too many in a minute."""
-        if self._state != _RUNNING or self._broken is not None:
+        if self._state is not Lifecycle.RUNNING or self._broken is not None:
             return
         if self._replacing is not None and not self._replacing.done():
             return
@@ -286,9 +300,9 @@ class KafkaTransport:
         Idempotent while running; raises ``TransportClosedError`` after :meth:`stop` and
         ``TransportBrokenError`` when the cluster does not answer.
         """
-        if self._state == _RUNNING:
+        if self._state is Lifecycle.RUNNING:
             return
-        if self._state != _NEW:
+        if self._state is not Lifecycle.NEW:
             msg = "the transport was stopped and cannot be started again"
             raise TransportClosedError(msg)
         from confluent_kafka.admin import AdminClient  # noqa: PLC0415
@@ -307,12 +321,12 @@ class KafkaTransport:
             client,
             loop,
             redact=self._redact,
-            check_running=self._check_running,
+            check_running=self.check_running,
             on_failure=self._on_producer_error,
         )
         self._producer.start()
         self._watcher = loop.create_task(self._watch_producer(), name="flowintegrations-watch")
-        self._state = _RUNNING
+        self._state = Lifecycle.RUNNING
 
     async def stop(self) -> None:
         """Close subscriptions, wait for unacknowledged records, close the clients.
@@ -320,12 +334,12 @@ class KafkaTransport:
         Idempotent. Records still unacknowledged after ``flush_timeout`` fail with
         ``DeliveryError``.
         """
-        if self._state in (_STOPPING, _STOPPED):
+        if self._state in {Lifecycle.STOPPING, Lifecycle.STOPPED}:
             return
-        if self._state == _NEW:
-            self._state = _STOPPED
+        if self._state is Lifecycle.NEW:
+            self._state = Lifecycle.STOPPED
             return
-        self._state = _STOPPING
+        self._state = Lifecycle.STOPPING
         for task in (self._watcher, self._replacing):
             if task is not None:
                 task.cancel()
@@ -342,15 +356,11 @@ class KafkaTransport:
                 await self._producer.close(flush)
         finally:
             self._producer = self._admin = None
-            self._state = _STOPPED
+            self._state = Lifecycle.STOPPED
 
-    def _check_running(self) -> None:
-        if self._state != _RUNNING:
-            if self._state == _NEW:
-                msg = "the transport is not started: await transport.start() first"
-                raise TransportError(msg)
-            msg = "the transport was stopped"
-            raise TransportClosedError(msg)
+    def check_running(self) -> None:
+        """Raise unless running and not broken (what :class:`Lifecycle` says, then the break)."""
+        self._state.check_running()
         if self._broken is not None:
             raise self._broken
 
@@ -361,8 +371,8 @@ class KafkaTransport:
 
         Waits while librdkafka's queue is full. The future fails with ``DeliveryError``.
         """
-        if self._state is not _RUNNING or self._broken is not None:
-            self._check_running()
+        if self._state is not Lifecycle.RUNNING or self._broken is not None:
+            self.check_running()
         assert self._producer is not None
         return await self._producer.produce(record)
 
@@ -376,8 +386,8 @@ class KafkaTransport:
         :class:`~flowintegrations.errors.DeliveryError`. Waits while librdkafka's queue
         is full, like :meth:`produce`.
         """
-        if self._state is not _RUNNING or self._broken is not None:
-            self._check_running()
+        if self._state is not Lifecycle.RUNNING or self._broken is not None:
+            self.check_running()
         assert self._producer is not None
         return await self._producer.produce_batch(records)
 
@@ -390,7 +400,7 @@ class KafkaTransport:
 
         Raises ``DeliveryError`` if some are still pending after ``timeout`` seconds.
         """
-        self._check_running()
+        self.check_running()
         assert self._producer is not None
         await self._producer.wait_idle(timeout)
 
@@ -420,7 +430,7 @@ class KafkaTransport:
 
         Raises ``TopicNotFoundError`` naming every missing topic.
         """
-        self._check_running()
+        self.check_running()
         existing = await self._metadata()
         missing = sorted(set(topics) - existing)
         if not missing:
@@ -431,7 +441,7 @@ class KafkaTransport:
 
     async def create_topics(self, topics: Collection[str], *, partitions: int = 1) -> None:
         """Create the topics that do not exist yet; wait until the metadata shows them."""
-        self._check_running()
+        self.check_running()
         from confluent_kafka.cimpl import NewTopic  # noqa: PLC0415
 
         wanted = sorted(set(topics))
@@ -476,7 +486,7 @@ class KafkaTransport:
         listener: RebalanceListener | None = None,
     ) -> KafkaSubscription:
         """Join consumer group ``group_id`` with a new consumer reading ``topics``."""
-        self._check_running()
+        self.check_running()
         if not topics:
             msg = "subscribe to at least one topic"
             raise ValueError(msg)
@@ -486,7 +496,7 @@ class KafkaTransport:
         conf = consumer_config(self._client_config("consumer"), group_id)
         assert self._loop is not None
         subscription = KafkaSubscription(self, conf, list(topics), listener, self._loop)
-        await subscription._start()
+        await subscription.start()
         self._subscriptions.append(subscription)
         return subscription
 
@@ -498,7 +508,7 @@ class KafkaTransport:
         Making it fences any earlier producer with ``transactional_id`` and aborts its open
         transaction; see :mod:`flowintegrations.transport.kafka.transactions`.
         """
-        self._check_running()
+        self.check_running()
         if not isinstance(subscription, KafkaSubscription):
             msg = f"{subscription!r} is not a subscription of a KafkaTransport"
             raise TypeError(msg)
@@ -506,7 +516,8 @@ class KafkaTransport:
         await producer.start()
         return producer
 
-    def _forget(self, subscription: KafkaSubscription) -> None:
+    def forget(self, subscription: object) -> None:
+        """``subscription`` closed: it is no longer closed with the transport."""
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
 
