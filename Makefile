@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit docs bench bench-quick bench-transport bench-telemetry profile fuzz clean
+.PHONY: test demo lint typecheck unit docs bench bench-quick bench-transport bench-telemetry bench-nats profile fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ bench-quick: $(BENCH_STAMP)
 
 bench-transport: $(BENCH_STAMP)
 	$(BIN)/python bench/transport.py --messages 100000 --rounds 3
+
+# The App over NATS JetStream vs a hand-written nats-py at-least-once loop, and Kafka's
+# pair (App vs raw-alo) in the same run (about 3 minutes; needs NATS at 127.0.0.1:4222).
+bench-nats: $(BENCH_STAMP)
+	$(BIN)/python bench/jetstream.py --messages 20000 --rounds 3
 
 # The cost of observability in memory (telemetry off vs before, metrics, traced); about 3
 # minutes. Through a broker: $(BIN)/python bench/pipeline.py overhead

@@ -15,3 +15,11 @@ def kafka_bootstrap(fi_kafka_bootstrap: str) -> str:
     of the tests that need it, never a skip.
     """
     return fi_kafka_bootstrap
+
+
+@pytest.fixture(scope="session")
+def nats_servers() -> str:
+    """The NATS JetStream server of the tests; the test fails when it does not answer."""
+    from support.jetstream import require_nats  # noqa: PLC0415 (only the NATS tests need it)
+
+    return require_nats()

@@ -54,6 +54,7 @@ def test_every_docs_page_with_python_is_collected() -> None:
         "flow.md",
         "engine-client.md",
         "declaring.md",
+        "transports.md",
     }
     assert expected <= {p.name for p in pages()}
 

@@ -24,6 +24,7 @@ PUBLIC_MODULES = {
     "flowintegrations.testing.plugin",
     "flowintegrations.testing.strategies",
     "flowintegrations.transport",
+    "flowintegrations.transport.nats",
     "flowintegrations.vocabulary",
 }
 MKDOCS = shutil.which("mkdocs", path=str(Path(sys.executable).parent))

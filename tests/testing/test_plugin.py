@@ -73,7 +73,7 @@ def test_options_are_in_the_flowintegrations_group(pytester: pytest.Pytester) ->
     """--help lists the plugin's options under their own heading."""
     result = pytester.runpytest_inprocess("--help")
     result.stdout.fnmatch_lines(
-        ["flowintegrations adapters:", "  --fi-transport={memory,kafka}", "*--fi-examples*"]
+        ["flowintegrations adapters:", "  --fi-transport={memory,kafka,nats}", "*--fi-examples*"]
     )
 
 
@@ -145,12 +145,12 @@ def test_fi_memory_transport_is_a_fresh_in_memory_transport(
 
 
 def test_an_unknown_transport_setting_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    """flowintegrations_transport other than memory or kafka stops the run, naming both."""
+    """flowintegrations_transport other than memory, kafka or nats stops the run, naming them."""
     pytester.makeini("[pytest]\nflowintegrations_transport = rabbit\n")
     result = pytester.runpytest_inprocess()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: flowintegrations_transport must be one of memory, kafka, got 'rabbit'"]
+        ["ERROR: flowintegrations_transport must be one of memory, kafka, nats, got 'rabbit'"]
     )
 
 
@@ -241,6 +241,18 @@ def test_the_fi_transport_option_runs_tests_and_examples_on_kafka(
     result = echo_project.runpytest_inprocess("-s", "--fi-transport=kafka")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*transport: IsolatedTransport KafkaTransport*"])
+    result.stdout.fnmatch_lines(['  $.echo: expected "HEY", got "hey"'])
+
+
+def test_the_fi_transport_option_runs_tests_and_examples_on_nats(
+    echo_project: pytest.Pytester, nats_servers: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--fi-transport=nats moves fi_test_client and the example tests to NATS JetStream."""
+    monkeypatch.setenv("FLOWINTEGRATIONS_NATS_SERVERS", nats_servers)
+    echo_project.makepyfile(test_user_echo=ECHO_TEST)
+    result = echo_project.runpytest_inprocess("-s", "--fi-transport=nats")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*transport: IsolatedTransport JetStreamTransport*"])
     result.stdout.fnmatch_lines(['  $.echo: expected "HEY", got "hey"'])
 
 

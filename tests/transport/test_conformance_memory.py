@@ -9,8 +9,15 @@ from collections.abc import Sequence
 import pytest
 
 from flowintegrations.errors import DeliveryError
-from flowintegrations.testing import CHECKS, ConformanceError, check_transport
-from flowintegrations.transport import InMemoryBroker, InMemoryTransport, Record
+from flowintegrations.testing import CHECKS, ConformanceError, ConformanceReport, check_transport
+from flowintegrations.testing.conformance import NEEDS
+from flowintegrations.transport import (
+    Capability,
+    InMemoryBroker,
+    InMemoryTransport,
+    Record,
+    limitations_of,
+)
 
 
 @pytest.mark.parametrize("name", list(CHECKS))
@@ -107,3 +114,59 @@ def test_a_batch_hiding_a_failure_fails_the_failure_check() -> None:
         check_transport(
             lambda: SilentBatchTransport(broker=broker), only=["batch_reports_a_failed_record"]
         )
+
+
+TRANSACTION_CHECKS = [name for name in CHECKS if NEEDS.get(name) is Capability.TRANSACTIONS]
+
+
+def test_checks_of_a_capability_a_transport_lacks_are_reported_not_run() -> None:
+    """Without SupportsTransactions the transaction checks are not run, and the report says why."""
+    broker = InMemoryBroker()
+    report = check_transport(
+        lambda: InMemoryTransport(broker=broker), only=["round_trip", *TRANSACTION_CHECKS]
+    )
+    why = "needs transactions: InMemoryTransport does not implement SupportsTransactions"
+    assert report.passed == ("round_trip",)
+    assert dict(report.not_run) == dict.fromkeys(TRANSACTION_CHECKS, why)
+
+
+class LonelyTransport(InMemoryTransport):
+    """An in-memory transport that declares it cannot rebalance."""
+
+    def limitations(self) -> dict[Capability, str]:
+        """Rebalancing is what it lacks."""
+        return {Capability.REBALANCE: "every member reads every partition"}
+
+
+def test_a_declared_limitation_keeps_its_checks_from_running() -> None:
+    """A transport declaring no REBALANCE gets the group checks reported, with its reason."""
+    broker = InMemoryBroker()
+    names = [name for name in CHECKS if NEEDS.get(name) is Capability.REBALANCE]
+    report = check_transport(lambda: LonelyTransport(broker=broker), only=names)
+    assert report.passed == ()
+    assert dict(report.not_run) == dict.fromkeys(
+        names, "needs rebalance: every member reads every partition"
+    )
+    assert names == ["group_shares_partitions", "pause_ends_with_its_assignment"]
+
+
+def test_a_report_reads_as_a_summary_with_one_line_per_check_not_run() -> None:
+    """str(report) counts the checks and names each one not run."""
+    report = ConformanceReport(("round_trip",), {"same_transactional_id_fences": "needs x"})
+    assert str(report) == (
+        "1 checks passed; 1 not run\n  not run: same_transactional_id_fences: needs x"
+    )
+
+
+def test_limitations_of_a_transport_with_transactions_are_what_it_declares() -> None:
+    """A transport that has transactions lacks only what it declares."""
+
+    class Transactional(InMemoryTransport):
+        async def transactional_producer(self, subscription: object, tid: str) -> None:
+            """Stands in for the real thing: only its presence is looked at."""
+
+    assert limitations_of(Transactional()) == {}
+    assert limitations_of(LonelyTransport()) == {
+        Capability.REBALANCE: "every member reads every partition",
+        Capability.TRANSACTIONS: "LonelyTransport does not implement SupportsTransactions",
+    }

@@ -19,13 +19,16 @@ they share, and ``_main`` the parser and :func:`main`.
 ``run MODULE:APP [--env E] [--bootstrap HOST:PORT] [--config KEY=VALUE ...]
 [--metrics-port N] [--log-json] [--reload]``
     Run an adapter until SIGTERM or SIGINT, then stop it gracefully and exit 0: on Kafka
-    when a bootstrap is given (or ``$FLOWINTEGRATIONS_KAFKA_BOOTSTRAP`` is set), else in
-    memory. It logs one line when it has started and one when it has stopped, each naming
-    every scenario and its topics. ``--metrics-port`` serves the adapter's metrics in
-    Prometheus text format at ``http://0.0.0.0:N/metrics`` (needs the ``otel`` extra; the
-    app is given a :class:`~flowintegrations.observability.Telemetry`, which also traces
-    when OpenTelemetry tracing is configured); ``--log-json`` writes one JSON object per
-    log line; ``--reload`` restarts it when its files change (the ``reload`` extra).
+    when a bootstrap is given (or ``$FLOWINTEGRATIONS_KAFKA_BOOTSTRAP`` is set), on NATS
+    JetStream when it is a ``nats://HOST:PORT`` URL (``--config`` then sets
+    :class:`~flowintegrations.transport.nats.JetStreamTransport` options, such as
+    ``heartbeat=0.2``; needs the ``nats`` extra), else in memory. It logs one line when it
+    has started and one when it has stopped, each naming every scenario and its topics.
+    ``--metrics-port`` serves the adapter's metrics in Prometheus text format at
+    ``http://0.0.0.0:N/metrics`` (needs the ``otel`` extra; the app is given a
+    :class:`~flowintegrations.observability.Telemetry`, which also traces when
+    OpenTelemetry tracing is configured); ``--log-json`` writes one JSON object per log
+    line; ``--reload`` restarts it when its files change (the ``reload`` extra).
 ``list MODULE:OBJ``
     List an adapter's handlers and topics, and the Flow endpoints it serves (an App or a
     FlowService; the seed's "Listeners"); exit 1 when it serves nothing.

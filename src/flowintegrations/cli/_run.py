@@ -1,4 +1,4 @@
-"""``demo`` and ``run``: an adapter running, in memory or on Kafka, until a signal."""
+"""``demo`` and ``run``: an adapter running, in memory, on Kafka or on NATS, until a signal."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +22,7 @@ from flowintegrations.cli._common import (
 )
 from flowintegrations.cli._reload import add_reload_option, reload_on_changes
 from flowintegrations.errors import FlowIntegrationsError, TopicNotFoundError
-from flowintegrations.transport import KafkaTransport
+from flowintegrations.transport import KafkaTransport, Transport
 from flowintegrations.vocabulary import BOOTSTRAP_VAR
 
 
@@ -48,10 +49,11 @@ def _run(args: argparse.Namespace) -> int:
     app = load_user_app(args.app, environment=args.env)
     bootstrap = args.bootstrap or os.environ.get(BOOTSTRAP_VAR)
     if bootstrap:
-        transport = KafkaTransport(bootstrap, config=config, create_topics=args.create_topics)
-        app.use_transport(transport)
+        app.use_transport(_transport(bootstrap, config, create_topics=args.create_topics))
     _configure_logging(json_lines=args.log_json)
     where = f"Kafka at {bootstrap}" if bootstrap else "the in-memory transport"
+    if bootstrap and bootstrap.startswith(NATS_SCHEME):
+        where = f"NATS JetStream at {_CREDENTIALS.sub('//<redacted>@', bootstrap)}"
     with _metrics(app, args.metrics_port) as metrics_url:
         if metrics_url is not None:
             where += f", metrics at {metrics_url}"
@@ -70,6 +72,28 @@ def _run(args: argparse.Namespace) -> int:
             msg = f"{exc}; create them, or pass --create-topics to create missing topics"
             raise FlowIntegrationsError(msg) from exc
     return 0
+
+
+NATS_SCHEME = "nats://"
+"""A ``--bootstrap`` starting with this runs on NATS JetStream instead of Kafka."""
+
+_CREDENTIALS = re.compile(r"//[^@/]*@")
+
+
+def _transport(bootstrap: str, config: dict[str, str], *, create_topics: bool) -> Transport:
+    """Kafka at ``host:port``, or NATS JetStream at ``nats://host:port``."""
+    if not bootstrap.startswith(NATS_SCHEME):
+        return KafkaTransport(bootstrap, config=config, create_topics=create_topics)
+    try:
+        from flowintegrations.transport.nats import JetStreamTransport  # noqa: PLC0415
+    except ImportError as exc:
+        msg = f"--bootstrap {NATS_SCHEME}...: {exc}"
+        raise FlowIntegrationsError(msg) from None
+    try:
+        return JetStreamTransport.from_settings(bootstrap, config, create_topics=create_topics)
+    except ValueError as exc:
+        msg = f"--config: {exc}"
+        raise FlowIntegrationsError(msg) from None
 
 
 def _configure_logging(*, json_lines: bool) -> None:
@@ -162,7 +186,8 @@ def add_run_commands(commands: Any) -> None:
     run.add_argument("--env", help="environment (default: $FLOWINTEGRATIONS_ENV)")
     run.add_argument(
         "--bootstrap",
-        help="Kafka bootstrap servers (default: $FLOWINTEGRATIONS_KAFKA_BOOTSTRAP, else in memory)",
+        help="Kafka bootstrap servers, or nats://HOST:PORT for NATS JetStream (default: "
+        "$FLOWINTEGRATIONS_KAFKA_BOOTSTRAP, else in memory)",
     )
     run.add_argument(
         "--create-topics", action="store_true", help="create missing topics (development)"

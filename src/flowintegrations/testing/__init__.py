@@ -4,6 +4,7 @@ from flowintegrations.testing.client import TestClient
 from flowintegrations.testing.conformance import (
     CHECKS,
     ConformanceError,
+    ConformanceReport,
     check_transport,
     check_transport_async,
 )
@@ -13,6 +14,7 @@ __all__ = [
     "CHECKS",
     "CommitAttempt",
     "ConformanceError",
+    "ConformanceReport",
     "FaultySubscription",
     "FaultyTransport",
     "TestClient",

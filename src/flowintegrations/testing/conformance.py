@@ -20,117 +20,53 @@ The checks are in :data:`CHECKS` (name -> coroutine function), so a test suite c
 one by one, e.g. with ``pytest.mark.parametrize("name", sorted(CHECKS))`` and
 ``check_transport(factory, only=[name])``. This module does not need pytest.
 
-Why one module of this size: it is a list of independent checks, one function each, run
-by one driver; keeping them in one public module keeps the contract readable in one place,
-next to ``transport/base.py``.
+Some checks need a :class:`~flowintegrations.transport.Capability` (:data:`NEEDS`). A
+transport that lacks one (it declares so with ``limitations()``, see
+:mod:`flowintegrations.transport.capabilities`; a transport without
+:class:`~flowintegrations.transport.SupportsTransactions` lacks transactions) does not
+fail those checks, nor pass them silently: they are not run, and the
+:class:`ConformanceReport` that :func:`check_transport` returns names them and says why::
+
+    report = check_transport(lambda: MyTransport("broker:9092"))
+    print(report)  # "16 checks passed; 3 not run: ..." and one line per check not run
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import uuid
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
-from flowintegrations.errors import DeliveryError, TransportBrokenError, TransportClosedError
-from flowintegrations.transport.base import (
-    Headers,
-    Record,
-    Subscription,
-    SupportsTransactions,
-    TopicPartition,
-    Transport,
+import attrs
+
+from flowintegrations.errors import DeliveryError
+from flowintegrations.testing.conformance_kit import (
+    ConformanceError,
+    Journal,
+    Run,
+    TransportFactory,
+    expect_closed,
+    poll_until,
+    send_all,
+    where,
 )
+from flowintegrations.testing.conformance_transactions import (
+    check_aborted_transaction_is_invisible,
+    check_same_transactional_id_fences,
+    check_transaction_commits_records_and_offsets,
+)
+from flowintegrations.transport.base import Headers, Record, TopicPartition
+from flowintegrations.transport.capabilities import Capability, limitations_of
 
 __all__ = [
     "CHECKS",
+    "NEEDS",
     "ConformanceError",
+    "ConformanceReport",
     "TransportFactory",
     "check_transport",
     "check_transport_async",
 ]
-
-TransportFactory = Callable[[], "Transport | Awaitable[Transport]"]
-"""Returns a fresh, unstarted transport (plain function or coroutine function)."""
-
-
-class ConformanceError(AssertionError):
-    """A transport broke its contract: the message names the check and what went wrong."""
-
-
-class _Run:
-    """What one check works with: the factory, fresh names, a deadline, transports to stop."""
-
-    def __init__(self, name: str, factory: TransportFactory, timeout: float) -> None:
-        self.name = name
-        self.factory = factory
-        self.timeout = timeout
-        self.transports: list[Transport] = []
-        self.token = uuid.uuid4().hex[:12]
-
-    def fail(self, message: str) -> ConformanceError:
-        return ConformanceError(f"transport check {self.name!r} failed: {message}")
-
-    def expect(self, expected: object, actual: object, what: str) -> None:
-        if expected != actual:
-            msg = f"{what}: expected {expected!r}, got {actual!r}"
-            raise self.fail(msg)
-
-    def topic(self, suffix: str = "t") -> str:
-        return f"conformance.{self.name}.{self.token}.{suffix}"
-
-    def group(self, suffix: str = "g") -> str:
-        return f"conformance.{self.name}.{self.token}.{suffix}"
-
-    async def transport(self) -> Transport:
-        made = self.factory()
-        transport = await made if inspect.isawaitable(made) else made
-        self.transports.append(transport)
-        await transport.start()
-        return transport
-
-    async def topic_with(self, transport: Transport, partitions: int, suffix: str = "t") -> str:
-        name = self.topic(suffix)
-        await transport.create_topics([name], partitions=partitions)
-        return name
-
-    async def read(self, subscription: Subscription, count: int, what: str) -> list[Record]:
-        """Read until ``count`` records arrived; fail if they do not within the timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        got: list[Record] = []
-        while len(got) < count:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                msg = f"{what}: expected {count} records within {self.timeout} s, got {len(got)}"
-                raise self.fail(msg)
-            got += await subscription.getmany(
-                max_records=count - len(got), timeout=min(remaining, 1.0)
-            )
-        return got
-
-    async def nothing_more(self, subscription: Subscription, what: str) -> None:
-        """Fail if ``subscription`` returns any record within a short grace period."""
-        extra = await subscription.getmany(timeout=min(1.0, self.timeout))
-        if extra:
-            msg = f"{what}: expected no more records, got {[_where(r) for r in extra]}"
-            raise self.fail(msg)
-
-    async def close(self) -> None:
-        for transport in reversed(self.transports):
-            await transport.stop()
-
-
-def _where(record: Record) -> str:
-    return f"{record.topic}[{record.partition}]@{record.offset}"
-
-
-async def _send_all(transport: Transport, records: Iterable[Record]) -> list[Record]:
-    """Produce every record with all of them in flight, then await the acknowledgements."""
-    futures = [await transport.produce(record) for record in records]
-    return list(await asyncio.gather(*futures))
-
 
 # The checks -----------------------------------------------------------------------------------
 
@@ -144,7 +80,7 @@ ODD_HEADERS: Headers = (
 )
 
 
-async def _check_round_trip(run: _Run) -> None:
+async def _check_round_trip(run: Run) -> None:
     """Keys, values and headers come back byte for byte; send() says where a record went."""
     transport = await run.transport()
     topic = await run.topic_with(transport, 1)
@@ -166,9 +102,9 @@ async def _check_round_trip(run: _Run) -> None:
     subscription = await transport.subscribe([topic], group_id=run.group())
     received = await run.read(subscription, len(sent), "reading back what was sent")
     for before, after, acknowledged in zip(sent, received, written, strict=True):
-        run.expect(before.key, after.key, f"key of {_where(after)}")
-        run.expect(before.value, after.value, f"value of {_where(after)}")
-        run.expect(before.headers, after.headers, f"headers of {_where(after)}")
+        run.expect(before.key, after.key, f"key of {where(after)}")
+        run.expect(before.value, after.value, f"value of {where(after)}")
+        run.expect(before.headers, after.headers, f"headers of {where(after)}")
         run.expect(topic, after.topic, "topic of a consumed record")
         run.expect(
             (acknowledged.partition, acknowledged.offset),
@@ -176,17 +112,17 @@ async def _check_round_trip(run: _Run) -> None:
             "partition and offset of a consumed record vs. its send() result",
         )
         if after.timestamp is None:
-            msg = f"consumed record {_where(after)} has no timestamp"
+            msg = f"consumed record {where(after)} has no timestamp"
             raise run.fail(msg)
 
 
-async def _check_partition_order(run: _Run) -> None:
+async def _check_partition_order(run: Run) -> None:
     """Many records in flight over two partitions: each partition reads back in send order."""
     transport = await run.transport()
     topic = await run.topic_with(transport, 2)
     keys = [b"k%d" % (i % 7) for i in range(200)]
     records = [Record(topic, key=key, value=b"%d" % i) for i, key in enumerate(keys)]
-    written = await _send_all(transport, records)
+    written = await send_all(transport, records)
     await transport.flush()
     by_key: dict[bytes | None, set[int | None]] = {}
     for record in written:
@@ -211,7 +147,7 @@ async def _check_partition_order(run: _Run) -> None:
         run.expect(sent_order, got_order, f"order of records with key {key!r}")
 
 
-async def _check_batch_keeps_order(run: _Run) -> None:
+async def _check_batch_keeps_order(run: Run) -> None:
     """Batches over two partitions: each key and each partition read back in batch order."""
     transport = await run.transport()
     topic = await run.topic_with(transport, 2)
@@ -236,7 +172,7 @@ async def _check_batch_keeps_order(run: _Run) -> None:
         run.expect(sent_values, [r.value for r in got], f"values of partition {partition}")
 
 
-async def _check_batch_resolves_after_delivery(run: _Run) -> None:
+async def _check_batch_resolves_after_delivery(run: Run) -> None:
     """Once a batch's future resolved, every record of it can be read by a new group."""
     transport = await run.transport()
     topic = await run.topic_with(transport, 1)
@@ -251,7 +187,7 @@ async def _check_batch_resolves_after_delivery(run: _Run) -> None:
     )
 
 
-async def _check_empty_batch_is_done(run: _Run) -> None:
+async def _check_empty_batch_is_done(run: Run) -> None:
     """An empty batch returns a future that is already resolved to None."""
     transport = await run.transport()
     batch = await transport.produce_batch([])
@@ -259,7 +195,7 @@ async def _check_empty_batch_is_done(run: _Run) -> None:
     run.expect(None, batch.result(), "an empty batch's result")
 
 
-async def _check_batch_reports_a_failed_record(run: _Run) -> None:
+async def _check_batch_reports_a_failed_record(run: Run) -> None:
     """A record for a partition that does not exist makes the batch fail with DeliveryError."""
     transport = await run.transport()
     topic = await run.topic_with(transport, 1)
@@ -279,7 +215,7 @@ async def _check_batch_reports_a_failed_record(run: _Run) -> None:
     raise run.fail(msg)
 
 
-async def _check_a_refused_record_leaves_the_transport_working(run: _Run) -> None:
+async def _check_a_refused_record_leaves_the_transport_working(run: Run) -> None:
     """A record too large to send fails with DeliveryError; the next record is delivered.
 
     2 MiB is over Kafka's default ``message.max.bytes`` and the in-memory transport's
@@ -306,11 +242,11 @@ async def _check_a_refused_record_leaves_the_transport_working(run: _Run) -> Non
     run.expect(b"next", written.value, "the record sent after a refused one")
 
 
-async def _check_commit_then_restart_resumes(run: _Run) -> None:
+async def _check_commit_then_restart_resumes(run: Run) -> None:
     """A new member of the group starts right after the offset the previous one committed."""
     transport = await run.transport()
     topic = await run.topic_with(transport, 1)
-    await _send_all(transport, [Record(topic, value=b"%d" % i) for i in range(10)])
+    await send_all(transport, [Record(topic, value=b"%d" % i) for i in range(10)])
     group = run.group()
     first = await transport.subscribe([topic], group_id=group)
     received = await run.read(first, 10, "first member reading")
@@ -326,11 +262,11 @@ async def _check_commit_then_restart_resumes(run: _Run) -> None:
     await run.nothing_more(second, "second member after the commit")
 
 
-async def _check_no_commit_redelivers(run: _Run) -> None:
+async def _check_no_commit_redelivers(run: Run) -> None:
     """Records a member read but did not commit are delivered again to the next member."""
     transport = await run.transport()
     topic = await run.topic_with(transport, 1)
-    await _send_all(transport, [Record(topic, value=b"%d" % i) for i in range(5)])
+    await send_all(transport, [Record(topic, value=b"%d" % i) for i in range(5)])
     group = run.group()
     first = await transport.subscribe([topic], group_id=group)
     await run.read(first, 5, "first member reading")
@@ -340,58 +276,17 @@ async def _check_no_commit_redelivers(run: _Run) -> None:
     run.expect([b"0", b"1", b"2", b"3", b"4"], [r.value for r in again], "redelivered records")
 
 
-class _Journal:
-    """Replays what a rebalance listener was told into the assignment it implies."""
-
-    def __init__(self) -> None:
-        self.assignment: set[TopicPartition] = set()
-        self.events: list[tuple[str, frozenset[TopicPartition]]] = []
-
-    async def on_partitions_revoked(self, partitions: frozenset[TopicPartition]) -> None:
-        self.events.append(("revoked", partitions))
-        self.assignment -= partitions
-
-    async def on_partitions_assigned(self, partitions: frozenset[TopicPartition]) -> None:
-        self.events.append(("assigned", partitions))
-        self.assignment |= partitions
-
-
-async def _poll_until(
-    run: _Run,
-    members: list[Subscription],
-    done: Callable[[], bool],
-    what: str,
-    got: list[list[Record]] | None = None,
-) -> list[list[Record]]:
-    """Poll every member concurrently (as a group needs) until ``done()``; return their records.
-
-    Records are appended to ``got`` (one list per member) as they arrive.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + run.timeout
-    if got is None:
-        got = [[] for _ in members]
-    while not done():
-        if loop.time() > deadline:
-            msg = f"{what}: not done within {run.timeout} s"
-            raise run.fail(msg)
-        batches = await asyncio.gather(*(m.getmany(timeout=0.2) for m in members))
-        for index, batch in enumerate(batches):
-            got[index] += batch
-    return got
-
-
-async def _check_group_shares_partitions(run: _Run) -> None:
+async def _check_group_shares_partitions(run: Run) -> None:
     """Two members of one group split the partitions and each record goes to one of them."""
     transport = await run.transport()
     topic = await run.topic_with(transport, 2)
     everything = {TopicPartition(topic, 0), TopicPartition(topic, 1)}
     group = run.group()
-    journals = [_Journal(), _Journal()]
+    journals = [Journal(), Journal()]
     members = [
         await transport.subscribe([topic], group_id=group, listener=journal) for journal in journals
     ]
-    await _poll_until(
+    await poll_until(
         run,
         members,
         lambda: all(m.assignment() for m in members),
@@ -406,39 +301,39 @@ async def _check_group_shares_partitions(run: _Run) -> None:
     first, second = (m.assignment() for m in members)
     run.expect(frozenset(), first & second, "partitions held by both members")
     run.expect(frozenset(everything), first | second, "partitions held by the group")
-    sent = await _send_all(transport, [Record(topic, value=b"%d" % i) for i in range(40)])
+    sent = await send_all(transport, [Record(topic, value=b"%d" % i) for i in range(40)])
     received: list[list[Record]] = [[], []]
 
     def all_read() -> bool:
         return sum(len(batch) for batch in received) >= len(sent)
 
     for index, batch in enumerate(
-        await _poll_until(run, members, all_read, "reading 40 records with two members", received)
+        await poll_until(run, members, all_read, "reading 40 records with two members", received)
     ):
         received[index] = batch
     for index, member in enumerate(members):
         foreign = [
-            _where(r) for r in received[index] if r.topic_partition not in member.assignment()
+            where(r) for r in received[index] if r.topic_partition not in member.assignment()
         ]
         run.expect([], foreign, f"records member {index} got from partitions it does not hold")
     values = sorted(r.value for batch in received for r in batch)
     run.expect(sorted(r.value for r in sent), values, "records read by the group")
 
 
-async def _check_pause_ends_with_its_assignment(run: _Run) -> None:
+async def _check_pause_ends_with_its_assignment(run: Run) -> None:
     """A partition paused when it is revoked is read again once it is assigned again."""
     transport = await run.transport()
     topic = await run.topic_with(transport, 2)
     both = frozenset({TopicPartition(topic, 0), TopicPartition(topic, 1)})
-    await _send_all(transport, [Record(topic, value=b"%d" % i, partition=i % 2) for i in range(6)])
+    await send_all(transport, [Record(topic, value=b"%d" % i, partition=i % 2) for i in range(6)])
     group = run.group()
     first = await transport.subscribe([topic], group_id=group)
-    await _poll_until(run, [first], lambda: first.assignment() == both, "one member joining")
+    await poll_until(run, [first], lambda: first.assignment() == both, "one member joining")
     first.pause(both)  # nothing is committed: whoever reads a partition starts at 0
     # A second member joins and takes a paused partition from the first, then leaves: the
     # partition comes back to the first member, which never resumed it.
     second = await transport.subscribe([topic], group_id=group)
-    await _poll_until(
+    await poll_until(
         run, [first, second], lambda: bool(second.assignment()), "a second member joining"
     )
     moved = second.assignment()
@@ -448,18 +343,18 @@ async def _check_pause_ends_with_its_assignment(run: _Run) -> None:
     def moved_partition_read() -> bool:
         return len([r for r in got[0] if r.topic_partition in moved]) >= 3
 
-    await _poll_until(
+    await poll_until(
         run, [first], moved_partition_read, "reading a partition paused before it moved", got
     )
     offsets = [r.offset for r in got[0] if r.topic_partition in moved]
     run.expect([0, 1, 2], offsets, f"offsets read of {sorted(moved)} once it came back")
 
 
-async def _check_groups_are_independent(run: _Run) -> None:
+async def _check_groups_are_independent(run: Run) -> None:
     """Two groups reading one topic each get every record."""
     transport = await run.transport()
     topic = await run.topic_with(transport, 2)
-    sent = await _send_all(transport, [Record(topic, value=b"%d" % i) for i in range(20)])
+    sent = await send_all(transport, [Record(topic, value=b"%d" % i) for i in range(20)])
     for suffix in ("one", "two"):
         member = await transport.subscribe([topic], group_id=run.group(suffix))
         got = await run.read(member, len(sent), f"group {suffix!r} reading")
@@ -470,7 +365,7 @@ async def _check_groups_are_independent(run: _Run) -> None:
         )
 
 
-async def _check_two_transports_share_the_cluster(run: _Run) -> None:
+async def _check_two_transports_share_the_cluster(run: Run) -> None:
     """What one transport sends, a member on another transport from the factory reads."""
     producer = await run.transport()
     topic = await run.topic_with(producer, 1)
@@ -481,149 +376,45 @@ async def _check_two_transports_share_the_cluster(run: _Run) -> None:
     run.expect([b"across"], [r.value for r in got], "records read from a second transport")
 
 
-async def _check_stop_is_idempotent(run: _Run) -> None:
+async def _check_stop_is_idempotent(run: Run) -> None:
     """stop() twice is fine; start() after stop() raises TransportClosedError."""
     transport = await run.transport()
     await transport.stop()
     await transport.stop()
-    await _expect_closed(run, "start() after stop()", transport.start())
+    await expect_closed(run, "start() after stop()", transport.start())
 
 
-async def _check_use_after_stop_raises_closed(run: _Run) -> None:
+async def _check_use_after_stop_raises_closed(run: Run) -> None:
     """After stop(), sending, producing, subscribing and reading raise TransportClosedError."""
     transport = await run.transport()
     topic = await run.topic_with(transport, 1)
     member = await transport.subscribe([topic], group_id=run.group())
     await transport.stop()
     record = Record(topic, value=b"late")
-    await _expect_closed(run, "send() after stop()", transport.send(record))
-    await _expect_closed(run, "produce() after stop()", transport.produce(record))
-    await _expect_closed(run, "produce_batch() after stop()", transport.produce_batch([record]))
-    await _expect_closed(run, "ensure_topics() after stop()", transport.ensure_topics([topic]))
-    await _expect_closed(
+    await expect_closed(run, "send() after stop()", transport.send(record))
+    await expect_closed(run, "produce() after stop()", transport.produce(record))
+    await expect_closed(run, "produce_batch() after stop()", transport.produce_batch([record]))
+    await expect_closed(run, "ensure_topics() after stop()", transport.ensure_topics([topic]))
+    await expect_closed(
         run, "subscribe() after stop()", transport.subscribe([topic], group_id=run.group("x"))
     )
-    await _expect_closed(run, "getmany() after stop()", member.getmany(timeout=0))
+    await expect_closed(run, "getmany() after stop()", member.getmany(timeout=0))
     await member.close()
 
 
-async def _check_closed_subscription_raises_closed(run: _Run) -> None:
+async def _check_closed_subscription_raises_closed(run: Run) -> None:
     """close() is idempotent; getmany() and commit() on a closed subscription raise closed."""
     transport = await run.transport()
     topic = await run.topic_with(transport, 1)
     member = await transport.subscribe([topic], group_id=run.group())
     await member.close()
     await member.close()
-    await _expect_closed(run, "getmany() after close()", member.getmany(timeout=0))
-    await _expect_closed(
-        run, "commit() after close()", member.commit({TopicPartition(topic, 0): 0})
-    )
+    await expect_closed(run, "getmany() after close()", member.getmany(timeout=0))
+    await expect_closed(run, "commit() after close()", member.commit({TopicPartition(topic, 0): 0}))
     await transport.send(Record(topic, value=b"still works"))
 
 
-async def _expect_closed(run: _Run, what: str, call: Awaitable[Any]) -> None:
-    try:
-        await call
-    except TransportClosedError:
-        return
-    except Exception as exc:
-        msg = f"{what} must raise TransportClosedError, raised {type(exc).__name__}: {exc}"
-        raise run.fail(msg) from exc
-    msg = f"{what} must raise TransportClosedError, but returned"
-    raise run.fail(msg)
-
-
-# Transactions (checked on transports that declare SupportsTransactions; others pass) -----
-
-
-def _seen(future: asyncio.Future[Any]) -> None:
-    """Retrieve the outcome of a send whose failure is expected (it is not checked)."""
-    if not future.cancelled():
-        future.exception()
-
-
-async def _transactional(run: _Run) -> tuple[SupportsTransactions, Transport, Subscription] | None:
-    """A started transport with transactions and a member of a fresh group, or None."""
-    transport = await run.transport()
-    if not isinstance(transport, SupportsTransactions):
-        return None
-    source = await run.topic_with(transport, 1, "source")
-    await _send_all(transport, [Record(source, value=b"%d" % i) for i in range(3)])
-    member = await transport.subscribe([source], group_id=run.group())
-    await run.read(member, 3, "the member reading the source")
-    return transport, transport, member
-
-
-async def _check_transaction_commits_records_and_offsets(run: _Run) -> None:
-    """A committed transaction shows its records and moves its group's offsets with them."""
-    made = await _transactional(run)
-    if made is None:
-        return
-    transactions, transport, member = made
-    source, target = run.topic("source"), await run.topic_with(transport, 1, "target")
-    producer = await transactions.transactional_producer(member, run.group("txn"))
-    await producer.begin()
-    sent = [await producer.produce(Record(target, value=v)) for v in (b"a", b"b")]
-    await producer.commit({TopicPartition(source, 0): 3})
-    await asyncio.gather(*sent)
-    await producer.close()
-    reader = await transport.subscribe([target], group_id=run.group("reader"))
-    got = await run.read(reader, 2, "reading the committed transaction")
-    run.expect([b"a", b"b"], [r.value for r in got], "records of the committed transaction")
-    group = member.group_id
-    await member.close()
-    again = await transport.subscribe([source], group_id=group)
-    await run.nothing_more(again, "the group after its offsets were committed in a transaction")
-
-
-async def _check_aborted_transaction_is_invisible(run: _Run) -> None:
-    """Records of an aborted transaction are never read; those of the next one are."""
-    made = await _transactional(run)
-    if made is None:
-        return
-    transactions, transport, member = made
-    target = await run.topic_with(transport, 1, "target")
-    producer = await transactions.transactional_producer(member, run.group("txn"))
-    await producer.begin()
-    aborted = await producer.produce(Record(target, value=b"aborted"))
-    aborted.add_done_callback(_seen)
-    await producer.abort()
-    await producer.begin()
-    committed = await producer.produce(Record(target, value=b"committed"))
-    await producer.commit({})
-    await committed
-    await producer.close()
-    reader = await transport.subscribe([target], group_id=run.group("reader"))
-    got = await run.read(reader, 1, "reading after an aborted and a committed transaction")
-    run.expect([b"committed"], [r.value for r in got], "records visible to a reader")
-    await run.nothing_more(reader, "a reader after the committed transaction")
-
-
-async def _check_same_transactional_id_fences(run: _Run) -> None:
-    """A second producer with the same transactional id fences the first."""
-    made = await _transactional(run)
-    if made is None:
-        return
-    transactions, transport, member = made
-    target = await run.topic_with(transport, 1, "target")
-    zombie = await transactions.transactional_producer(member, run.group("txn"))
-    successor = await transactions.transactional_producer(member, run.group("txn"))
-    try:
-        await zombie.begin()
-        sent = await zombie.produce(Record(target, value=b"zombie"))
-        sent.add_done_callback(_seen)
-        await zombie.commit({})
-    except TransportBrokenError:
-        pass
-    else:
-        msg = "the first producer committed after a second one took its transactional id"
-        raise run.fail(msg)
-    finally:
-        await zombie.close()
-        await successor.close()
-
-
-CHECKS: dict[str, Callable[[_Run], Awaitable[None]]] = {
+CHECKS: dict[str, Callable[[Run], Awaitable[None]]] = {
     "round_trip": _check_round_trip,
     "partition_order": _check_partition_order,
     "batch_keeps_order": _check_batch_keeps_order,
@@ -642,11 +433,48 @@ CHECKS: dict[str, Callable[[_Run], Awaitable[None]]] = {
     "stop_is_idempotent": _check_stop_is_idempotent,
     "use_after_stop_raises_closed": _check_use_after_stop_raises_closed,
     "closed_subscription_raises_closed": _check_closed_subscription_raises_closed,
-    "transaction_commits_records_and_offsets": _check_transaction_commits_records_and_offsets,
-    "aborted_transaction_is_invisible": _check_aborted_transaction_is_invisible,
-    "same_transactional_id_fences": _check_same_transactional_id_fences,
+    "transaction_commits_records_and_offsets": check_transaction_commits_records_and_offsets,
+    "aborted_transaction_is_invisible": check_aborted_transaction_is_invisible,
+    "same_transactional_id_fences": check_same_transactional_id_fences,
 }
 """Every check, by name, in the order :func:`check_transport` runs them."""
+
+NEEDS: Mapping[str, Capability] = {
+    "group_shares_partitions": Capability.REBALANCE,
+    "pause_ends_with_its_assignment": Capability.REBALANCE,
+    "transaction_commits_records_and_offsets": Capability.TRANSACTIONS,
+    "aborted_transaction_is_invisible": Capability.TRANSACTIONS,
+    "same_transactional_id_fences": Capability.TRANSACTIONS,
+}
+"""The capability each check needs; checks not named here need none."""
+
+
+@attrs.frozen
+class ConformanceReport:
+    """What :func:`check_transport` found: the checks passed, and those not run and why.
+
+    ``not_run`` maps a check's name to the reason: the capability it needs, and what the
+    transport said about lacking it. ``str(report)`` is a summary, one line per check not
+    run.
+    """
+
+    passed: tuple[str, ...]
+    not_run: Mapping[str, str] = attrs.field(factory=dict)
+
+    def __str__(self) -> str:
+        lines = [f"{len(self.passed)} checks passed; {len(self.not_run)} not run"]
+        lines.extend(f"  not run: {name}: {why}" for name, why in self.not_run.items())
+        return "\n".join(lines)
+
+
+async def _limitations(factory: TransportFactory) -> dict[Capability, str]:
+    """What the factory's transports lack (asked of one, never started)."""
+    made = factory()
+    transport = await made if inspect.isawaitable(made) else made
+    try:
+        return limitations_of(transport)
+    finally:
+        await transport.stop()
 
 
 async def check_transport_async(
@@ -654,22 +482,32 @@ async def check_transport_async(
     *,
     only: Iterable[str] | None = None,
     timeout: float = 30.0,
-) -> None:
+) -> ConformanceReport:
     """Run the checks (all, or those named in ``only``) inside a running event loop.
 
-    ``timeout`` bounds each wait for records. Raises :class:`ConformanceError` listing every
-    check that failed, and ``KeyError`` for a name not in :data:`CHECKS`.
+    ``timeout`` bounds each wait for records. Returns a :class:`ConformanceReport`; a check
+    whose capability the transport lacks is not run, and the report says why. Raises
+    :class:`ConformanceError` listing every check that failed, and ``KeyError`` for a name
+    not in :data:`CHECKS`.
     """
     names = list(CHECKS) if only is None else list(only)
     unknown = [name for name in names if name not in CHECKS]
     if unknown:
         msg = f"unknown checks: {', '.join(unknown)} (known: {', '.join(CHECKS)})"
         raise KeyError(msg)
+    lacking = await _limitations(factory)
     failures: list[ConformanceError] = []
+    passed: list[str] = []
+    not_run: dict[str, str] = {}
     for name in names:
-        run = _Run(name, factory, timeout)
+        needed = NEEDS.get(name)
+        if needed is not None and needed in lacking:
+            not_run[name] = f"needs {needed.value}: {lacking[needed]}"
+            continue
+        run = Run(name, factory, timeout)
         try:
             await CHECKS[name](run)
+            passed.append(name)
         except ConformanceError as exc:
             failures.append(exc)
         except Exception as exc:  # noqa: BLE001 (any other error is a failure of this check)
@@ -686,6 +524,7 @@ async def check_transport_async(
         error = ConformanceError("\n".join(lines))
         error.__cause__ = failures[0]
         raise error
+    return ConformanceReport(tuple(passed), not_run)
 
 
 def check_transport(
@@ -693,10 +532,10 @@ def check_transport(
     *,
     only: Iterable[str] | None = None,
     timeout: float = 30.0,
-) -> None:
+) -> ConformanceReport:
     """Check that the transports ``factory`` makes honour the Transport contract.
 
     Runs :func:`check_transport_async` in a new event loop (so call it from synchronous
-    code, such as a plain test function). See the module docstring.
+    code, such as a plain test function) and returns its report. See the module docstring.
     """
-    asyncio.run(check_transport_async(factory, only=only, timeout=timeout))
+    return asyncio.run(check_transport_async(factory, only=only, timeout=timeout))

@@ -20,8 +20,10 @@ Fixtures
         start is an error of the tests that need it, never a skip.
 
 Options (group ``flowintegrations``)
-    ``--fi-transport=memory|kafka`` (ini ``flowintegrations_transport``)
-        Where ``fi_test_client`` and the example tests run.
+    ``--fi-transport=memory|kafka|nats`` (ini ``flowintegrations_transport``)
+        Where ``fi_test_client`` and the example tests run. ``nats`` runs them on NATS
+        JetStream at ``$FLOWINTEGRATIONS_NATS_SERVERS`` (default
+        ``nats://127.0.0.1:4222``); a server that does not answer fails the tests.
     ``--fi-examples``
         Run the example tests even when test paths are named on the command line.
     ini ``flowintegrations_kafka_timeout``
@@ -60,9 +62,13 @@ __all__ = [
     "fi_memory_transport",
     "fi_test_client",
     "kafka_test_transport",
+    "nats_test_transport",
 ]
 
-TRANSPORTS = ("memory", "kafka")
+TRANSPORTS = ("memory", "kafka", "nats")
+
+NATS_SERVERS_VAR = "FLOWINTEGRATIONS_NATS_SERVERS"
+"""Where ``--fi-transport=nats`` finds NATS (default ``nats://127.0.0.1:4222``)."""
 
 
 class _Broker:
@@ -111,8 +117,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=TRANSPORTS,
         default=None,
         dest="fi_transport",
-        help="run fi_test_client and the example tests in memory (default) or on Kafka "
-        "($FLOWINTEGRATIONS_KAFKA_BOOTSTRAP, else a local Tansu broker)",
+        help="run fi_test_client and the example tests in memory (default), on Kafka "
+        "($FLOWINTEGRATIONS_KAFKA_BOOTSTRAP, else a local Tansu broker) or on NATS "
+        "JetStream ($FLOWINTEGRATIONS_NATS_SERVERS, else nats://127.0.0.1:4222)",
     )
     group.addoption(
         "--fi-examples",
@@ -136,7 +143,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "flowintegrations_transport",
         default="memory",
-        help="memory or kafka: the default of --fi-transport",
+        help="memory, kafka or nats: the default of --fi-transport",
     )
 
 
@@ -176,6 +183,37 @@ def _wants_kafka(config: pytest.Config, node: pytest.Item | None) -> bool:
     if node is not None and node.get_closest_marker("fi_kafka") is not None:
         return True
     return _transport_setting(config) == "kafka"
+
+
+def nats_test_transport(servers: str | None = None) -> Callable[[], Transport]:
+    """A factory of JetStreamTransports for tests on ``servers`` (default: the variable).
+
+    They create missing topics (in memory storage, kept an hour) and look for rebalances
+    often, so tests need not wait.
+    """
+    import os  # noqa: PLC0415 (lazy)
+
+    where = servers or os.environ.get(NATS_SERVERS_VAR) or "nats://127.0.0.1:4222"
+
+    def make() -> Transport:
+        from flowintegrations.transport.nats import JetStreamTransport  # noqa: PLC0415 (lazy)
+
+        return JetStreamTransport(
+            where, create_topics=True, storage="memory", max_age=3600.0, heartbeat=0.2
+        )
+
+    return make
+
+
+def _test_transport(config: pytest.Config, node: pytest.Item | None) -> Callable[[], Transport]:
+    """The transport factory the settings ask for: memory, the session's Kafka, or NATS."""
+    if _wants_kafka(config, node):
+        return kafka_test_transport(config.stash[_BROKER].bootstrap())
+    if _transport_setting(config) == "nats":
+        return nats_test_transport()
+    from flowintegrations.transport import InMemoryTransport  # noqa: PLC0415 (lazy)
+
+    return InMemoryTransport
 
 
 def kafka_test_transport(bootstrap: str) -> Callable[[], Transport]:
@@ -223,9 +261,13 @@ def _client_factory(
         # the test error (like fi_kafka_bootstrap), not fail.
         bootstrap = request.getfixturevalue("fi_kafka_bootstrap")
 
+    nats = bootstrap is None and _transport_setting(request.config) == "nats"
+
     def make(app: App, **options: Any) -> TestClient:
         if bootstrap is not None:
             options.setdefault("transport_factory", kafka_test_transport(bootstrap))
+        elif nats:
+            options.setdefault("transport_factory", nats_test_transport())
         client = TestClient(app, **options)
         client.start()
         clients.append(client)
@@ -320,11 +362,8 @@ class AppExamples(pytest.Collector):
         """The started TestClient the examples run through (memory or Kafka)."""
         if self._client is None:
             from flowintegrations.testing.client import TestClient  # noqa: PLC0415 (lazy)
-            from flowintegrations.transport import InMemoryTransport  # noqa: PLC0415 (lazy)
 
-            factory: Callable[[], Transport] = InMemoryTransport
-            if _wants_kafka(self.config, None):
-                factory = kafka_test_transport(self.config.stash[_BROKER].bootstrap())
+            factory = _test_transport(self.config, None)
             client = TestClient(self.app, transport_factory=factory)
             client.start()
             self._client = client

@@ -12,11 +12,18 @@ from flowintegrations.transport.base import (
     TransactionalProducer,
     Transport,
 )
+from flowintegrations.transport.capabilities import (
+    Capability,
+    DeclaresLimitations,
+    limitations_of,
+)
 from flowintegrations.transport.kafka import KafkaTransport
 from flowintegrations.transport.memory import InMemoryBroker, InMemoryTransport
 
 __all__ = [
     "BatchProducer",
+    "Capability",
+    "DeclaresLimitations",
     "Headers",
     "InMemoryBroker",
     "InMemoryTransport",
@@ -29,4 +36,5 @@ __all__ = [
     "TopicPartition",
     "TransactionalProducer",
     "Transport",
+    "limitations_of",
 ]
