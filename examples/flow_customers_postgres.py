@@ -5,6 +5,11 @@ connects to ``$FLOW_CUSTOMERS_DSN`` (default: the local PostgreSQL, user ``postg
 database ``test``) and keeps its table in the schema ``$FLOW_CUSTOMERS_SCHEMA`` (default
 ``flow_customers``), creating both on first use.
 
+It serves customer data, so Flow must authenticate: the basic-auth username and token come
+from ``$FLOW_CUSTOMERS_USERNAME`` and ``$FLOW_CUSTOMERS_TOKEN`` (set both; never put the
+token on a command line). With neither set the service has no credentials, and ``serve``
+then refuses any host but loopback unless told ``--no-auth``.
+
 The Load handler turns the typed :class:`~flowintegrations.flow.Query` into one
 parameterised SELECT (:func:`select`) meaning exactly what ``query.apply(rows)`` means
 (the tests hold it to that): column names come from the type's declared columns and are
@@ -149,7 +154,7 @@ class _Select:
             for o in query.order_by
         ]
         order.append(sql.SQL("{} ASC").format(self.column(id_column)))
-        limit, offset = self.value(query.limit + 1), self.value(query.offset)
+        limit, offset = self.value(query.fetch_limit), self.value(query.offset)
         return sql.SQL("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT {} OFFSET {}").format(
             table, sql.SQL(" AND ").join(conditions), sql.SQL(", ").join(order), limit, offset
         )
@@ -227,7 +232,8 @@ class CustomerDirectory:
         statement, params = select(query, self.table)
         records = self.connection().execute(statement, params).fetchall()
         rows = [_row(r) for r in records]
-        return Page(rows[: query.limit], more=len(rows) > query.limit)
+        more = query.limit is not None and len(rows) > query.limit
+        return Page(rows[: query.limit], more=more)
 
     def save(self, objects: Sequence[FlowObject]) -> list[dict[str, Any]]:
         """Create (a new id) or update each customer, in one transaction; the saved rows."""
@@ -287,9 +293,11 @@ class CustomerDirectory:
                 self._connection = None
 
 
-def build(directory: CustomerDirectory) -> FlowService:
+def build(
+    directory: CustomerDirectory, *, username: str | None = None, token: str | None = None
+) -> FlowService:
     """The Flow service of ``directory``: the ``customer`` type with Load, Save, Delete."""
-    service = FlowService(App(), types={"customer": CUSTOMER})
+    service = FlowService(App(), types={"customer": CUSTOMER}, username=username, token=token)
     service.load("customer")(directory.load)
     service.save("customer")(directory.save)
     service.delete("customer")(directory.delete)
@@ -297,4 +305,8 @@ def build(directory: CustomerDirectory) -> FlowService:
 
 
 directory = CustomerDirectory()
-service = build(directory)
+service = build(
+    directory,
+    username=os.environ.get("FLOW_CUSTOMERS_USERNAME") or None,
+    token=os.environ.get("FLOW_CUSTOMERS_TOKEN") or None,
+)

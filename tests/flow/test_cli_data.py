@@ -6,10 +6,10 @@ import re
 import signal
 from pathlib import Path
 
-import httpx
 import pytest
 
 from flowintegrations.cli import main
+from support.flowcontract import FlowHttp
 from support.flowdata import ROOT, load_request
 from support.processes import log_lines, start_command, wait_for_output
 
@@ -32,7 +32,7 @@ def test_list_shows_data_and_file_endpoints(capsys: pytest.CaptureFixture[str]) 
     ]
 
 
-def test_serve_logs_and_serves_data_and_files(tmp_path: Path) -> None:
+def test_serve_logs_and_serves_data_and_files(flow_http: FlowHttp, tmp_path: Path) -> None:
     """The start line names the data types and files; a Load answers; SIGTERM exits 0."""
     env = {"FLOW_FILES_DIR": str(tmp_path / "files"), "FLOWINTEGRATIONS_FLOW_TOKEN": None}
     log = tmp_path / "out.log"
@@ -44,7 +44,7 @@ def test_serve_logs_and_serves_data_and_files(tmp_path: Path) -> None:
             r"serving Flow service at (\S+): data \(customer\) at \1/data files at \1/file", line
         )
         assert match is not None, line
-        answer = httpx.post(f"{match.group(1)}/data", json=load_request({"id": "c2"})).json()
+        answer = flow_http.post(f"{match.group(1)}/data", json=load_request({"id": "c2"})).json()
     finally:
         process.send_signal(signal.SIGTERM)
     assert process.wait(20) == 0

@@ -11,6 +11,7 @@ import pytest
 
 from flowintegrations import App, DataModel, HandlerRegistrationError, Property
 from flowintegrations.flow import FlowService, Query
+from support.flowcontract import FlowHttp
 from support.flowdata import (
     criterion,
     example,
@@ -26,9 +27,9 @@ CUSTOMERS = example("flow_customers")
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[httpx.Client]:
+def client(flow_http: FlowHttp, tmp_path: Path) -> Iterator[httpx.Client]:
     """A client of a fresh in-memory customer service (three customers)."""
-    with serve(CUSTOMERS.build(tmp_path / "files")) as base, httpx.Client(base_url=base) as client:
+    with serve(CUSTOMERS.build(tmp_path / "files")) as base, flow_http.client(base) as client:
         yield client
 
 
@@ -237,7 +238,7 @@ def test_an_unknown_type_is_404(client: httpx.Client) -> None:
     )
 
 
-def test_a_handler_row_that_breaks_the_type_is_500() -> None:
+def test_a_handler_row_that_breaks_the_type_is_500(flow_http: FlowHttp) -> None:
     """A Load handler answering a row the model rejects is a service failure, never sent."""
     service = FlowService(App(), types={"customer": DataModel((Property.string("id"),))})
 
@@ -246,14 +247,14 @@ def test_a_handler_row_that_breaks_the_type_is_500() -> None:
         return [{"id": 7}]
 
     with serve(service) as base:
-        response = httpx.post(f"{base}/data", json=load_request(None))
+        response = flow_http.post(f"{base}/data", json=load_request(None))
     assert (response.status_code, response.headers["x-manywho-service-problem-kind"]) == (
         500,
         "service",
     )
 
 
-def test_a_plain_list_longer_than_the_limit_means_more() -> None:
+def test_a_plain_list_longer_than_the_limit_means_more(flow_http: FlowHttp) -> None:
     """A handler returning limit + 1 rows: the page is limit rows and hasMoreResults is true."""
     service = FlowService(App(), types={"customer": DataModel((Property.string("id"),))})
 
@@ -262,7 +263,7 @@ def test_a_plain_list_longer_than_the_limit_means_more() -> None:
         return [{"id": str(n)} for n in range(query.limit + 1)]
 
     with serve(service) as base:
-        answer = httpx.post(f"{base}/data", json=load_request({"limit": 3})).json()
+        answer = flow_http.post(f"{base}/data", json=load_request({"limit": 3})).json()
     assert (external_ids(answer), answer["hasMoreResults"]) == (["0", "1", "2"], True)
 
 
@@ -285,7 +286,7 @@ def test_an_unknown_type_cannot_be_registered() -> None:
         service.load("invoice")
 
 
-def test_an_integration_definition_is_a_type_too() -> None:
+def test_an_integration_definition_is_a_type_too(flow_http: FlowHttp) -> None:
     """An App's integration definition gets data actions with id_properties naming its id."""
     from support.flow_adapters import catalog_app  # noqa: PLC0415
 
@@ -296,5 +297,21 @@ def test_an_integration_definition_is_a_type_too() -> None:
         return [{"fileName": "a.pdf", "documentUrl": "/a.pdf"}]
 
     with serve(service) as base:
-        answer = httpx.post(f"{base}/data", json=load_request(None, "attachment")).json()
+        answer = flow_http.post(f"{base}/data", json=load_request(None, "attachment")).json()
     assert external_ids(answer) == ["a.pdf"]
+
+
+def test_a_delete_of_an_object_without_any_id_is_400(client: httpx.Client) -> None:
+    """An object to delete with neither externalId nor id names nothing: 400 at its path."""
+    nameless = mobject({"name": "Nobody", "email": "n@example.com"})
+    response = client.post("/data/delete", json=objects_request(nameless))
+    assert (response.status_code, response.json()["violations"]) == (
+        400,
+        [
+            {
+                "path": "$.objectData[0].externalId",
+                "rule": "required",
+                "message": "an object to delete needs its externalId (or its 'id' property)",
+            }
+        ],
+    )

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from flowintegrations.flow import FlowService
 from support.flow_adapters import catalog_app
+from support.flowcontract import FlowHttp
 from support.flowserver import serve
 
 SNAPSHOT = Path(__file__).with_name("snapshots") / "catalog_describe.json"
@@ -27,10 +27,12 @@ DESCRIBE_VALUE_KEYS = {
 
 
 @pytest.fixture(scope="module")
-def answer() -> dict[str, Any]:
+def answer(flow_http: FlowHttp) -> dict[str, Any]:
     """/metadata of the catalog adapter, as served by uvicorn."""
     with serve(FlowService(catalog_app(), path="/fs/catalog")) as base:
-        response = httpx.post(f"{base}/fs/catalog/metadata", json={"culture": None, "uri": None})
+        response = flow_http.post(
+            f"{base}/fs/catalog/metadata", json={"culture": None, "uri": None}
+        )
     assert response.status_code == 200
     return response.json()
 
@@ -40,10 +42,10 @@ def test_the_answer_matches_the_snapshot(answer: dict[str, Any]) -> None:
     assert answer == json.loads(SNAPSHOT.read_text(encoding="utf-8"))
 
 
-def test_install_answers_the_same(answer: dict[str, Any]) -> None:
+def test_install_answers_the_same(flow_http: FlowHttp, answer: dict[str, Any]) -> None:
     """/metadata/install gives the same full answer as /metadata."""
     with serve(FlowService(catalog_app(), path="/fs/catalog")) as base:
-        install = httpx.post(f"{base}/fs/catalog/metadata/install", json={}).json()
+        install = flow_http.post(f"{base}/fs/catalog/metadata/install", json={}).json()
     assert install == answer
 
 
@@ -109,6 +111,18 @@ def test_inline_objects_are_types_named_by_action_and_path(answer: dict[str, Any
         "attachment",
         "address",
         "send-email request recipients",
-        "send-email request data",
         "search-customer reply customers",
     ]
+
+
+def test_an_object_without_properties_is_neither_a_type_nor_a_value(
+    answer: dict[str, Any],
+) -> None:
+    """send-email's free-form `data` (no properties) is left out: the Java SDK refuses it."""
+    send_email = next(a for a in answer["actions"] if a["uriPart"] == "actions/send-email")
+    names = [v["developerName"] for v in send_email["serviceInputs"]]
+    ordinals = [v["ordinal"] for v in send_email["serviceInputs"]]
+    assert (names, ordinals) == (
+        ["templateName", "language", "subject", "recipients", "attachments"],
+        [0, 1, 2, 3, 4],
+    )

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from flowintegrations.flow import Upload
+from support.flowcontract import FlowHttp
 from support.flowdata import example, external_ids
 from support.flowserver import serve
 
@@ -25,10 +26,10 @@ def files_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def client(files_dir: Path) -> Iterator[httpx.Client]:
+def client(flow_http: FlowHttp, files_dir: Path) -> Iterator[httpx.Client]:
     """A client of the example service, uploads capped at 1 KiB."""
     service = CUSTOMERS.build(files_dir, max_upload_bytes=1024)
-    with serve(service) as base, httpx.Client(base_url=base) as client:
+    with serve(service) as base, flow_http.client(base) as client:
         yield client
 
 

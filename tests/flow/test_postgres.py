@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from flowintegrations.flow import Query
+from support.flowcontract import FlowHttp
 from support.flowdata import (
     criterion,
     example,
@@ -56,9 +57,9 @@ def directory() -> Iterator[Any]:
 
 
 @pytest.fixture
-def client(directory: Any) -> Iterator[httpx.Client]:
+def client(flow_http: FlowHttp, directory: Any) -> Iterator[httpx.Client]:
     """A client of the PostgreSQL service over that table."""
-    with serve(POSTGRES.build(directory)) as base, httpx.Client(base_url=base) as client:
+    with serve(POSTGRES.build(directory)) as base, flow_http.client(base) as client:
         yield client
 
 

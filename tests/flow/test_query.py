@@ -18,6 +18,7 @@ from flowintegrations.flow import (
     Query,
     QueryError,
 )
+from flowintegrations.flow.query import SearchCriterion
 from support.exact import exactly
 from support.flowquery import COLUMNS, list_filters, reference, rows
 
@@ -57,6 +58,81 @@ def test_no_list_filter_is_the_first_page_of_everything() -> None:
         0,
         None,
     )
+
+
+@pytest.mark.parametrize("list_filter", [{}, {"limit": 0}, {"limit": None}, {"where": None}])
+def test_a_list_filter_without_a_limit_has_no_limit(list_filter: dict[str, Any]) -> None:
+    """A limit of 0 or none in a list filter is no limit (as Java's DatabaseLoadService)."""
+    many = [{"id": f"r{n:03d}", "name": "x"} for n in range(45)]
+    found = query(list_filter)
+    assert (found.limit, found.fetch_limit, found.apply(many)) == (None, None, Page(many))
+
+
+def test_a_limit_is_fetched_one_past_to_know_about_more() -> None:
+    """fetch_limit is limit + 1, for a SQL adapter's LIMIT."""
+    assert (query({"limit": 5}).limit, query({"limit": 5}).fetch_limit) == (5, 6)
+
+
+def test_a_where_entry_with_only_the_deprecated_value_is_read() -> None:
+    """`value` stands in for `contentValue` (still sent by the engine beside it)."""
+    found = query({"where": [{"columnName": "age", "criteriaType": "EQUAL", "value": "41"}]})
+    assert found.where == Filter(criteria=(Criterion("age", CriterionType.EQUAL, 41),))
+
+
+def test_content_value_wins_over_value() -> None:
+    """When both are sent, contentValue is the value."""
+    entry = {"columnName": "name", "criteriaType": "EQUAL", "value": "a", "contentValue": "b"}
+    assert query({"where": [entry]}).where.criteria[0].value == "b"
+
+
+def test_enum_words_ignore_case() -> None:
+    """criteriaType, comparisonType and direction match in any case, as Java's forValue."""
+    found = query(
+        {
+            "comparisonType": "or",
+            "where": [{"columnName": "age", "criteriaType": "greater_than", "contentValue": "40"}],
+            "orderBy": [{"columnName": "name", "direction": "desc"}],
+            "orderByPropertyDeveloperName": "age",
+            "orderByDirectionType": "Asc",
+        }
+    )
+    assert (found.where, found.order_by) == (
+        Filter(Comparison.OR, (Criterion("age", CriterionType.GREATER_THAN, 40),)),
+        (OrderBy("name", descending=True), OrderBy("age")),
+    )
+
+
+def test_search_criteria_offset_token_and_provided_objects_reach_the_query() -> None:
+    """The searchCriteria (columns checked), offsetToken and filterByProvidedObjects are kept."""
+    found = query(
+        {
+            "searchCriteria": [{"columnName": "name", "query": "an"}],
+            "offsetToken": "page-2",
+            "filterByProvidedObjects": True,
+        }
+    )
+    assert (found.search_criteria, found.offset_token, found.filter_by_provided_objects) == (
+        (SearchCriterion("name", "an"),),
+        "page-2",
+        True,
+    )
+
+
+def test_bad_search_criteria_and_tokens_are_refused() -> None:
+    """An unknown searchCriteria column and a non-text token are QueryErrors with paths."""
+    with pytest.raises(QueryError) as raised:
+        query(
+            {
+                "searchCriteria": [{"columnName": "salary", "query": "1"}],
+                "offsetToken": 7,
+                "filterByProvidedObjects": "yes",
+            }
+        )
+    assert [(v.path, v.rule) for v in raised.value.violations] == [
+        ("$.listFilter.offsetToken", "shape"),
+        ("$.listFilter.filterByProvidedObjects", "shape"),
+        ("$.listFilter.searchCriteria[0].columnName", "column"),
+    ]
 
 
 def test_values_are_converted_to_the_column_type() -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from flowintegrations.flow import PROBLEM_KIND_HEADER, FlowService
 from support.flow_adapters import catalog_app, kitchen_app
+from support.flowcontract import AsyncContractClient, FlowHttp
 from support.flowserver import serve
 
 TOKEN = "s3cr3t-t0ken-value"
@@ -28,7 +29,7 @@ def request(*inputs: dict[str, Any], **fields: Any) -> dict[str, Any]:
     """A ServiceRequest with ``inputs``."""
     return {
         "token": "flow-state-token",
-        "tenantId": "tenant-1",
+        "tenantId": "3b8f7c2e-1d4a-4f6b-9e0c-5a7d2b1c9e01",
         "stateId": "state-1",
         "inputs": list(inputs),
         **fields,
@@ -57,34 +58,34 @@ def kitchen() -> Iterator[str]:
 
 
 @pytest.fixture
-def client(kitchen: str) -> Iterator[httpx.Client]:
+def client(flow_http: FlowHttp, kitchen: str) -> Iterator[httpx.Client]:
     """An authenticated client of the kitchen service."""
-    with httpx.Client(base_url=kitchen, auth=AUTH, timeout=10.0) as client:
+    with flow_http.client(kitchen, auth=AUTH) as client:
         yield client
 
 
-def test_health_answers_ok_without_credentials(kitchen: str) -> None:
+def test_health_answers_ok_without_credentials(flow_http: FlowHttp, kitchen: str) -> None:
     """GET /health is 200 {"status": "ok"} and needs no credentials."""
-    response = httpx.get(f"{kitchen}/health")
+    response = flow_http.get(f"{kitchen}/health")
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
-def test_a_request_without_credentials_is_401(kitchen: str) -> None:
+def test_a_request_without_credentials_is_401(flow_http: FlowHttp, kitchen: str) -> None:
     """No Authorization header: 401 with WWW-Authenticate: Basic."""
-    response = httpx.post(f"{kitchen}/metadata", json={})
+    response = flow_http.post(f"{kitchen}/metadata", json={})
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Basic realm="flowintegrations"'
 
 
-def test_a_wrong_token_is_401(kitchen: str) -> None:
+def test_a_wrong_token_is_401(flow_http: FlowHttp, kitchen: str) -> None:
     """The right username with a wrong token is refused."""
-    response = httpx.post(f"{kitchen}/metadata", json={}, auth=("flow", "wrong"))
+    response = flow_http.post(f"{kitchen}/metadata", json={}, auth=("flow", "wrong"))
     assert response.status_code == 401
 
 
-def test_a_malformed_authorization_header_is_401(kitchen: str) -> None:
+def test_a_malformed_authorization_header_is_401(flow_http: FlowHttp, kitchen: str) -> None:
     """Basic with text that is not base64 is refused, not a crash."""
-    response = httpx.post(
+    response = flow_http.post(
         f"{kitchen}/metadata", json={}, headers={"Authorization": "Basic ***not-base64***"}
     )
     assert response.status_code == 401
@@ -118,7 +119,7 @@ def test_a_sync_action_answers_forward_with_its_outputs(client: httpx.Client) ->
     assert (answer["invokeType"], answer["token"], answer["tenantId"]) == (
         "FORWARD",
         "flow-state-token",
-        "tenant-1",
+        "3b8f7c2e-1d4a-4f6b-9e0c-5a7d2b1c9e01",
     )
     assert outputs(answer) == {
         "text": "hi",
@@ -262,7 +263,9 @@ def test_many_concurrent_requests_are_all_answered_correctly(kitchen: str) -> No
 
     async def run() -> list[tuple[int, dict[str, Any]]]:
         limits = httpx.Limits(max_connections=250)
-        async with httpx.AsyncClient(base_url=kitchen, auth=AUTH, timeout=30.0, limits=limits) as c:
+        async with AsyncContractClient(
+            base_url=kitchen, auth=AUTH, timeout=30.0, limits=limits
+        ) as c:
 
             async def one(n: int) -> tuple[int, dict[str, Any]]:
                 r = await c.post(
@@ -277,20 +280,22 @@ def test_many_concurrent_requests_are_all_answered_correctly(kitchen: str) -> No
     assert answers == [(200, {"text": f"n{n}", "count": str(n)}) for n in range(250)]
 
 
-def test_the_token_is_not_logged(kitchen: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_token_is_not_logged(
+    flow_http: FlowHttp, kitchen: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """Failures and refusals log no credential."""
     caplog.set_level(logging.DEBUG)
-    httpx.post(f"{kitchen}/actions/broken", json=request(), auth=AUTH)
-    httpx.post(f"{kitchen}/metadata", json={}, auth=("flow", TOKEN + "x"))
+    flow_http.post(f"{kitchen}/actions/broken", json=request(), auth=AUTH)
+    flow_http.post(f"{kitchen}/metadata", json={}, auth=("flow", TOKEN + "x"))
     assert TOKEN not in caplog.text
 
 
-def test_catalog_actions_run_through_the_same_handlers() -> None:
+def test_catalog_actions_run_through_the_same_handlers(flow_http: FlowHttp) -> None:
     """The example catalog's OBJECT_REF input reaches the handler as a dict."""
     service = FlowService(catalog_app())
     address = {"properties": [text("street", "S"), text("city", "Cluj"), text("country", "RO")]}
     with serve(service) as base:
-        answer = httpx.post(
+        answer = flow_http.post(
             f"{base}/actions/generate-document",
             json=request(
                 text("documentType", "OFFER"),
@@ -308,3 +313,16 @@ def test_catalog_actions_run_through_the_same_handlers() -> None:
         "downloadPath": "/docs/Cluj.pdf",
         "pages": "2",
     }
+
+
+def test_forward_and_fault_answers_carry_value_faults_as_an_array(client: httpx.Client) -> None:
+    """A FORWARD and a 200 answer with rootFaults both carry valueFaults as [] (never {})."""
+    forward = client.post("/actions/echo", json=request(text("text", "hi"))).json()
+    fault = client.post(
+        "/actions/broken-politely", json=request(text("seconds", "0", "ContentNumber"))
+    ).json()
+    assert (forward["valueFaults"], fault["valueFaults"], fault["invokeType"]) == (
+        [],
+        [],
+        "FORWARD",
+    )

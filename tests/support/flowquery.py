@@ -188,7 +188,8 @@ def reference(found: dict[str, Any], table: list[dict[str, Any]]) -> tuple[list[
     if legacy and all(column != legacy for column, _ in orders):
         orders.append((legacy, found.get("orderByDirectionType") == "DESC"))
     selected.sort(key=functools.cmp_to_key(functools.partial(_compare, orders)))
-    limit = found.get("limit") or 20
+    # With a list filter (this one), limit 0 or none is no limit (Java's DatabaseLoadService).
+    limit = found.get("limit") or len(selected)
     offset = found.get("offset") or 0
     page = selected[offset : offset + limit]
     return [row["id"] for row in page], len(selected) > offset + limit

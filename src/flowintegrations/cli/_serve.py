@@ -15,34 +15,74 @@ from flowintegrations.errors import FlowIntegrationsError
 from flowintegrations.loading import load_object
 from flowintegrations.vocabulary import FLOW_TOKEN_VAR
 
+log = logging.getLogger("flowintegrations.cli")
+
+
+def _token(args: argparse.Namespace, *, implicit: bool) -> str | None:
+    """The token of ``--token-env`` (or of the default variable, when ``implicit``)."""
+    if args.token_env is None and not (implicit and os.environ.get(FLOW_TOKEN_VAR)):
+        return None
+    variable = args.token_env or FLOW_TOKEN_VAR
+    token = os.environ.get(variable)
+    if not token:
+        msg = f"--token-env {variable}: the environment variable is not set or empty"
+        raise FlowIntegrationsError(msg)
+    return token
+
+
+def _flow_service(args: argparse.Namespace) -> Any:
+    """The FlowService to serve, with the command line's path and credentials applied."""
+    from flowintegrations.flow import FlowService  # noqa: PLC0415 - an optional extra
+
+    found = load_user(args.app, lambda: load_object(args.app))
+    service = FlowService(found) if isinstance(found, App) else as_service(found, args.app)
+    # The default variable fills in a token the object does not set; --token-env is explicit.
+    token = _token(args, implicit=not service.requires_credentials)
+    username = args.username
+    if token is not None and username is None and service.username is None:
+        msg = "a token needs a --username: Flow sends both"
+        raise FlowIntegrationsError(msg)
+    if username is not None and token is None and not service.requires_credentials:
+        msg = (
+            f"--username {username} needs a token: set {FLOW_TOKEN_VAR} (or name another "
+            "variable with --token-env)"
+        )
+        raise FlowIntegrationsError(msg)
+    try:
+        service.configure(path=args.path or None, username=username, token=token)
+    except ValueError as exc:
+        raise FlowIntegrationsError(f"{args.app}: {exc}") from None
+    return service
+
 
 def _serve_flow(args: argparse.Namespace) -> int:
     if args.reload:
         return reload_on_changes(args.app, args.argv)
     try:
-        from flowintegrations.flow import FlowService  # noqa: PLC0415 - an optional extra
-        from flowintegrations.flow.server import serve_until_signal  # noqa: PLC0415
+        from flowintegrations.flow.server import (  # noqa: PLC0415 - an optional extra
+            is_loopback,
+            serve_until_signal,
+        )
     except ImportError as exc:
         raise FlowIntegrationsError(str(exc)) from None
-    found = load_user(args.app, lambda: load_object(args.app))
-    token = None
-    if args.token_env is not None or os.environ.get(FLOW_TOKEN_VAR):
-        variable = args.token_env or FLOW_TOKEN_VAR
-        token = os.environ.get(variable)
-        if not token:
-            msg = f"--token-env {variable}: the environment variable is not set or empty"
-            raise FlowIntegrationsError(msg)
-    if isinstance(found, App):
-        if token is not None and not args.username:
-            msg = "a token needs a --username: Flow sends both"
-            raise FlowIntegrationsError(msg)
-        service = FlowService(found, path=args.path, username=args.username, token=token)
-    else:
-        service = as_service(found, args.app)
-        if args.path or args.username or args.token_env:
-            msg = "--path, --username and --token-env configure an App; this is a FlowService"
-            raise FlowIntegrationsError(msg)
+    service = _flow_service(args)
+    if args.no_auth and service.requires_credentials:
+        msg = "--no-auth, but credentials are configured: drop one or the other"
+        raise FlowIntegrationsError(msg)
+    if not service.requires_credentials and not args.no_auth and not is_loopback(args.host):
+        msg = (
+            f"refusing to serve without credentials on {args.host}: give --username and a "
+            f"token ({FLOW_TOKEN_VAR} or --token-env), or pass --no-auth to mean it"
+        )
+        raise FlowIntegrationsError(msg)
+    service.build()  # what it serves, checked now: a HandlerRegistrationError is one line
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not service.requires_credentials:
+        log.warning(
+            "no authentication: anyone who can reach %s may call this Flow service",
+            args.host,
+            extra={"event": "serve.no_auth"},
+        )
     asyncio.run(serve_until_signal(service, host=args.host, port=args.port))
     return 0
 
@@ -59,6 +99,11 @@ def add_serve_command(commands: Any) -> None:
         "--token-env",
         metavar="VAR",
         help=f"environment variable holding the basic-auth token (default: {FLOW_TOKEN_VAR})",
+    )
+    serve.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="serve without credentials, on any host (logged as a warning)",
     )
     add_reload_option(serve)
     serve.set_defaults(func=_serve_flow)

@@ -2,7 +2,13 @@
 
 Needs the ``flow`` extra (``pip install 'flowintegrations[flow]'``): Starlette for the HTTP
 layer, httpx for callbacks, uvicorn to serve it from the command line.
+
+The names here are what a service's author uses. Others this package exported before
+(``DataType``, ``build_actions``, ``CallbackSender``, ...) still import from here, and
+live in their modules (:mod:`.data`, :mod:`.types`, :mod:`.callbacks`, ...).
 """
+
+from typing import Any as _Any
 
 try:
     import httpx as _httpx  # noqa: F401 - checked here so the message names the extra
@@ -14,13 +20,12 @@ except ImportError as _missing:  # pragma: no cover - exercised in a subprocess
     )
     raise ImportError(_msg, name=_missing.name) from _missing
 
-from flowintegrations.flow.callbacks import CallbackSender, UndeliveredCallback
-from flowintegrations.flow.data import DataType, FlowObject, FlowRequest
-from flowintegrations.flow.describe import describe_answer
-from flowintegrations.flow.files import FILE_TYPE, FileInfo, Upload, UploadError, UploadTooLarge
+from flowintegrations.flow.callbacks import UndeliveredCallback
+from flowintegrations.flow.data import FlowObject, FlowRequest
+from flowintegrations.flow.files import FileInfo, Upload
+from flowintegrations.flow.http import PROBLEM_KIND_HEADER
+from flowintegrations.flow.outcomes import ActionOutcome, Outcomes
 from flowintegrations.flow.query import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
     Comparison,
     Criterion,
     CriterionType,
@@ -30,48 +35,58 @@ from flowintegrations.flow.query import (
     Query,
     QueryError,
 )
-from flowintegrations.flow.service import (
-    DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_MAX_UPLOAD_BYTES,
-    PROBLEM_KIND_HEADER,
-    FlowService,
-)
-from flowintegrations.flow.types import Action, ContentType, Field, FieldKind, Shape, build_actions
-from flowintegrations.flow.values import FlowValueError, engine_values, payload_from_values
+from flowintegrations.flow.service import FlowService
 
 __all__ = [
-    "DEFAULT_MAX_BODY_BYTES",
-    "DEFAULT_MAX_UPLOAD_BYTES",
-    "DEFAULT_PAGE_SIZE",
-    "FILE_TYPE",
-    "MAX_PAGE_SIZE",
     "PROBLEM_KIND_HEADER",
-    "Action",
-    "CallbackSender",
+    "ActionOutcome",
     "Comparison",
-    "ContentType",
     "Criterion",
     "CriterionType",
-    "DataType",
-    "Field",
-    "FieldKind",
     "FileInfo",
     "Filter",
     "FlowObject",
     "FlowRequest",
     "FlowService",
-    "FlowValueError",
     "OrderBy",
+    "Outcomes",
     "Page",
     "Query",
     "QueryError",
-    "Shape",
     "UndeliveredCallback",
     "Upload",
-    "UploadError",
-    "UploadTooLarge",
-    "build_actions",
-    "describe_answer",
-    "engine_values",
-    "payload_from_values",
 ]
+
+_FORMERLY = {
+    "DEFAULT_MAX_BODY_BYTES": "flowintegrations.flow.http",
+    "DEFAULT_MAX_UPLOAD_BYTES": "flowintegrations.flow.file_resources",
+    "DEFAULT_PAGE_SIZE": "flowintegrations.flow.query",
+    "FILE_TYPE": "flowintegrations.flow.files",
+    "MAX_PAGE_SIZE": "flowintegrations.flow.query",
+    "Action": "flowintegrations.flow.types",
+    "CallbackSender": "flowintegrations.flow.callbacks",
+    "ContentType": "flowintegrations.flow.types",
+    "DataType": "flowintegrations.flow.data",
+    "Field": "flowintegrations.flow.types",
+    "FieldKind": "flowintegrations.flow.types",
+    "FlowValueError": "flowintegrations.flow.values",
+    "Shape": "flowintegrations.flow.types",
+    "UploadError": "flowintegrations.flow.files",
+    "UploadTooLarge": "flowintegrations.flow.files",
+    "build_actions": "flowintegrations.flow.types",
+    "describe_answer": "flowintegrations.flow.describe",
+    "engine_values": "flowintegrations.flow.values",
+    "payload_from_values": "flowintegrations.flow.values",
+}
+"""Names this package exported before its ``__all__`` was trimmed, and where they live."""
+
+
+def __getattr__(name: str) -> _Any:
+    """The names exported before (``_FORMERLY``), from their modules: old imports work."""
+    module = _FORMERLY.get(name)
+    if module is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    import importlib  # noqa: PLC0415 - only for the old names
+
+    return getattr(importlib.import_module(module), name)

@@ -28,6 +28,7 @@ from typing import Any
 import attrs
 
 from flowintegrations.errors import HandlerRegistrationError, ValidationError
+from flowintegrations.flow.echo import culture
 from flowintegrations.flow.query import Page, Query
 from flowintegrations.flow.types import Shape
 from flowintegrations.flow.values import object_data, payloads_from_object_data
@@ -60,8 +61,12 @@ _SCALARS = frozenset(
 class FlowRequest:
     """What comes with a data or file request besides its query or objects.
 
-    ``configuration_values`` are the service's settings as Flow sends them (name ->
-    ``contentValue``); ``body`` is the whole request as JSON, for anything else.
+    ``culture`` is the request's Culture (its known fields; see
+    :func:`~flowintegrations.flow.values.culture`). ``configuration_values`` are the
+    service's settings as Flow sends them (name ->
+    ``contentValue``); ``properties`` the names of the properties the engine asks for
+    (``objectDataType.properties``; empty: it named none, so every one); ``body`` is the
+    whole request as JSON, for anything else.
     """
 
     type_name: str | None
@@ -71,6 +76,7 @@ class FlowRequest:
     culture: Any = None
     configuration_values: Mapping[str, Any] = attrs.field(factory=dict)
     body: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    properties: tuple[str, ...] = ()
 
     @classmethod
     def from_body(cls, type_name: str | None, body: Mapping[str, Any]) -> FlowRequest:
@@ -86,12 +92,20 @@ class FlowRequest:
             for value in values:
                 if isinstance(value, dict) and isinstance(value.get("developerName"), str):
                     settings[value["developerName"]] = value.get("contentValue")
+        described = body.get("objectDataType")
+        wanted = described.get("properties") if isinstance(described, dict) else None
+        names = tuple(
+            entry["developerName"]
+            for entry in (wanted if isinstance(wanted, list) else ())
+            if isinstance(entry, dict) and isinstance(entry.get("developerName"), str)
+        )
         return cls(
             type_name,
+            properties=names,
             state_id=text("stateId"),
             tenant_id=text("tenantId"),
             token=text("token"),
-            culture=body.get("culture"),
+            culture=culture(body.get("culture")),
             configuration_values=settings,
             body=body,
         )
@@ -99,19 +113,29 @@ class FlowRequest:
 
 @attrs.frozen
 class FlowObject:
-    """One object of a Save or Delete: its ``external_id`` (``None``: new) and payload."""
+    """One object of a Save or Delete: its ``external_id`` (``None``: new) and payload.
+
+    ``internal_id`` is the platform's id of the object in the flow state (``None`` when it
+    sent none); a saved object answered as a FlowObject keeps it.
+    """
 
     external_id: str | None
     payload: dict[str, Any]
+    internal_id: str | None = attrs.field(default=None, kw_only=True)
 
 
 @attrs.frozen
 class DataHandler:
-    """A Load, Save or Delete (or file) handler and how to call it."""
+    """A Load, Save or Delete (or file) handler and how to call it.
+
+    ``id_property`` is set for a Save handler: it names the property that pairs the rows
+    the handler answers with the objects it was given (see :meth:`__call__`).
+    """
 
     fn: Callable[..., Any]
     takes_request: bool
     is_async: bool
+    id_property: str | None = None
 
     @classmethod
     def of(cls, fn: Any, what: str) -> DataHandler:
@@ -134,11 +158,21 @@ class DataHandler:
         return cls(fn, len(params) == 2, inspect.iscoroutinefunction(fn))
 
     async def __call__(self, argument: Any, request: FlowRequest) -> Any:
-        """Call the handler (a plain one in a worker thread)."""
+        """Call the handler (a plain one in a worker thread).
+
+        A Save handler's dict rows keep the platform's ``internalId`` of the objects they
+        answer: when it answers one row per object, in order (each row new, or with the
+        object's externalId in its id property), each row becomes a :class:`FlowObject`
+        carrying that object's ``internal_id``.
+        """
         args = (argument, request) if self.takes_request else (argument,)
         if self.is_async:
-            return await self.fn(*args)
-        return await asyncio.to_thread(self.fn, *args)
+            result = await self.fn(*args)
+        else:
+            result = await asyncio.to_thread(self.fn, *args)
+        if self.id_property is not None and isinstance(argument, list):
+            return _paired(result, argument, self.id_property)
+        return result
 
 
 def _rerooted(violations: Iterable[Violation], prefix: str) -> list[Violation]:
@@ -196,7 +230,10 @@ class DataType:
         if getattr(self, action) is not None:
             msg = f"type {self.name!r} already has a {action} handler"
             raise HandlerRegistrationError(msg)
-        setattr(self, action, DataHandler.of(fn, action))
+        handler = DataHandler.of(fn, action)
+        if action == "save":
+            handler = attrs.evolve(handler, id_property=self.id_property)
+        setattr(self, action, handler)
 
     def query(self, list_filter: Any, *, max_limit: int) -> Query:
         """The typed query of a Load's ``listFilter`` (raises ``QueryError``)."""
@@ -235,16 +272,33 @@ class DataType:
     def read_objects(self, data: Any, *, check_unicode: bool, validate: bool) -> list[FlowObject]:
         """The objects of a Save (``validate``) or Delete request.
 
-        Raises ``FlowValueError`` for values that cannot be read, ``ValidationError`` with
-        every violation (paths under ``$.objectData[i]``) for objects the model rejects.
+        The id property is the object's ``externalId`` when it has one (the engine sends
+        every property, the id one often ``""``); a new object's ``""`` id is no id. Raises
+        ``FlowValueError`` for values that cannot be read, ``ValidationError`` with every
+        violation (paths under ``$.objectData[i]``) for objects the model rejects, and for
+        an object to delete that names no id.
         """
         assert self.shape is not None
         read = payloads_from_object_data(self.shape, data, check_unicode=check_unicode)
         found: list[FlowObject] = []
         problems: list[Violation] = []
         for index, (external_id, payload) in enumerate(read):
-            if external_id is not None and payload.get(self.id_property) is None:
+            if external_id is not None:
+                # The engine sends every property, the id one often as "": the externalId
+                # is the object's identity, whatever the id property says.
                 payload[self.id_property] = self.typed_id(external_id)
+            elif payload.get(self.id_property) == "":
+                del payload[self.id_property]  # a new object: "" is no id yet
+            if not validate and payload.get(self.id_property) is None:
+                # A delete names what it deletes: by externalId (or the id property).
+                problems.append(
+                    Violation(
+                        f"$.objectData[{index}].externalId",
+                        "required",
+                        f"an object to delete needs its externalId (or its "
+                        f"{self.id_property!r} property)",
+                    )
+                )
             if validate:
                 violations = self._validator.violations(payload)
                 if external_id is None:
@@ -254,7 +308,7 @@ class DataType:
                         v for v in violations if not (v.rule == "required" and v.path == id_path)
                     )
                 problems.extend(_rerooted(violations, f"$.objectData[{index}].properties"))
-            found.append(FlowObject(external_id, payload))
+            found.append(FlowObject(external_id, payload, internal_id=_internal_id(data[index])))
         if problems:
             raise ValidationError(problems, subject="objects")
         return found
@@ -263,18 +317,21 @@ class DataType:
         """The objects (MObjects) of rows a handler returned: payload dicts or FlowObjects.
 
         A ``None`` value is an absent property. Rows are validated: one the model rejects
-        is a bug in the handler (``ValidationError``, subject ``what``).
+        is a bug in the handler (``ValidationError``, subject ``what``). ``internalId`` is
+        a FlowObject's ``internal_id`` (what the platform sent), else null.
         """
         assert self.shape is not None
         payloads: list[dict[str, Any]] = []
         ids: list[str | None] = []
+        internal: list[str | None] = []
         problems: list[Violation] = []
         for index, row in enumerate(rows):
             source: Any
             if isinstance(row, FlowObject):
                 external_id, source = row.external_id, row.payload
+                internal_id = row.internal_id
             else:
-                external_id, source = None, row
+                external_id, source, internal_id = None, row, None
             if not isinstance(source, Mapping):
                 problems.append(
                     Violation(
@@ -287,16 +344,41 @@ class DataType:
                 problems.extend(_rerooted(self._validator.violations(payload), f"$[{index}]"))
             payloads.append(payload)
             ids.append(external_id or self.external_id(payload))
+            internal.append(internal_id)
         if problems:
             raise ValidationError(problems, subject=what)
-        return object_data(self.shape, payloads, ids)
+        return object_data(self.shape, payloads, ids, internal)
+
+
+def _paired(result: Any, sent: list[FlowObject], id_property: str) -> Any:
+    """A Save's rows, dicts paired with the objects ``sent`` (see DataHandler.__call__)."""
+    if result is None or isinstance(result, (str, bytes, Mapping)):
+        return result
+    rows = list(result)
+    if len(rows) != len(sent):
+        return rows
+    paired: list[Any] = []
+    for row, origin in zip(rows, sent, strict=True):
+        answer = row
+        if isinstance(row, Mapping) and origin.internal_id is not None:
+            answered = row.get(id_property)
+            if origin.external_id is None or str(answered) == origin.external_id:
+                answer = FlowObject(None, dict(row), internal_id=origin.internal_id)
+        paired.append(answer)
+    return paired
+
+
+def _internal_id(item: Any) -> str | None:
+    """The ``internalId`` an object of a request carries (text, else ``None``)."""
+    found = item.get("internalId") if isinstance(item, dict) else None
+    return found if isinstance(found, str) and found else None
 
 
 def page_of(result: Any, query: Query) -> Page:
     """A handler's Load result as a page of at most ``query.limit`` rows.
 
     More rows than the limit mean there are more (the handler fetched ``limit + 1``); a
-    :class:`Page` that says so keeps its word.
+    :class:`Page` that says so keeps its word. Without a limit every row is the page.
     """
     if isinstance(result, Page):
         rows, more = list(result.objects), result.more
@@ -304,6 +386,7 @@ def page_of(result: Any, query: Query) -> Page:
         rows, more = [], False
     else:
         rows, more = list(result), False
-    if len(rows) > query.limit:
+    token = result.offset_token if isinstance(result, Page) else None
+    if query.limit is not None and len(rows) > query.limit:
         rows, more = rows[: query.limit], True
-    return Page(rows, more=more)
+    return Page(rows, more=more, offset_token=token)

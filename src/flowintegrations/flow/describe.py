@@ -9,6 +9,13 @@ Types: every object type is a TypeElement. A type with data actions (Load, Save,
 carries a binding (``databaseTableName`` = its name, a property binding per property), so
 that Flow's database map elements can use it, and then ``providesDatabase`` is true; other
 types have none. ``providesFiles`` is true when the service lists or takes files.
+
+A type element has at least one property: the Java SDK refuses one without
+(``TypeHasNoPropertiesException``). An object without declared properties (a free-form
+OBJECT such as the example's ``send-email request data``) therefore has no Flow type: it
+is left out of the answer, and so is every service input, output or type property of that
+type (and a type left with no properties after that, in turn). Flow can neither send nor
+receive such a value; declare its properties if Flow must.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from typing import Any
 
 from flowintegrations.flow.types import Action, Field, Shape
 
-__all__ = ["PROVIDES", "describe_answer"]
+__all__ = ["PROVIDES", "describe_answer", "empty_types"]
 
 PROVIDES = (
     "providesAutoBinding",
@@ -37,6 +44,24 @@ PROVIDES = (
 """Every capability flag of a describe answer."""
 
 
+def empty_types(types: Iterable[Shape]) -> frozenset[str]:
+    """The names of the types that have no property Flow can describe (see the module)."""
+    shapes = tuple(types)
+    empty: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for shape in shapes:
+            if shape.type_name not in empty and not _kept(shape.fields, empty):
+                empty.add(shape.type_name)
+                changed = True
+    return frozenset(empty)
+
+
+def _kept(fields: Iterable[Field], empty: Collection[str]) -> tuple[Field, ...]:
+    return tuple(f for f in fields if f.shape is None or f.shape.type_name not in empty)
+
+
 def _describe_value(field: Field, ordinal: int) -> dict[str, Any]:
     shape = field.shape
     return {
@@ -51,20 +76,23 @@ def _describe_value(field: Field, ordinal: int) -> dict[str, Any]:
     }
 
 
-def _action(action: Action) -> dict[str, Any]:
+def _action(action: Action, empty: Collection[str]) -> dict[str, Any]:
     scenario = action.scenario
+    inputs = _kept(action.inputs.fields, empty)
+    outputs = _kept(action.outputs.fields, empty)
     return {
         "developerName": scenario.name,
         "developerSummary": scenario.description or scenario.name,
         "uriPart": f"actions/{action.uri_part}",
-        "serviceInputs": [_describe_value(f, i) for i, f in enumerate(action.inputs.fields)],
-        "serviceOutputs": [_describe_value(f, i) for i, f in enumerate(action.outputs.fields)],
+        "serviceInputs": [_describe_value(f, i) for i, f in enumerate(inputs)],
+        "serviceOutputs": [_describe_value(f, i) for i, f in enumerate(outputs)],
         "serviceActionOutcomes": [],
         "isViewMessageAction": False,
     }
 
 
-def _type_element(shape: Shape, bound: bool) -> dict[str, Any]:
+def _type_element(shape: Shape, bound: bool, empty: Collection[str]) -> dict[str, Any]:
+    fields = _kept(shape.fields, empty)
     properties = [
         {
             "id": None,
@@ -74,7 +102,7 @@ def _type_element(shape: Shape, bound: bool) -> dict[str, Any]:
             "typeElementId": None,
             "typeElementDeveloperName": None if field.shape is None else field.shape.type_name,
         }
-        for field in shape.fields
+        for field in fields
     ]
     bindings = []
     if bound:
@@ -92,7 +120,7 @@ def _type_element(shape: Shape, bound: bool) -> dict[str, Any]:
                         "typeElementPropertyDeveloperName": field.name,
                         "databaseContentType": field.wire_type.value,
                     }
-                    for field in shape.fields
+                    for field in fields
                 ],
             }
         )
@@ -125,14 +153,18 @@ def describe_answer(
     flag is false.
     """
     actions = tuple(actions)
+    types = tuple(types)
     bound = frozenset(bound)
+    empty = empty_types(types)
     answer: dict[str, Any] = {"culture": culture, "uri": uri, "configurationValues": []}
     answer.update(dict.fromkeys(PROVIDES, False))
     answer["providesLogic"] = bool(actions)
     answer["providesDatabase"] = bool(bound)
     answer["providesFiles"] = files
-    answer["actions"] = [_action(a) for a in actions]
+    answer["actions"] = [_action(a, empty) for a in actions]
     answer["install"] = {
-        "typeElements": [_type_element(s, s.type_name in bound) for s in types],
+        "typeElements": [
+            _type_element(s, s.type_name in bound, empty) for s in types if s.type_name not in empty
+        ],
     }
     return answer

@@ -29,10 +29,9 @@ IS_EMPTY                  ``"true"`` (or no value): the value is empty (or ``""`
 
 ``search`` matches rows where some text column contains the words, ignoring ASCII case.
 
-Why one module of this size: reading a filter strictly and applying it are two readings of
-one table of meanings (above); kept side by side, a change to one is seen against the other.
 Ordering is stable and puts empty values last in both directions; rows come in the order
-they were given otherwise. The page is ``limit`` rows (default 20) after ``offset``.
+they were given otherwise. The page is ``limit`` rows after ``offset``: 20 when there is no
+list filter at all, every row when a list filter's ``limit`` is 0 or missing.
 """
 
 from __future__ import annotations
@@ -63,10 +62,14 @@ __all__ = [
     "Query",
     "QueryError",
     "Scalar",
+    "SearchCriterion",
 ]
 
 DEFAULT_PAGE_SIZE = 20
-"""The page size when Flow gives no ``limit`` (or ``0``), as the Java SDK has it."""
+"""The page size of a Load without any list filter, as the Java SDK has it.
+
+With a list filter, a ``limit`` of ``0`` (or none) means *no limit* (Java's
+``DatabaseLoadService``): :attr:`Query.limit` is then ``None``."""
 
 MAX_PAGE_SIZE = 1000
 """The largest ``limit`` a query accepts by default (more is a 400, not a table scan)."""
@@ -197,11 +200,24 @@ def _objects(objects: Iterable[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
 
 
 @attrs.frozen
+class SearchCriterion:
+    """One ``searchCriteria`` entry of a list filter: search ``query`` in ``column``."""
+
+    column: str
+    query: str
+
+
+@attrs.frozen
 class Page:
-    """What a Load answers: ``objects`` (payload dicts) and whether there are ``more``."""
+    """What a Load answers: ``objects`` (payload dicts) and whether there are ``more``.
+
+    ``offset_token`` is the token of the next page, for a handler that pages by token
+    (Flow sends it back as the list filter's ``offsetToken``).
+    """
 
     objects: tuple[dict[str, Any], ...] = attrs.field(converter=_objects)
     more: bool = False
+    offset_token: str | None = None
 
 
 @attrs.frozen
@@ -210,8 +226,15 @@ class Query:
 
     ``type_name`` is the type loaded; ``id`` the externalId asked for (a load of one
     object), typed like ``id_property``; ``where`` the filter; ``order_by`` the order;
-    ``limit`` and ``offset`` the page; ``search`` free text matched in ``text_columns``.
-    ``columns`` maps every column a criterion may name to its type.
+    ``limit`` and ``offset`` the page (``limit`` is ``None`` for *no limit*: a list
+    filter with ``limit`` 0 or none; 20 when there is no list filter at all); ``search``
+    free text matched in ``text_columns``. ``columns`` maps every column a criterion may
+    name to its type.
+
+    Passed through for the handler, unused by :meth:`apply`: ``search_criteria`` (the
+    filter's ``searchCriteria``, columns checked), ``offset_token`` (its ``offsetToken``,
+    for paging by token) and ``filter_by_provided_objects`` (its
+    ``filterByProvidedObjects``).
     """
 
     type_name: str
@@ -220,9 +243,20 @@ class Query:
     id_property: str | None = None
     where: Filter = Filter()
     order_by: tuple[OrderBy, ...] = ()
-    limit: int = DEFAULT_PAGE_SIZE
+    limit: int | None = DEFAULT_PAGE_SIZE
     offset: int = 0
     search: str | None = None
+    search_criteria: tuple[SearchCriterion, ...] = ()
+    offset_token: str | None = None
+    filter_by_provided_objects: bool = False
+
+    @property
+    def fetch_limit(self) -> int | None:
+        """How many rows to fetch to know whether there are more: ``limit + 1``.
+
+        ``None`` for no limit (SQL's ``LIMIT NULL`` is no limit too).
+        """
+        return None if self.limit is None else self.limit + 1
 
     @property
     def text_columns(self) -> tuple[str, ...]:
@@ -251,6 +285,8 @@ class Query:
         found = [dict(row) for row in rows if self.matches(row)]
         for order in reversed(self.order_by):
             found.sort(key=_sort_key(order), reverse=order.descending)
+        if self.limit is None:
+            return Page(found[self.offset :], more=False)
         end = self.offset + self.limit
         return Page(found[self.offset : end], more=len(found) > end)
 
@@ -318,10 +354,16 @@ class _Reader:
                 self.problem(f"{path}.id", "id", f"type {type_name!r} has no id property")
             else:
                 identifier = self.value(id_property, raw_id, f"{path}.id")
-        search = data.get("search")
-        if search is not None and not isinstance(search, str):
-            self.problem(f"{path}.search", "shape", f"search is text, got {_shown(search)}")
-            search = None
+        search = self.text(data, "search", path)
+        token = self.text(data, "offsetToken", path)
+        provided = data.get("filterByProvidedObjects")
+        if provided is not None and not isinstance(provided, bool):
+            self.problem(
+                f"{path}.filterByProvidedObjects",
+                "shape",
+                f"filterByProvidedObjects is true or false, got {_shown(provided)}",
+            )
+            provided = None
         return Query(
             type_name,
             self.columns,
@@ -329,11 +371,45 @@ class _Reader:
             id_property=id_property,
             where=self.filter(data, path, 0),
             order_by=self.order(data, path),
-            limit=self.number(data.get("limit"), f"{path}.limit", self.max_limit, "limit")
-            or DEFAULT_PAGE_SIZE,
+            # With a list filter, 0 or no limit is no limit (Java's DatabaseLoadService).
+            limit=self.number(data.get("limit"), f"{path}.limit", self.max_limit, "limit") or None,
             offset=self.number(data.get("offset"), f"{path}.offset", MAX_OFFSET, "offset"),
             search=search or None,
+            search_criteria=self.search_criteria(data.get("searchCriteria"), path),
+            offset_token=token or None,
+            filter_by_provided_objects=bool(provided),
         )
+
+    def text(self, data: dict[str, Any], key: str, path: str) -> str | None:
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            self.problem(f"{path}.{key}", "shape", f"{key} is text, got {_shown(value)}")
+            return None
+        return value
+
+    def search_criteria(self, entries: Any, path: str) -> tuple[SearchCriterion, ...]:
+        here = f"{path}.searchCriteria"
+        if entries is None:
+            return ()
+        if not isinstance(entries, list):
+            self.problem(here, "shape", f"searchCriteria is a list, got {_shown(entries)}")
+            return ()
+        found = []
+        for index, entry in enumerate(entries):
+            at = f"{here}[{index}]"
+            if not isinstance(entry, dict):
+                self.problem(at, "shape", f"a search criterion is an object, got {_shown(entry)}")
+                continue
+            column = entry.get("columnName")
+            known = self.column(column, f"{at}.columnName") is not None
+            query = entry.get("query")
+            if query is not None and not isinstance(query, str):
+                self.problem(f"{at}.query", "shape", f"query is text, got {_shown(query)}")
+                continue
+            if known:
+                assert isinstance(column, str)
+                found.append(SearchCriterion(column, query or ""))
+        return tuple(found)
 
     def number(self, value: Any, path: str, most: int, what: str) -> int:
         if value is None:
@@ -390,6 +466,8 @@ class _Reader:
 
     def filter(self, data: dict[str, Any], path: str, depth: int) -> Filter:
         comparison = data.get("comparisonType") or "AND"
+        if isinstance(comparison, str):
+            comparison = comparison.upper()  # enum words ignore case, as Java's forValue
         if comparison not in ("AND", "OR"):
             self.problem(
                 f"{path}.comparisonType",
@@ -432,7 +510,9 @@ class _Reader:
         kind = self.column(column, f"{path}.columnName")
         raw_type = entry.get("criteriaType")
         try:
-            criterion_type = CriterionType(raw_type)
+            criterion_type = CriterionType(
+                raw_type.upper() if isinstance(raw_type, str) else raw_type
+            )
         except ValueError:
             known = ", ".join(t.value for t in CriterionType)
             self.problem(
@@ -445,6 +525,8 @@ class _Reader:
             return None
         assert isinstance(column, str)  # a known column
         raw = entry.get("contentValue")
+        if raw is None:
+            raw = entry.get("value")  # the deprecated spelling, still sent
         if criterion_type is CriterionType.IS_EMPTY:
             if raw in (None, "") or (isinstance(raw, str) and raw.lower() == "true"):
                 return Criterion(column, criterion_type, True)

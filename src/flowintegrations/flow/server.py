@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import ipaddress
 import logging
 import signal
 import socket
@@ -17,9 +19,10 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from flowintegrations.errors import FlowIntegrationsError
 from flowintegrations.flow.service import FlowService
 
-__all__ = ["serve_until_signal"]
+__all__ = ["is_loopback", "listening_socket", "serve_until_signal"]
 
 log = logging.getLogger("flowintegrations.cli")
 
@@ -57,17 +60,54 @@ class _Server(uvicorn.Server):
         self.should_exit = True
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is only reachable from this machine (``localhost``, 127.x, ``::1``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, ready for uvicorn.
+
+    Raises :class:`~flowintegrations.errors.FlowIntegrationsError` naming the address when
+    it cannot be had (the port is in use, the host is not this machine's).
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        msg = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        raise FlowIntegrationsError(msg) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        why = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror or exc
+        msg = f"cannot listen on {host}:{port}: {why}"
+        raise FlowIntegrationsError(msg) from None
+    return sock
+
+
 async def serve_until_signal(service: FlowService, *, host: str, port: int) -> None:
     """Serve ``service`` on ``host:port`` until SIGTERM/SIGINT, logging a start and a stop line.
 
     The start line names the base URL (the real port when ``port`` is 0), every action, the
-    types with data actions and whether files are served.
+    types with data actions and whether files are served. Raises
+    :class:`~flowintegrations.errors.FlowIntegrationsError` when the address cannot be had.
     """
+    sock = listening_socket(host, port)
     config = uvicorn.Config(
         service, host=host, port=port, lifespan="on", log_level="warning", access_log=False
     )
     server = _Server(config)
-    serving = asyncio.ensure_future(server.serve())
+    serving = asyncio.ensure_future(server.serve(sockets=[sock]))
     up = asyncio.ensure_future(server.up.wait())
     await asyncio.wait({up, serving}, return_when=asyncio.FIRST_COMPLETED)
     up.cancel()
@@ -87,5 +127,8 @@ async def serve_until_signal(service: FlowService, *, host: str, port: int) -> N
             " ".join(served) or "(no actions)",
             extra={"event": "serve", "base_url": base},
         )
-    await serving
+    try:
+        await serving
+    finally:
+        sock.close()
     log.info("stopped Flow service at %s", base, extra={"event": "exit"})

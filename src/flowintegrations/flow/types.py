@@ -96,7 +96,9 @@ class Field:
     ``content_type`` is the Flow type of the value (of each item's ``value`` for a
     SCALAR_LIST); ``shape`` is the object type of an OBJECT or LIST (and the item type of a
     SCALAR_LIST); ``scalar`` is the model type of a scalar (or of a SCALAR_LIST's items).
-    ``wire`` is :attr:`wire_type` as text; ``plain`` says the value is a ContentString.
+    ``wire`` is :attr:`wire_type` as text; ``plain`` says the value is a ContentString;
+    ``keeps_empty`` says an empty ``contentValue`` is a value (``""`` of a STRING), not
+    absent (the engine sends ``""`` for every unset property, numbers and enums too).
     """
 
     name: str
@@ -108,11 +110,19 @@ class Field:
     description: str = ""
     wire: str = attrs.field(init=False, repr=False)
     plain: bool = attrs.field(init=False, repr=False)
+    keeps_empty: bool = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         # Read for every value of every request: computed once.
         object.__setattr__(self, "wire", self.wire_type.value)
         object.__setattr__(self, "plain", self.content_type is ContentType.STRING)
+        object.__setattr__(
+            self,
+            "keeps_empty",
+            self.kind is FieldKind.SCALAR
+            and self.content_type is ContentType.STRING
+            and self.scalar in (PropertyType.STRING, None),
+        )
 
     @property
     def wire_type(self) -> ContentType:

@@ -8,7 +8,10 @@ exact both ways:
   ``0.1000000000000000055``) and stays a ``float``; NaN and infinities do not exist.
 - BOOLEAN: ``"true"`` / ``"false"``, never a number.
 - STRING and ENUM: the string itself (``ContentDateTime`` for a STRING declared a
-  date-time); an empty ``contentValue`` of a number, boolean or date-time is absent.
+  date-time). The engine sends ``""`` for every unset property: an empty ``contentValue``
+  is absent for every property but a STRING (numbers, booleans, date-times, ENUMs).
+- ``contentType`` words are matched ignoring case, as the Java SDK's ``forValue`` does.
+- ``internalId`` is the platform's: answers carry what it sent, or null, never a new one.
 - OBJECT / OBJECT_REF: a ``ContentObject`` holding one object; ARRAY of objects: a
   ``ContentList``; ARRAY of scalars: a ``ContentList`` of one-property item objects
   (:mod:`flowintegrations.flow.types`).
@@ -21,9 +24,6 @@ exact both ways:
 Reading is strict: a ``contentValue`` that does not fit its ``contentType`` (``"abc"`` as
 a ContentNumber), a ``contentType`` that does not fit the declared property, or values of
 the wrong JSON shape raise :class:`FlowValueError` listing every problem with its path.
-
-Why one module of this size: writing and reading are the two halves of one mapping per
-content type; kept together, each rule above is written once for both directions.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -128,8 +127,12 @@ def _scalar_text(field: Field, value: Any) -> str:
     return value
 
 
-def _property(field: Field, value: Any, depth: int) -> dict[str, Any]:
-    """A typed value for ``field`` holding ``value`` (absent: a null value)."""
+def _property(field: Field, value: Any, depth: int, *, top: bool) -> dict[str, Any]:
+    """A typed value for ``field`` holding ``value`` (absent: a null value).
+
+    ``top``: an EngineValue (a message action's output), which names the type of its
+    objects; otherwise an object's Property, which has a ``contentFormat`` instead.
+    """
     content_value: str | None = None
     object_data: list[dict[str, Any]] | None = None
     if value is not None:
@@ -148,25 +151,41 @@ def _property(field: Field, value: Any, depth: int) -> dict[str, Any]:
                 _object(field.shape, {ITEM_PROPERTY: item}, order, depth + 1)  # type: ignore[arg-type]
                 for order, item in enumerate(_as_list(value))
             ]
-    shape = field.shape
+    if top:
+        shape = field.shape
+        return {
+            "developerName": field.name,
+            "contentType": field.wire_type.value,
+            "contentValue": content_value,
+            "objectData": object_data,
+            "typeElementDeveloperName": None if shape is None else shape.type_name,
+        }
     return {
         "developerName": field.name,
         "contentType": field.wire_type.value,
         "contentValue": content_value,
         "contentFormat": None,
         "objectData": object_data,
-        "typeElementDeveloperName": None if shape is None else shape.type_name,
     }
 
 
-def _extra(name: str, value: Any) -> dict[str, Any]:
+def _extra(name: str, value: Any, *, top: bool) -> dict[str, Any]:
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    if top:
+        # An EngineValue has no contentFormat: the JSON text travels as a plain string.
+        return {
+            "developerName": name,
+            "contentType": ContentType.STRING.value,
+            "contentValue": text,
+            "objectData": None,
+            "typeElementDeveloperName": None,
+        }
     return {
         "developerName": name,
         "contentType": ContentType.STRING.value,
-        "contentValue": json.dumps(value, ensure_ascii=False, allow_nan=False),
+        "contentValue": text,
         "contentFormat": JSON_FORMAT,
         "objectData": None,
-        "typeElementDeveloperName": None,
     }
 
 
@@ -184,20 +203,24 @@ def _properties(shape: Shape, payload: Any, depth: int, *, absent: bool) -> list
     if depth > MAX_DEPTH:
         msg = f"objects nest deeper than {MAX_DEPTH} levels"
         raise ValueError(msg)
+    top = not absent
     result = [
-        _property(field, payload.get(field.name), depth)
+        _property(field, payload.get(field.name), depth, top=top)
         for field in shape.fields
         if absent or payload.get(field.name) is not None
     ]
     if len(payload) > len(result) or absent:
         declared = shape.by_name
-        result.extend(_extra(key, value) for key, value in payload.items() if key not in declared)
+        result.extend(
+            _extra(key, value, top=top) for key, value in payload.items() if key not in declared
+        )
     return result
 
 
 def _object(shape: Shape, payload: Any, order: int, depth: int) -> dict[str, Any]:
     return {
-        "internalId": str(uuid.uuid4()),
+        # The platform sends null and fills it in; an answer keeps what was sent.
+        "internalId": None,
         "externalId": None,
         "developerName": shape.type_name,
         "order": order,
@@ -311,7 +334,7 @@ class _Reader:
             except (ValueError, RecursionError):
                 self.problem(path, "contentValue", "contentFormat says JSON, but it is not")
                 return _ABSENT
-        content_type = value.get("contentType")
+        content_type = _content_type(value.get("contentType"))
         if content_type == ContentType.OBJECT.value:
             objects = self.objects(None, value, path, depth, single=True)
             return objects[0] if objects else _ABSENT
@@ -322,9 +345,13 @@ class _Reader:
 
     def value(self, field: Field, value: dict[str, Any], path: _Path, depth: int) -> Any:
         content_type = value.get("contentType")
+        if content_type is not None and content_type != field.wire:
+            content_type = _content_type(content_type)
         if field.kind is FieldKind.SCALAR and (content_type is None or content_type == field.wire):
             # The common case, on its own fast path: a value of exactly the declared type.
             content = value.get("contentValue")
+            if content == "" and not field.keeps_empty:
+                return _ABSENT  # the engine's "" for an unset number, boolean, enum, date
             if field.plain and type(content) is str and not self.check_unicode:
                 return content
             return self.scalar(content_type or field.wire, content, path)
@@ -453,6 +480,19 @@ class _Reader:
 
 _ABSENT: Any = object()
 
+_CONTENT_TYPES = {t.value.lower(): t.value for t in ContentType}
+
+
+def _content_type(content_type: Any) -> Any:
+    """``content_type`` as Flow's canonical word, matched ignoring case.
+
+    As Java's ``ContentType.forValue`` does; anything else is returned unchanged, to be
+    reported.
+    """
+    if isinstance(content_type, str):
+        return _CONTENT_TYPES.get(content_type.lower(), content_type)
+    return content_type
+
 
 def _encodable(text: str) -> bool:
     """Whether ``text`` can be encoded as UTF-8 (JSON lets a lone surrogate through)."""
@@ -487,17 +527,26 @@ def payload_from_values(shape: Shape, values: Any, *, check_unicode: bool = True
 
 
 def object_data(
-    shape: Shape, payloads: Iterable[Mapping[str, Any]], external_ids: Iterable[str | None]
+    shape: Shape,
+    payloads: Iterable[Mapping[str, Any]],
+    external_ids: Iterable[str | None],
+    internal_ids: Iterable[str | None] | None = None,
 ) -> list[dict[str, Any]]:
     """The objects (MObjects) of type ``shape`` carrying ``payloads``, with their externalIds.
 
-    Raises :class:`FlowValueError` when a value does not fit its property.
+    ``internal_ids`` are the platform's ids of the objects (what it sent; null when not
+    given). Raises :class:`FlowValueError` when a value does not fit its property.
     """
     result = []
+    payloads = list(payloads)
+    internal = [None] * len(payloads) if internal_ids is None else list(internal_ids)
     try:
-        for order, (payload, external_id) in enumerate(zip(payloads, external_ids, strict=True)):
+        for order, (payload, external_id, internal_id) in enumerate(
+            zip(payloads, external_ids, internal, strict=True)
+        ):
             item = _object(shape, payload, order, 0)
             item["externalId"] = external_id
+            item["internalId"] = internal_id
             result.append(item)
     except (TypeError, ValueError) as exc:
         raise FlowValueError((Violation(f"$[{len(result)}]", "shape", str(exc)),)) from None

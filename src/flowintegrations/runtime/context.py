@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, MutableMapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -13,7 +14,10 @@ from flowintegrations.model import Integration, Scenario
 from flowintegrations.runtime.deferred import Deferrals, DeferredReply
 from flowintegrations.vocabulary import REDACTED
 
-__all__ = ["Context", "MessageLogger", "redact_headers"]
+__all__ = ["NO_CONFIGURATION", "Context", "MessageLogger", "redact_headers"]
+
+NO_CONFIGURATION: Mapping[str, Any] = MappingProxyType({})
+"""The configuration a handler sees when its request comes with none."""
 
 
 def redact_headers(headers: Mapping[str, str], secret: frozenset[str]) -> dict[str, str]:
@@ -56,6 +60,8 @@ class Context(_DeferredCell):
 
     ``source`` is what the request came from (the consumed record, or an origin) and
     ``deferrals`` what signs deferred replies; the pipeline fills both in.
+    ``configuration`` holds the settings of a Flow service, filled in by the Flow builder
+    (typed by ``FlowService(configuration=...)``; empty on Kafka); its repr hides secrets.
     """
 
     headers: Mapping[str, str]
@@ -74,6 +80,7 @@ class Context(_DeferredCell):
     )
     source: Any = attrs.field(default=None, eq=False, kw_only=True)
     deferrals: Deferrals | None = attrs.field(default=None, eq=False, kw_only=True)
+    configuration: Mapping[str, Any] = attrs.field(default=NO_CONFIGURATION, eq=False, kw_only=True)
 
     def defer(self) -> DeferredReply:
         """Answer this request later: the token to answer it with; then return ``None``.

@@ -10,6 +10,7 @@ an HTTP answer.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -58,12 +59,16 @@ class Origin:
 
     A consumed Kafka record gives its topic, partition, offset and key; other sources (an
     HTTP call) name themselves in ``topic`` and leave the rest at their defaults.
+    ``configuration`` is what the handler sees as ``ctx.configuration`` (a Flow service's
+    settings; ``None``: none); ``secrets`` are values never to be logged (its passwords).
     """
 
     topic: str
     partition: int = 0
     offset: int = 0
     key: bytes | None = None
+    configuration: Mapping[str, Any] | None = attrs.field(default=None, kw_only=True, repr=False)
+    secrets: tuple[str, ...] = attrs.field(default=(), kw_only=True, repr=False)
 
 
 @attrs.frozen(kw_only=True)

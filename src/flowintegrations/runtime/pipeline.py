@@ -37,7 +37,7 @@ from flowintegrations.codec import JsonCodec
 from flowintegrations.errors import CodecError, HandlerRegistrationError, ValidationError
 from flowintegrations.model import Scenario, find_scenario
 from flowintegrations.retry import Retry
-from flowintegrations.runtime.context import Context, MessageLogger
+from flowintegrations.runtime.context import NO_CONFIGURATION, Context, MessageLogger
 from flowintegrations.runtime.handlers import call_handler
 from flowintegrations.runtime.outcome import (
     DeadLettered,
@@ -452,7 +452,7 @@ class Pipeline:
         while True:
             if not self.retry.should_retry(failure.error, attempt):
                 return self.rejected(route, failure, headers)
-            secrets = route.secrets(headers)
+            secrets = route.secrets(headers) + _source_secrets(prepared.source)
             if self.stopping or (stopping is not None and stopping()):
                 log.warning(
                     "%s failed (try %d of %d) while stopping; left for redelivery: %s",
@@ -542,7 +542,20 @@ class Pipeline:
             ),
             source=source,
             deferrals=self.deferrals,
+            configuration=_configuration(source),
         )
+
+
+def _configuration(source: Source) -> Mapping[str, Any]:
+    """The configuration a request from ``source`` comes with (an Origin's, or none)."""
+    if type(source) is Origin and source.configuration is not None:
+        return source.configuration
+    return NO_CONFIGURATION
+
+
+def _source_secrets(source: Source) -> tuple[str, ...]:
+    """Values an Origin says are secret (e.g. a Flow service's passwords)."""
+    return source.secrets if type(source) is Origin else ()
 
 
 def _receiver(telemetry: LoopTelemetry, route: Route) -> Callable[[Record], RequestTrace]:
