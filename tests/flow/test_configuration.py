@@ -270,3 +270,22 @@ def test_on_kafka_a_handler_sees_no_configuration() -> None:
     with TestClient(service.app) as client:
         client.request("connect", {}, headers={"processInstanceId": "1"}, timeout=5.0)
     assert seen == [{}]
+
+
+def test_an_undeclared_password_never_shows_in_a_request_repr() -> None:
+    """A service without configuration still hides a ContentPassword value, or a *password* name."""
+    body = {
+        "configurationValues": [
+            {"developerName": "host", "contentType": "ContentString", "contentValue": "db"},
+            {"developerName": "key", "contentType": "contentpassword", "contentValue": "s3cr3t-a"},
+            {"developerName": "dbPassword", "contentType": "ContentString", "contentValue": "pw-b"},
+        ]
+    }
+    request = FlowRequest.from_body("customer", body)
+    shown = repr(request)
+    assert ("s3cr3t-a" in shown, "pw-b" in shown, "'db'" in shown) == (False, False, True)
+    assert dict(request.configuration_values) == {
+        "host": "db",
+        "key": "s3cr3t-a",
+        "dbPassword": "pw-b",
+    }

@@ -11,6 +11,7 @@ import httpx
 from flowintegrations import App, DataModel, Integration, Property, Retry, Scenario
 from flowintegrations.flow import PROBLEM_KIND_HEADER, FlowService
 from support.asgi import lifespan
+from support.flowcontract import AsyncContractClient
 
 WORK = Scenario(
     "Work",
@@ -67,7 +68,7 @@ async def shut_down_while_waiting() -> tuple[httpx.Response, httpx.Response, int
         callback_transport=httpx.MockTransport(engine),
     )
     transport = httpx.ASGITransport(app=service)
-    async with httpx.AsyncClient(transport=transport, base_url="http://flow.test") as client:
+    async with AsyncContractClient(transport=transport, base_url="http://flow.test") as client:
         async with lifespan(service):
             waiting = await client.post("/actions/work", json=seconds("0.3"))
             assert waiting.json()["invokeType"] == "WAIT"
@@ -108,7 +109,7 @@ async def fail_while_stopping() -> tuple[list[dict[str, Any]], int]:
     app = work_app(release, failed, tries)
     service = FlowService(app, sync_timeout=0.05, callback_transport=httpx.MockTransport(engine))
     transport = httpx.ASGITransport(app=service)
-    client = httpx.AsyncClient(transport=transport, base_url="http://flow.test")
+    client = AsyncContractClient(transport=transport, base_url="http://flow.test")
     async with client, lifespan(service):
         body = {"callbackUri": "http://engine.test/callback", "tenantId": "t"}
         waiting = await client.post("/actions/fail-once", json=body)

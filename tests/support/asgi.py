@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from support.flowcontract import AsyncContractClient
+
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -32,11 +34,14 @@ async def lifespan(app: Any) -> AsyncIterator[None]:
 
 @contextlib.asynccontextmanager
 async def asgi_client(app: Any, **kwargs: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """An httpx client calling ``app`` in process, inside its lifespan."""
+    """An httpx client calling ``app`` in process, inside its lifespan.
+
+    Every answer is held to the platform's contract (support.flowcontract).
+    """
     transport = httpx.ASGITransport(app=app)
     async with (
         lifespan(app),
-        httpx.AsyncClient(transport=transport, base_url="http://flow.test", **kwargs) as client,
+        AsyncContractClient(transport=transport, base_url="http://flow.test", **kwargs) as client,
     ):
         yield client
 

@@ -31,6 +31,7 @@ from flowintegrations.flow.configuration import (
     ConfigurationError,
     ConfigurationValues,
 )
+from flowintegrations.flow.echo import echoed
 from flowintegrations.flow.http import Gate, Problem, encode_json, json_response
 from flowintegrations.flow.outcomes import OutcomeError, Outcomes
 from flowintegrations.flow.types import Action
@@ -196,12 +197,9 @@ class MessageActions:
         root_faults: dict[str, str] | None = None,
         selected_outcome: str | None = None,
     ) -> dict[str, Any]:
-        """A ServiceResponse answering ``request``."""
+        """A ServiceResponse answering ``request`` (its echoed fields fit for the platform)."""
         return {
-            "token": request.get("token"),
-            "tenantId": request.get("tenantId"),
-            "culture": request.get("culture"),
-            "annotations": request.get("annotations"),
+            **echoed(request),
             "invokeType": invoke_type,
             "waitMessage": self.wait_message if invoke_type == "WAIT" else None,
             "outputs": outputs or [],

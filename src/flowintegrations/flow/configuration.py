@@ -90,6 +90,16 @@ class ConfigurationValues(Mapping[str, Any]):
         return f"ConfigurationValues({shown!r})"
 
 
+def looks_secret(name: str, content_type: object = None) -> bool:
+    """Whether a configuration value named ``name`` is hidden even when nobody declared it.
+
+    A value Flow sends as ``ContentPassword`` (in any case), or whose name contains
+    ``password`` or ``secret``, is never shown.
+    """
+    is_password = isinstance(content_type, str) and content_type.lower() == "contentpassword"
+    return is_password or _SECRET_NAME.search(name) is not None
+
+
 def _names(values: Iterable[str]) -> frozenset[str]:
     return frozenset(values)
 

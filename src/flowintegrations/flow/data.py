@@ -28,6 +28,7 @@ from typing import Any
 import attrs
 
 from flowintegrations.errors import HandlerRegistrationError, ValidationError
+from flowintegrations.flow.configuration import ConfigurationValues, looks_secret
 from flowintegrations.flow.echo import culture
 from flowintegrations.flow.query import Page, Query
 from flowintegrations.flow.types import Shape
@@ -64,9 +65,10 @@ class FlowRequest:
     ``culture`` is the request's Culture (its known fields; see
     :func:`~flowintegrations.flow.values.culture`). ``configuration_values`` are the
     service's settings as Flow sends them (name ->
-    ``contentValue``); ``properties`` the names of the properties the engine asks for
-    (``objectDataType.properties``; empty: it named none, so every one); ``body`` is the
-    whole request as JSON, for anything else.
+    ``contentValue``; the repr hides a ``ContentPassword`` value and any whose name says
+    password or secret, declared or not); ``properties`` the names of the properties the
+    engine asks for (``objectDataType.properties``; empty: it named none, so every one);
+    ``body`` is the whole request as JSON, for anything else.
     """
 
     type_name: str | None
@@ -87,11 +89,15 @@ class FlowRequest:
             return value if isinstance(value, str) else None
 
         settings: dict[str, Any] = {}
+        secret: set[str] = set()
         values = body.get("configurationValues")
         if isinstance(values, list):
             for value in values:
                 if isinstance(value, dict) and isinstance(value.get("developerName"), str):
-                    settings[value["developerName"]] = value.get("contentValue")
+                    name = value["developerName"]
+                    settings[name] = value.get("contentValue")
+                    if looks_secret(name, value.get("contentType")):
+                        secret.add(name)
         described = body.get("objectDataType")
         wanted = described.get("properties") if isinstance(described, dict) else None
         names = tuple(
@@ -106,7 +112,7 @@ class FlowRequest:
             tenant_id=text("tenantId"),
             token=text("token"),
             culture=culture(body.get("culture")),
-            configuration_values=settings,
+            configuration_values=ConfigurationValues(settings, secret),
             body=body,
         )
 

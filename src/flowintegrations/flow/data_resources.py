@@ -23,6 +23,7 @@ from flowintegrations.flow.data import (
     FlowRequest,
     page_of,
 )
+from flowintegrations.flow.echo import culture
 from flowintegrations.flow.http import Gate, Problem, json_response
 from flowintegrations.flow.query import MAX_PAGE_SIZE, QueryError
 from flowintegrations.flow.types import Shape
@@ -186,7 +187,9 @@ class DataResources:
                 page = page_of(await handler(query, flow_request), query)
                 rows: Any = page.objects
                 more = page.more
+                token = page.offset_token
             else:
+                token = None
                 objects = data_type.read_objects(
                     body.get("objectData"),
                     check_unicode=surrogates,
@@ -205,6 +208,11 @@ class DataResources:
         except (ValidationError, FlowValueError) as exc:
             # The handler's rows break the type: its bug, never sent to Flow.
             raise Problem(500, f"the {action.value} handler answered {exc}") from None
-        return json_response(
-            {"objectData": answer, "hasMoreResults": more, "culture": body.get("culture")}
-        )
+        found: dict[str, Any] = {
+            "objectData": answer,
+            "hasMoreResults": more,
+            "culture": culture(body.get("culture")),
+        }
+        if token is not None:
+            found["offsetToken"] = token
+        return json_response(found)

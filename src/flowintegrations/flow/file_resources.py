@@ -28,6 +28,7 @@ from starlette.routing import Route
 from flowintegrations.errors import HandlerRegistrationError
 from flowintegrations.flow.data import DataHandler, FlowRequest
 from flowintegrations.flow.data_resources import RequestHook
+from flowintegrations.flow.echo import culture
 from flowintegrations.flow.files import (
     FILE_SHAPE,
     FILE_TYPE,
@@ -122,7 +123,11 @@ class FileResources:
         page = query.apply(_file_properties(files))
         answer = object_data(FILE_SHAPE, page.objects, (row["Id"] for row in page.objects))
         return json_response(
-            {"objectData": answer, "hasMoreResults": page.more, "culture": body.get("culture")}
+            {
+                "objectData": answer,
+                "hasMoreResults": page.more,
+                "culture": culture(body.get("culture")),
+            }
         )
 
     async def upload(self, request: Request) -> Response:
@@ -151,7 +156,11 @@ class FileResources:
         rows = _file_properties([saved])
         answer = object_data(FILE_SHAPE, rows, [rows[0]["Id"]])
         return json_response(
-            {"objectData": answer, "hasMoreResults": False, "culture": body.get("culture")}
+            {
+                "objectData": answer,
+                "hasMoreResults": False,
+                "culture": culture(body.get("culture")),
+            }
         )
 
     async def _bare_upload(self, request: Request) -> Upload:

@@ -50,6 +50,7 @@ from flowintegrations.flow.configuration import Configuration
 from flowintegrations.flow.data import FlowRequest
 from flowintegrations.flow.data_resources import DataAction, DataResources
 from flowintegrations.flow.describe import describe_answer
+from flowintegrations.flow.echo import culture
 from flowintegrations.flow.file_resources import DEFAULT_MAX_UPLOAD_BYTES, FileResources
 from flowintegrations.flow.http import (
     DEFAULT_MAX_BODY_BYTES,
@@ -57,6 +58,7 @@ from flowintegrations.flow.http import (
     Gate,
     json_response,
 )
+from flowintegrations.flow.openapi import openapi_document
 from flowintegrations.flow.outcomes import Outcomes
 from flowintegrations.flow.query import MAX_PAGE_SIZE
 from flowintegrations.flow.types import Action, Shape, build_actions
@@ -317,6 +319,7 @@ class FlowService:
         served: list[BaseRoute] = [
             HttpRoute("/metadata", gate.guard(self._describe_answer), methods=["POST"]),
             HttpRoute("/metadata/install", gate.guard(self._describe_answer), methods=["POST"]),
+            HttpRoute("/openapi.json", gate.guard(self._openapi), methods=["GET"]),
             HttpRoute("/actions/{uri_part:path}", self._action, methods=["POST"]),
             *self._data.routes(),
             *self._files.routes(),
@@ -505,11 +508,16 @@ class FlowService:
 
     # Endpoints --------------------------------------------------------------------------
 
+    async def _openapi(self, request: Request) -> Response:
+        """``GET /openapi.json``: the service's OpenAPI document (behind the same auth)."""
+        return json_response(openapi_document(self, credentials=self.requires_credentials))
+
     async def _describe_answer(self, request: Request) -> Response:
         body, _ = await self._gate.read(request)
         answer = dict(self.describe())
-        answer["culture"] = body.get("culture")
-        answer["uri"] = body.get("uri")
+        answer["culture"] = culture(body.get("culture"))
+        uri = body.get("uri")
+        answer["uri"] = uri if isinstance(uri, str) else None
         return json_response(answer)
 
     async def _action(self, request: Request) -> Response:
