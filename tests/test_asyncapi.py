@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from flowintegrations.asyncapi import export
@@ -180,3 +181,46 @@ def test_cli_writes_the_document_of_an_app(tmp_path: Path) -> None:
     assert main(["asyncapi", adapter, "--env", "dev", "--output", str(output)]) == 0
     document: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
     assert (document["asyncapi"], schema_errors(document)) == ("3.0.0", [])
+
+
+DEV_ONLY = Scenario("Audit", "audit", topics=[TopicBinding("crm.audit.dev.out", environment="dev")])
+"""A scenario with a binding for ``dev`` only: other environments leave it out."""
+
+
+def test_description_counts_only_what_the_document_holds() -> None:
+    """A scenario with no topics in the environment is neither exported nor counted."""
+    other = Integration("Audit", "audit", scenarios=[DEV_ONLY])
+    description = export([CRM, other], "prod")["info"]["description"]
+    assert description.startswith(
+        "The Kafka messages of 2 scenarios of 1 integration in environment 'prod', "
+    )
+
+
+def test_cli_refuses_an_unknown_environment_naming_the_known_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`asyncapi --env prd` is one error line listing the catalog's environments, exit 1."""
+    path = tmp_path / "catalog.json"
+    path.write_text(Catalog([CRM, Integration("A", "a", scenarios=[DEV_ONLY])]).dumps())
+    assert main(["asyncapi", str(path), "--env", "prd"]) == 1
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == (
+        "",
+        "error: --env prd: the catalog has no environment 'prd' (it has: 'dev', 'prod')\n",
+    )
+
+
+def test_cli_names_each_scenario_it_leaves_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --env, a scenario with no default topics is named in a warning, then left out."""
+    path = tmp_path / "catalog.json"
+    path.write_text(Catalog([CRM, Integration("A", "a", scenarios=[DEV_ONLY])]).dumps())
+    assert main(["asyncapi", str(path)]) == 0
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert (captured.err, sorted(document["operations"])) == (
+        "warning: a/audit is left out: it has no topics for the default environment (it has: "
+        "'dev'); pick an environment with --env\n",
+        ["crm.lookup.receive", "crm.lookup.send-reply", "crm.notify.receive"],
+    )

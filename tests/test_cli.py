@@ -154,7 +154,7 @@ def test_check_accepts_an_app_and_checks_its_integrations(
     """`check MODULE:APP` checks the integrations (and examples) an app was made with."""
     assert main(["check", f"{ADAPTER}:app"]) == 0
     assert capsys.readouterr().out == (
-        f"{ADAPTER}:app: ok (1 integrations, 2 scenarios, 6 examples, 0 warnings)\n"
+        f"{ADAPTER}:app: ok (1 integration, 2 scenarios, 6 examples, 0 warnings)\n"
     )
 
 
@@ -265,5 +265,5 @@ def test_check_accepts_a_scenario_with_an_in_topic_only(
     path = catalog_file(tmp_path, data)
     assert main(["check", path]) == 0
     assert capsys.readouterr().out == (
-        f"{path}: ok (1 integrations, 1 scenarios, 0 examples, 0 warnings)\n"
+        f"{path}: ok (1 integration, 1 scenario, 0 examples, 0 warnings)\n"
     )

@@ -148,8 +148,7 @@ MISTAKES: dict[str, Case] = {
     ),
     "schema-missing-catalog": lambda tmp: (
         ["schema", f"{tmp}/missing.json", "i", "s"],
-        f"error: $: cannot read catalog file '{tmp}/missing.json': [Errno 2] No such file or "
-        f"directory: '{tmp}/missing.json'",
+        f"error: cannot read catalog file '{tmp}/missing.json': no such file",
     ),
     "schema-unknown-integration": lambda _: (
         ["schema", EXAMPLE, "nope", "s"],
@@ -158,8 +157,7 @@ MISTAKES: dict[str, Case] = {
     ),
     "summary-missing-catalog": lambda tmp: (
         ["summary", f"{tmp}/missing.json"],
-        f"error: $: cannot read catalog file '{tmp}/missing.json': [Errno 2] No such file or "
-        f"directory: '{tmp}/missing.json'",
+        f"error: cannot read catalog file '{tmp}/missing.json': no such file",
     ),
 }
 
@@ -175,15 +173,14 @@ def test_a_mistake_is_one_error_line_and_exit_1(
     assert (status, captured.err.splitlines(), captured.out) == (1, [expected], "")
 
 
-def test_check_of_a_missing_catalog_lists_the_problem(
+def test_check_of_a_missing_catalog_is_one_error_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`check` of a file that is not there reports it as the catalog's one problem, exit 1."""
+    """`check` of a file that is not there says so in one line, without `$:` or errno."""
     path = f"{tmp_path}/missing.json"
     assert main(["check", path]) == 1
     assert capsys.readouterr().err.splitlines() == [
-        f"{path}: 1 problem(s)",
-        f"  $: cannot read catalog file '{path}': [Errno 2] No such file or directory: '{path}'",
+        f"error: cannot read catalog file '{path}': no such file"
     ]
 
 
@@ -259,6 +256,21 @@ def test_broker_on_a_port_in_use_says_so(capsys: pytest.CaptureFixture[str]) -> 
         assert main(["broker", "--port", str(port)]) == 1
     assert capsys.readouterr().err == (
         f"error: port {port} on 127.0.0.1 is in use: pick another with --port\n"
+    )
+
+
+def test_run_with_no_broker_at_the_bootstrap_says_how_to_start_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`run --bootstrap` where nothing listens: the transport error, then the `broker` hint."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: every connection is refused
+        bootstrap = f"127.0.0.1:{closed.getsockname()[1]}"
+        assert main(["run", f"{ECHO_ADAPTER}:app", "--bootstrap", bootstrap]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"error: reading metadata from {bootstrap}: Failed to get metadata: Local: Broker "
+        f"transport failure (_TRANSPORT); is a broker running at {bootstrap}? "
+        "`flowintegrations broker` starts one"
     )
 
 

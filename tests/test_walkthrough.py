@@ -263,7 +263,7 @@ def test_a_new_user_gets_from_pip_install_to_an_adapter_called_on_a_broker(
     checked = user.run("flowintegrations", "check", "greeter.py:app")
     assert (checked.returncode, checked.stdout) == (
         0,
-        "greeter.py:app: ok (1 integrations, 1 scenarios, 3 examples, 0 warnings)\n",
+        "greeter.py:app: ok (1 integration, 1 scenario, 3 examples, 0 warnings)\n",
     )
 
     in_memory = user.run("pytest", "-q", "-p", "no:cacheprovider")

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
+from flowintegrations.errors import CatalogError
 from flowintegrations.model import Example, Integration, Scenario, TopicBinding
 from flowintegrations.model.examples import find_matchers
 from flowintegrations.validation import enumeration_values, to_json_schema
@@ -33,6 +34,10 @@ ASYNCAPI_VERSION = "3.0.0"
 _NOT_AN_ID = re.compile(r"[^A-Za-z0-9._-]")
 
 
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def export(
     integrations: Iterable[Integration],
     environment: str | None = None,
@@ -44,8 +49,9 @@ def export(
     """The AsyncAPI 3.0 document of ``integrations`` in ``environment`` (a JSON-ready dict).
 
     ``environment`` picks each scenario's topics as the runtime does (its own binding, else
-    the default one); a scenario with neither is left out. ``bootstrap`` (``HOST:PORT``)
-    adds the environment's Kafka cluster as the server.
+    the default one); a scenario with neither is left out, and ``info.description`` counts
+    only the scenarios and integrations that are in. ``bootstrap`` (``HOST:PORT``) adds the
+    environment's Kafka cluster as the server.
     """
     return _Document(environment, bootstrap, title, version).build(tuple(integrations))
 
@@ -66,17 +72,22 @@ class _Document:
         self.taken: set[str] = set()
 
     def build(self, integrations: tuple[Integration, ...]) -> dict[str, Any]:
+        exported: set[str] = set()
+        scenarios = 0
         for integration in integrations:
             refs = self.definitions(integration)
             for scenario in integration.scenarios:
                 binding = self.binding(scenario)
                 if binding is not None:
                     self.scenario(integration, scenario, binding, refs)
+                    exported.add(integration.identifier)
+                    scenarios += 1
         env = self.environment or "default"
         description = (
-            f"The Kafka messages of {len(integrations)} integration(s) in environment "
-            f"{env!r}, from the adapter's side: it receives requests on the out topics and "
-            "sends replies on the in topics."
+            f"The Kafka messages of {_counted(scenarios, 'scenario')} of "
+            f"{_counted(len(exported), 'integration')} in environment {env!r}, from the "
+            "adapter's side: it receives requests on the out topics and sends replies on the "
+            "in topics."
         )
         document: dict[str, Any] = {
             "asyncapi": ASYNCAPI_VERSION,
@@ -106,13 +117,11 @@ class _Document:
         return document
 
     def binding(self, scenario: Scenario) -> TopicBinding | None:
-        for binding in scenario.topics:
-            if binding.environment == self.environment:
-                return binding
-        for binding in scenario.topics:
-            if binding.environment is None:
-                return binding
-        return None
+        """The scenario's topics in this environment, as at run time; ``None`` when it has none."""
+        try:
+            return scenario.binding(self.environment)
+        except CatalogError:
+            return None
 
     def unique(self, wanted: str) -> str:
         """``wanted`` as an id (``[A-Za-z0-9._-]``), made unique in this document."""

@@ -46,21 +46,22 @@ def start(*args: str, log: Path, token: str | None = "tok") -> tuple[subprocess.
 
 
 def test_serve_logs_its_base_url_and_every_action(tmp_path: Path) -> None:
-    """One start line: the base URL with the path, and each action's URL."""
+    """A start line with the base URL and each action's URL; a stop line with the base URL."""
     process, base = start(
         ADAPTER + ":app", "--path", "/fs/otp", "--username", "flow", log=tmp_path / "out.log"
     )
     process.send_signal(signal.SIGTERM)
     assert process.wait(20) == 0
-    (line,) = [
+    lines = [
         m
         for m in log_lines(tmp_path / "out.log", "flowintegrations.cli")
-        if m.startswith("serving")
+        if m.startswith(("serving", "stopped"))
     ]
-    assert line == (
+    assert lines == [
         f"serving Flow service at {base}: POST {base}/actions/generate-otp "
-        f"POST {base}/actions/send-email"
-    )
+        f"POST {base}/actions/send-email",
+        f"stopped Flow service at {base}",
+    ]
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/fs/otp", base)
 
 
@@ -143,7 +144,7 @@ def test_importing_flow_without_the_extra_names_what_to_install() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == (
         "flowintegrations.flow needs the 'flow' extra (starlette is missing): "
-        "pip install flowintegrations[flow]\n"
+        "pip install 'flowintegrations[flow]'\n"
     )
 
 

@@ -213,9 +213,16 @@ def test_duplicate_integration_identifiers_are_rejected() -> None:
 def test_missing_file() -> None:
     """A file that does not exist is a CatalogError naming it and the reason."""
     path = "/nonexistent/catalog.json"
-    message = f"$: cannot read catalog file {path!r}: [Errno 2] No such file or directory: {path!r}"
+    message = f"$: cannot read catalog file {path!r}: no such file"
     with pytest.raises(CatalogError, match=exactly(message)):
         Catalog.load(path)
+
+
+def test_a_directory_is_not_a_catalog_file(tmp_path: Path) -> None:
+    """A directory given as the catalog file is a CatalogError saying it is a directory."""
+    message = f"$: cannot read catalog file {str(tmp_path)!r}: it is a directory"
+    with pytest.raises(CatalogError, match=exactly(message)):
+        Catalog.load(tmp_path)
 
 
 def test_file_that_is_not_utf8(tmp_path: Path) -> None:
@@ -223,8 +230,8 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "catalog.json"
     path.write_bytes(b'{"name": "\xff"}')
     message = (
-        f"$: cannot read catalog file {str(path)!r}: 'utf-8' codec can't decode byte 0xff "
-        "in position 10: invalid start byte"
+        f"$: cannot read catalog file {str(path)!r}: it is not UTF-8 text ('utf-8' codec "
+        "can't decode byte 0xff in position 10: invalid start byte)"
     )
     with pytest.raises(CatalogError, match=exactly(message)):
         Catalog.load(path)
@@ -325,7 +332,9 @@ def test_a_format_version_that_is_not_an_integer_is_a_type_error(
 
 def test_unknown_top_level_key() -> None:
     """A key the format does not know is reported with its path."""
-    assert problems_of({"integration": []}) == [("$.integration", "unknown key 'integration'")]
+    assert problems_of({"integration": []}) == [
+        ("$.integration", "unknown key 'integration' (did you mean 'integrations'?)")
+    ]
 
 
 def test_unknown_nested_keys() -> None:
@@ -336,14 +345,31 @@ def test_unknown_nested_keys() -> None:
     )
     data["integrations"][0]["systemname"] = "SYS"
     expected = [
-        ("$.integrations[0].scenarios[0].topics[0].inn", "unknown key 'inn'"),
+        (
+            "$.integrations[0].scenarios[0].topics[0].inn",
+            "unknown key 'inn' (did you mean 'in'?)",
+        ),
         (
             "$.integrations[0].scenarios[0].outputModel.properties[0].required",
             "unknown key 'required'",
         ),
-        ("$.integrations[0].systemname", "unknown key 'systemname'"),
+        (
+            "$.integrations[0].systemname",
+            "unknown key 'systemname' (did you mean 'systemName'?)",
+        ),
     ]
     assert problems_of(data) == expected
+
+
+def test_a_misspelt_key_names_the_key_it_was_meant_as() -> None:
+    """An unknown key close to a known one gets a "did you mean" naming it."""
+    data = one_scenario(outputModle={"properties": []})
+    assert problems_of(data) == [
+        (
+            "$.integrations[0].scenarios[0].outputModle",
+            "unknown key 'outputModle' (did you mean 'outputModel'?)",
+        )
+    ]
 
 
 def test_integrations_must_be_an_array() -> None:

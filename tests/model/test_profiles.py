@@ -130,6 +130,34 @@ def test_an_empty_array_cannot_be_inferred() -> None:
         DataModel.from_json_sample({"xs": []})
 
 
+def test_every_problem_of_the_samples_is_reported_at_once() -> None:
+    """A conflict, a null-only key and an empty array: one error lists all three."""
+    with pytest.raises(CatalogError) as raised:
+        DataModel.from_json_sample([{"a": 1, "b": None, "c": []}, {"a": "x"}])
+    assert [str(problem) for problem in raised.value.problems] == [
+        "$[1].a: conflicting samples: a number here before, now a string",
+        "$[*].b: only null here: cannot infer a type (give a value in the sample)",
+        "$[*].c: only empty arrays (or nulls) here: cannot infer the item type",
+    ]
+
+
+def test_every_problem_of_a_schema_is_reported_at_once() -> None:
+    """Unsupported constructs in two properties and in a definition are all reported."""
+    schema = {
+        "type": "object",
+        "properties": {"a": {"oneOf": []}, "b": {"type": ["string", "null"]}},
+        "definitions": {"d": {"type": "object", "properties": {"e": {"type": "null"}}}},
+    }
+    with pytest.raises(CatalogError) as from_model:
+        DataModel.from_json_schema(schema)
+    with pytest.raises(CatalogError) as from_definitions:
+        definitions_from_json_schema(schema)
+    assert (
+        [p.path for p in from_model.value.problems],
+        [p.path for p in from_definitions.value.problems],
+    ) == (["$.properties.a.oneOf", "$.properties.b.type"], ["$.definitions.d.properties.e.type"])
+
+
 def test_a_sample_must_be_an_object() -> None:
     """A top-level string is not a sample."""
     with pytest.raises(CatalogError, match=exactly("$: a sample is a JSON object, got string")):

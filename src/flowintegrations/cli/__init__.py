@@ -15,9 +15,9 @@ they share, and ``_main`` the parser and :func:`main`.
 ``demo [--bootstrap HOST:PORT] [--config KEY=VALUE ...]``
     Run the example notifications adapter and an engine client against it, end to end:
     on Kafka when a bootstrap is given (or ``$FLOWINTEGRATIONS_KAFKA_BOOTSTRAP`` is set),
-    else in memory.
+    else in memory. On Kafka its clients start from the settings ``broker`` prints.
 ``run MODULE:APP [--env E] [--bootstrap HOST:PORT] [--config KEY=VALUE ...]
-[--metrics-port N] [--log-json]``
+[--metrics-port N] [--log-json] [--reload]``
     Run an adapter until SIGTERM or SIGINT, then stop it gracefully and exit 0: on Kafka
     when a bootstrap is given (or ``$FLOWINTEGRATIONS_KAFKA_BOOTSTRAP`` is set), on NATS
     JetStream when it is a ``nats://HOST:PORT`` URL (``--config`` then sets
@@ -28,22 +28,24 @@ they share, and ``_main`` the parser and :func:`main`.
     ``http://0.0.0.0:N/metrics`` (needs the ``otel`` extra; the app is given a
     :class:`~flowintegrations.observability.Telemetry`, which also traces when
     OpenTelemetry tracing is configured); ``--log-json`` writes one JSON object per log
-    line.
+    line; ``--reload`` restarts it when its files change (the ``reload`` extra).
 ``list MODULE:OBJ``
     List an adapter's handlers and topics, and the Flow endpoints it serves (an App or a
     FlowService; the seed's "Listeners"); exit 1 when it serves nothing.
-``serve MODULE:OBJ [--host H] [--port N] [--path /fs/NAME] [--username U] [--token-env VAR]``
+``serve MODULE:OBJ [--host H] [--port N] [--path /fs/NAME] [--username U] [--token-env VAR]
+[--reload]``
     Serve an App (or a FlowService) to Boomi Flow over HTTP until SIGTERM or SIGINT, then
     stop gracefully (requests in flight finish, WAITing actions deliver) and exit 0. It
     logs one line when it has started, with the base URL and every action. The token is
     read from the environment variable ``VAR`` (default ``$FLOWINTEGRATIONS_FLOW_TOKEN``),
-    never from the command line.
+    never from the command line. ``--reload`` restarts it when its files change.
 ``diff OLD NEW [--format text|json]``
     Every change from catalog OLD to catalog NEW (files or ``MODULE:APP``), each marked
     breaking or compatible for the engine and for the adapter, with the processes of the
     scenario's ``usedBy``. Exit 1 when a change is breaking, 0 otherwise.
 ``asyncapi SOURCE [--env ENV] [--output FILE] [--bootstrap HOST:PORT]``
-    Export the integrations of a catalog file or ``MODULE:APP`` as an AsyncAPI 3.0 document.
+    Export the integrations of a catalog file or ``MODULE:APP`` as an AsyncAPI 3.0 document;
+    an unknown ``--env`` is an error, a scenario left out is named in a warning.
 ``broker [--port 9092]``
     Run a local development broker (Tansu, from the ``test`` extra) until Ctrl-C or
     SIGTERM; print its bootstrap address and the client settings it needs.

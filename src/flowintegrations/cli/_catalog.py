@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from flowintegrations.cli._common import load_source, load_user_app, print_problems
+from flowintegrations.cli._common import counted, load_source, load_user_app, print_problems
 from flowintegrations.errors import CatalogError
 from flowintegrations.model import Catalog, PropertyType, iter_properties, json_path_step
 from flowintegrations.validation import (
@@ -101,21 +101,28 @@ def _check(args: argparse.Namespace) -> int:
         report = check_catalog(built.dump(), name=args.catalog)
     else:
         report = check_catalog(args.catalog)
+    if report.catalog is None and [p.path for p in report.problems] == ["$"]:
+        raise CatalogError(report.problems)  # nothing to list: one line says why
     if report.problems or report.catalog is None:
         print_problems(report.source, report.problems)
         return 1
     catalog = report.catalog
     warnings = list(engine_pattern_warnings(catalog, args.engine_pattern))
+    if not catalog.integrations:
+        warnings.append("$.integrations: the catalog is empty (no integrations)")
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for note in flow_notes(catalog):
         print(f"note: {note}", file=sys.stderr)
     scenarios = [s for i in catalog.integrations for s in i.scenarios]
     examples = sum(len(s.examples) for s in scenarios)
-    print(
-        f"{args.catalog}: ok ({len(catalog.integrations)} integrations, {len(scenarios)} "
-        f"scenarios, {examples} examples, {len(warnings)} warnings)"
+    counts = (
+        counted(len(catalog.integrations), "integration"),
+        counted(len(scenarios), "scenario"),
+        counted(examples, "example"),
+        counted(len(warnings), "warning"),
     )
+    print(f"{args.catalog}: ok ({', '.join(counts)})")
     return 1 if warnings and args.strict else 0
 
 
@@ -140,19 +147,24 @@ def _summary(args: argparse.Namespace) -> int:
             print(f"  {scenario.name} ({scenario.identifier})")
             for binding in scenario.topics:
                 env = binding.environment or "every environment"
-                print(f"    [{env}] out {binding.out_topic}")
-                print(f"    [{env}] in  {binding.in_topic}")
+                print(f"    [{env}] out {binding.out_topic or '-'}")
+                print(f"    [{env}] in  {binding.in_topic or '-'}")
             for label, validator in (("request", request), ("reply", reply)):
                 names = ", ".join(p.name for p in validator.model.properties) or "(anything)"
                 print(f"    {label}: {names}")
+        for name, model in integration.definitions.items():
+            names = ", ".join(p.name for p in model.properties) or "(anything)"
+            print(f"  definition {name}: {names}")
     return 0
 
 
 def add_catalog_commands(commands: Any) -> None:
     """``check``, ``schema`` and ``summary``: reading a catalog."""
-    check = commands.add_parser("check", help="check a catalog file")
+    check = commands.add_parser("check", help="check a catalog file or MODULE:APP")
     check.add_argument(
-        "catalog", help="path to the catalog JSON file, or MODULE:APP for an app's integrations"
+        "catalog",
+        metavar="CATALOG|MODULE:APP",
+        help="path to the catalog JSON file, or MODULE:APP for an app's integrations",
     )
     check.add_argument(
         "--engine-pattern",
@@ -162,8 +174,12 @@ def add_catalog_commands(commands: Any) -> None:
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     check.set_defaults(func=_check)
 
-    schema = commands.add_parser("schema", help="print a scenario's JSON Schema")
-    schema.add_argument("catalog", help="a catalog file, or MODULE:APP")
+    schema = commands.add_parser(
+        "schema", help="print a scenario's JSON Schema (of a catalog file or MODULE:APP)"
+    )
+    schema.add_argument(
+        "catalog", metavar="CATALOG|MODULE:APP", help="a catalog file, or MODULE:APP"
+    )
     schema.add_argument("integration", help="integration identifier")
     schema.add_argument("scenario", help="scenario identifier")
     schema.add_argument(

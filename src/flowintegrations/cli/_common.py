@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from flowintegrations.app import App
-from flowintegrations.errors import CatalogProblem, FlowIntegrationsError
+from flowintegrations.errors import CatalogProblem, FlowIntegrationsError, TransportBrokenError
 from flowintegrations.loading import load_app
 from flowintegrations.model import Catalog
+from flowintegrations.transport.kafka.errors import error_name
 
 if TYPE_CHECKING:
     from flowintegrations.flow import FlowService as FlowServiceType
@@ -67,6 +69,29 @@ def load_user(spec: str, load: Callable[[], T]) -> T:
             where = f"{frames[-1].filename}, line {frames[-1].lineno}: "
         msg = f"cannot load {spec!r}: {where}{type(exc).__name__}: {text}"
         raise FlowIntegrationsError(msg) from exc
+
+
+_UNREACHABLE = frozenset({"_TRANSPORT", "_ALL_BROKERS_DOWN", "_RESOLVE"})
+"""librdkafka's names for "no broker answers at that address"."""
+
+
+@contextlib.contextmanager
+def broker_hint(bootstrap: str | None) -> Iterator[None]:
+    """Run the block; a broker that does not answer at ``bootstrap`` gets a hint to start one."""
+    try:
+        yield
+    except TransportBrokenError as exc:
+        cause = exc.__cause__
+        error = cause.args[0] if cause is not None and cause.args else None
+        if bootstrap and error_name(error) in _UNREACHABLE:
+            msg = f"{exc}; is a broker running at {bootstrap}? `flowintegrations broker` starts one"
+            raise TransportBrokenError(msg) from exc
+        raise
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 integration``, ``2 integrations``: a count with its noun in the right number."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def print_problems(catalog: str, problems: Sequence[CatalogProblem]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
 from flowintegrations.app import App
@@ -10,8 +12,17 @@ from flowintegrations.cli._common import as_service, load_user
 from flowintegrations.errors import CatalogError, FlowIntegrationsError, HandlerRegistrationError
 from flowintegrations.loading import load_object
 
+FLOW_EXTRA_HINT = "pip install 'flowintegrations[flow]' to list the Boomi Flow endpoints too"
+"""What ``list`` says on ``stderr`` when the ``flow`` extra is not installed."""
+
 
 def _list(args: argparse.Namespace) -> int:
+    if ":" not in args.app and Path(args.app).is_file() and Path(args.app).suffix != ".py":
+        msg = (
+            f"list takes MODULE:OBJ (an App or a FlowService), and {args.app!r} is a file: "
+            f"for a catalog file, `flowintegrations summary {args.app}` lists its scenarios"
+        )
+        raise FlowIntegrationsError(msg)
     found = load_user(args.app, lambda: load_object(args.app))
     service = None
     if isinstance(found, App):
@@ -36,11 +47,11 @@ def _list(args: argparse.Namespace) -> int:
         except CatalogError:
             print(f"{name}\t(no topics: served to Flow only)")
             continue
-        print(f"{name}\tout={binding.out_topic}\tin={binding.in_topic or '-'}")
+        print(f"{name}\tout={binding.out_topic or '-'}\tin={binding.in_topic or '-'}")
     try:
         from flowintegrations.flow import FlowService  # noqa: PLC0415 - an optional extra
     except ImportError:
-        print("flow\t(pip install flowintegrations[flow] to serve these to Boomi Flow)")
+        print(f"note: {FLOW_EXTRA_HINT}", file=sys.stderr)
         return 0
     service = service or FlowService(app)
     scenarios = {a.uri_part: a for a in service.actions}

@@ -14,7 +14,7 @@ from flowintegrations.cli._list import add_list_command
 from flowintegrations.cli._run import add_run_commands
 from flowintegrations.cli._serve import add_serve_command
 from flowintegrations.cli._tooling import add_tooling_commands
-from flowintegrations.errors import FlowIntegrationsError
+from flowintegrations.errors import CatalogError, FlowIntegrationsError
 
 
 def _version() -> str:
@@ -42,11 +42,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0, 1; argparse exits 2 itself)."""
     args = _parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for --reload's child
     try:
         status: int = args.func(args)
         sys.stdout.flush()
     except FlowIntegrationsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         _silence_stdout()
@@ -55,6 +56,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     return status
+
+
+def _one_line(exc: FlowIntegrationsError) -> str:
+    """The error's message; a catalog's one problem with the whole file has no ``$:`` path."""
+    if isinstance(exc, CatalogError) and exc.source is None and len(exc.problems) == 1:
+        (problem,) = exc.problems
+        if problem.path == "$":
+            return problem.message
+    return str(exc)
 
 
 def _silence_stdout() -> None:

@@ -13,20 +13,38 @@ from collections.abc import Iterator
 from typing import Any
 
 from flowintegrations.app import App
-from flowintegrations.cli._common import add_config_option, load_user_app, log, parse_settings
+from flowintegrations.cli._common import (
+    add_config_option,
+    broker_hint,
+    load_user_app,
+    log,
+    parse_settings,
+)
+from flowintegrations.cli._reload import add_reload_option, reload_on_changes
 from flowintegrations.errors import FlowIntegrationsError, TopicNotFoundError
 from flowintegrations.transport import KafkaTransport, Transport
 from flowintegrations.vocabulary import BOOTSTRAP_VAR
 
 
 def _demo(args: argparse.Namespace) -> int:
+    """The demo, on Kafka with the development broker's client settings under ``--config``.
+
+    The demo creates its topics and its groups are short-lived: the settings
+    ``flowintegrations broker`` prints suit it on any broker, and a local one answers in
+    seconds instead of waiting a default session timeout for each group to form.
+    """
     from flowintegrations.demo import main as demo_main  # noqa: PLC0415 - heavy, on demand
+    from flowintegrations.testing.broker import TANSU_TEST_CONFIG  # noqa: PLC0415
 
     bootstrap = args.bootstrap or os.environ.get(BOOTSTRAP_VAR)
-    return demo_main(bootstrap, config=parse_settings(args.config))
+    config = {**TANSU_TEST_CONFIG, **parse_settings(args.config)}
+    with broker_hint(bootstrap):
+        return demo_main(bootstrap, config=config)
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.reload:
+        return reload_on_changes(args.app, args.argv)
     config = parse_settings(args.config)
     app = load_user_app(args.app, environment=args.env)
     bootstrap = args.bootstrap or os.environ.get(BOOTSTRAP_VAR)
@@ -48,7 +66,8 @@ def _run(args: argparse.Namespace) -> int:
                 extra={"event": "in_memory"},
             )
         try:
-            asyncio.run(_serve(app, where))
+            with broker_hint(bootstrap):
+                asyncio.run(_serve(app, where))
         except TopicNotFoundError as exc:
             msg = f"{exc}; create them, or pass --create-topics to create missing topics"
             raise FlowIntegrationsError(msg) from exc
@@ -181,4 +200,5 @@ def add_run_commands(commands: Any) -> None:
         help="serve metrics in Prometheus text format on this port (needs the otel extra)",
     )
     run.add_argument("--log-json", action="store_true", help="log one JSON object per line")
+    add_reload_option(run)
     run.set_defaults(func=_run)

@@ -10,6 +10,7 @@ from typing import Any
 
 from flowintegrations.app import App
 from flowintegrations.cli._common import as_service, load_user
+from flowintegrations.cli._reload import add_reload_option, reload_on_changes
 from flowintegrations.errors import FlowIntegrationsError
 from flowintegrations.loading import load_object
 from flowintegrations.vocabulary import FLOW_TOKEN_VAR
@@ -55,6 +56,8 @@ def _flow_service(args: argparse.Namespace) -> Any:
 
 
 def _serve_flow(args: argparse.Namespace) -> int:
+    if args.reload:
+        return reload_on_changes(args.app, args.argv)
     try:
         from flowintegrations.flow.server import (  # noqa: PLC0415 - an optional extra
             is_loopback,
@@ -102,4 +105,5 @@ def add_serve_command(commands: Any) -> None:
         action="store_true",
         help="serve without credentials, on any host (logged as a warning)",
     )
+    add_reload_option(serve)
     serve.set_defaults(func=_serve_flow)

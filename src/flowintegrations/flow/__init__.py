@@ -1,6 +1,6 @@
 """The App's scenarios served to Boomi Flow over HTTP: :class:`FlowService`.
 
-Needs the ``flow`` extra (``pip install flowintegrations[flow]``): Starlette for the HTTP
+Needs the ``flow`` extra (``pip install 'flowintegrations[flow]'``): Starlette for the HTTP
 layer, httpx for callbacks, uvicorn to serve it from the command line.
 
 The names here are what a service's author uses. Others this package exported before
@@ -16,7 +16,7 @@ try:
 except ImportError as _missing:  # pragma: no cover - exercised in a subprocess
     _msg = (
         f"flowintegrations.flow needs the 'flow' extra ({_missing.name} is missing): "
-        "pip install flowintegrations[flow]"
+        "pip install 'flowintegrations[flow]'"
     )
     raise ImportError(_msg, name=_missing.name) from _missing
 

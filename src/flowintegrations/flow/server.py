@@ -111,9 +111,10 @@ async def serve_until_signal(service: FlowService, *, host: str, port: int) -> N
     up = asyncio.ensure_future(server.up.wait())
     await asyncio.wait({up, serving}, return_when=asyncio.FIRST_COMPLETED)
     up.cancel()
+    shown = f"[{host}]" if ":" in host else host
+    base = f"http://{shown}:{port}{service.path}"
     if server.started:
         bound = server.servers[0].sockets[0].getsockname()[1]
-        shown = f"[{host}]" if ":" in host else host
         base = f"http://{shown}:{bound}{service.path}"
         served = [f"POST {base}/actions/{a.uri_part}" for a in service.actions]
         if service.data_types:
@@ -130,4 +131,4 @@ async def serve_until_signal(service: FlowService, *, host: str, port: int) -> N
         await serving
     finally:
         sock.close()
-    log.info("stopped Flow service %r", service, extra={"event": "exit"})
+    log.info("stopped Flow service at %s", base, extra={"event": "exit"})

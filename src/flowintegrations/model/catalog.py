@@ -90,7 +90,7 @@ class Catalog:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise CatalogError(f"cannot read catalog file {str(path)!r}: {exc}") from exc
+            raise CatalogError(unreadable_file(path, exc)) from exc
         data = parse_json(text, str(path))
         try:
             return structure_catalog(data)
@@ -106,6 +106,27 @@ class Catalog:
     def dumps(self, *, indent: int | None = 2) -> str:
         """This catalog as catalog-file JSON text."""
         return json.dumps(self.dump(), indent=indent, ensure_ascii=False) + "\n"
+
+
+def unreadable_file(path: str | os.PathLike[str], exc: OSError | UnicodeDecodeError) -> str:
+    """Why the catalog file at ``path`` cannot be read, in words (no errno, no repeated path).
+
+    ``cannot read catalog file 'nope.json': no such file``.
+    """
+    return f"cannot read catalog file {str(path)!r}: {read_error_reason(exc)}"
+
+
+def read_error_reason(exc: OSError | UnicodeDecodeError) -> str:
+    """Why a file could not be read as text, in a few words: ``no such file``."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"it is not UTF-8 text ({exc})"
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, IsADirectoryError):
+        return "it is a directory"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return (exc.strerror or str(exc)).lower()
 
 
 class _DuplicateKeyError(ValueError):

@@ -16,7 +16,8 @@ What Boomi calls "generating types from an Integration profile". Two sources:
   as ``items``, an ARRAY_REF) to the definition ``NAME``; :func:`definitions_from_json_schema`
   gives those definitions. ``integer`` is read as NUMBER. Annotations that change nothing
   (``title``, ``$comment``, ``$id``, ``format``, ``default``) are ignored; anything else
-  (``oneOf``, a list of types, ``pattern``...) is a ``CatalogError`` naming its path.
+  (``oneOf``, a list of types, ``pattern``...) is a problem naming its path; one
+  ``CatalogError`` lists the problems of every property.
   Schema -> model -> schema is stable for that subset.
 """
 
@@ -64,65 +65,78 @@ _SCALAR_TYPES = {
 
 
 class _Inferred:
-    """What the samples say about one key: a kind, nested keys, how often it was present."""
+    """What the samples say about one key: a kind, nested keys, how often it was present.
 
-    def __init__(self) -> None:
+    ``problems`` is shared by the whole tree: a conflict is noted and its value left out, so
+    that one run reports every problem of the samples.
+    """
+
+    def __init__(self, problems: list[CatalogProblem]) -> None:
+        self.problems = problems
         self.kind: str | None = None  # scalar kind, "object", or "array"
         self.item: _Inferred | None = None  # for arrays: what their items say
         self.fields: dict[str, _Inferred] = {}  # for objects (and arrays of objects)
         self.objects = 0  # how many objects were merged into ``fields``
         self.present = 0  # how many times the key held a non-null value
 
+    def note(self, path: str, message: str) -> None:
+        self.problems.append(CatalogProblem(path, message))
+
     def add(self, value: Any, path: str) -> None:
         if value is None:
             return
         kind = _kind(value)
         if kind not in ("string", "number", "boolean", "object", "array"):
-            msg = f"a JSON sample holds JSON values only, got a {kind}"
-            raise CatalogError(msg, path)
+            self.note(path, f"a JSON sample holds JSON values only, got a {kind}")
+            return
         if self.kind is not None and self.kind != kind:
-            msg = f"conflicting samples: a {self.kind} here before, now a {kind}"
-            raise CatalogError(msg, path)
+            self.note(path, f"conflicting samples: a {self.kind} here before, now a {kind}")
+            return
         self.kind = kind
         self.present += 1
         if kind == "object":
             self.add_object(value, path)
         elif kind == "array":
-            self.item = self.item or _Inferred()
+            self.item = self.item or _Inferred(self.problems)
             for index, item in enumerate(value):
                 self.item.add(item, f"{path}[{index}]")
 
     def add_object(self, value: dict[str, Any], path: str) -> None:
-        for key in value:
-            if not isinstance(key, str) or not key:
-                msg = f"a property name must be a non-empty string, got {key!r}"
-                raise CatalogError(msg, path)
         self.objects += 1
         for key, item in value.items():
-            self.fields.setdefault(key, _Inferred()).add(item, path + json_path_step(key))
+            if not isinstance(key, str) or not key:
+                self.note(path, f"a property name must be a non-empty string, got {key!r}")
+                continue
+            field = self.fields.setdefault(key, _Inferred(self.problems))
+            field.add(item, path + json_path_step(key))
 
     def properties(self, path: str) -> tuple[Property, ...]:
-        return tuple(
+        found = (
             field.property(key, self.objects, path + json_path_step(key))
             for key, field in self.fields.items()
         )
+        return tuple(p for p in found if p is not None)
 
-    def property(self, name: str, seen: int, path: str) -> Property:
+    def property(self, name: str, seen: int, path: str) -> Property | None:
+        """The property the samples give ``name``; ``None`` (and a problem) when they cannot."""
         mandatory = self.present == seen
         if self.kind is None:
-            msg = "only null here: cannot infer a type (give a value in the sample)"
-            raise CatalogError(msg, path)
+            self.note(path, "only null here: cannot infer a type (give a value in the sample)")
+            return None
         if self.kind in _SCALAR_TYPES:
             return Property(name, _SCALAR_TYPES[self.kind], mandatory=mandatory)
         if self.kind == "object":
             return Property.object(name, self.properties(path), mandatory=mandatory)
         item = self.item
         if item is None or item.kind is None:
-            msg = "only empty arrays (or nulls) here: cannot infer the item type"
-            raise CatalogError(msg, path)
+            self.note(path, "only empty arrays (or nulls) here: cannot infer the item type")
+            return None
         if item.kind == "array":
-            msg = "an array of arrays has no data-model type; wrap the inner array in an object"
-            raise CatalogError(msg, f"{path}[0]")
+            self.note(
+                f"{path}[0]",
+                "an array of arrays has no data-model type; wrap the inner array in an object",
+            )
+            return None
         if item.kind == "object":
             return Property.array(
                 name,
@@ -134,8 +148,12 @@ class _Inferred:
 
 
 def model_from_json_sample(sample: Any) -> DataModel:
-    """The data model a JSON sample document (or a list of them) describes; see the module."""
-    root = _Inferred()
+    """The data model a JSON sample document (or a list of them) describes; see the module.
+
+    Raises one :class:`~flowintegrations.errors.CatalogError` listing every problem.
+    """
+    problems: list[CatalogProblem] = []
+    root = _Inferred(problems)
     documents = sample if isinstance(sample, list) else [sample]
     if not documents:
         msg = "an empty list holds no sample"
@@ -143,10 +161,13 @@ def model_from_json_sample(sample: Any) -> DataModel:
     for index, document in enumerate(documents):
         path = f"$[{index}]" if isinstance(sample, list) else "$"
         if not isinstance(document, dict):
-            msg = f"a sample is a JSON object, got {_kind(document)}"
-            raise CatalogError(msg, path)
+            root.note(path, f"a sample is a JSON object, got {_kind(document)}")
+            continue
         root.add_object(document, path)
-    return DataModel(root.properties("$[*]" if isinstance(sample, list) else "$"))
+    model = DataModel(root.properties("$[*]" if isinstance(sample, list) else "$"))
+    if problems:
+        raise CatalogError(problems)
+    return model
 
 
 # JSON Schema ---------------------------------------------------------------------------------
@@ -161,19 +182,25 @@ _SCHEMA_TYPES = {
 }
 
 
+def _extra_keywords(
+    schema: Mapping[str, Any], allowed: frozenset[str], path: str
+) -> list[CatalogProblem]:
+    """A problem per keyword of ``schema`` outside ``allowed`` (and the ignored ones)."""
+    return [
+        CatalogProblem(
+            path + json_path_step(key),
+            f"unsupported JSON Schema keyword {key!r}: only the subset DataModel.json_schema "
+            "emits (type, properties, required, additionalProperties, items, enum, $ref, "
+            "description, examples) can become a data model",
+            None,
+        )
+        for key in sorted(set(schema) - allowed - _IGNORED)
+    ]
+
+
 def _unsupported(schema: Mapping[str, Any], allowed: frozenset[str], path: str) -> None:
-    extra = sorted(set(schema) - allowed - _IGNORED)
-    if extra:
-        problems = [
-            CatalogProblem(
-                path + json_path_step(key),
-                f"unsupported JSON Schema keyword {key!r}: only the subset DataModel.json_schema "
-                "emits (type, properties, required, additionalProperties, items, enum, $ref, "
-                "description, examples) can become a data model",
-                None,
-            )
-            for key in extra
-        ]
+    problems = _extra_keywords(schema, allowed, path)
+    if problems:
         raise CatalogError(problems)
 
 
@@ -189,16 +216,32 @@ def _ref_name(ref: Any, path: str) -> str:
 
 
 def _object(schema: Any, path: str, outer: bool | None = None) -> DataModel:
-    """An object schema as a model; ``outer`` is the additionalProperties nested ones follow."""
+    """An object schema as a model; ``outer`` is the additionalProperties nested ones follow.
+
+    Raises one :class:`CatalogError` with the problems of every property, not the first.
+    """
     if not isinstance(schema, Mapping):
         msg = f"a schema is a JSON object, got {_kind(schema)}"
         raise CatalogError(msg, path)
-    _unsupported(
+    problems = _extra_keywords(
         schema,
         frozenset({"type", "properties", "required", "additionalProperties", "definitions"})
         | frozenset({"description", "examples"}),
         path,
     )
+    try:
+        model = _object_model(schema, path, outer, problems)
+    except CatalogError as exc:
+        raise CatalogError([*problems, *exc.problems]) from None
+    if problems:
+        raise CatalogError(problems)
+    return model
+
+
+def _object_model(
+    schema: Mapping[str, Any], path: str, outer: bool | None, problems: list[CatalogProblem]
+) -> DataModel:
+    """The model of an object schema; a property's problems go to ``problems``."""
     if schema.get("type", "object") != "object":
         msg = f"a data model is an object schema (type 'object'), got type {schema['type']!r}"
         raise CatalogError(msg, path + ".type")
@@ -223,13 +266,14 @@ def _object(schema: Any, path: str, outer: bool | None = None) -> DataModel:
             f"a nested object follows its model's additionalProperties ({outer}), got {additional}"
         )
         raise CatalogError(msg, path + ".additionalProperties")
-    props = tuple(
-        _property(
-            name, sub, name in required, f"{path}.properties{json_path_step(name)}", additional
-        )
-        for name, sub in properties.items()
-    )
-    return DataModel(props, additional_properties=additional)
+    props = []
+    for name, sub in properties.items():
+        where = f"{path}.properties{json_path_step(name)}"
+        try:
+            props.append(_property(name, sub, name in required, where, additional))
+        except CatalogError as exc:
+            problems.extend(exc.problems)
+    return DataModel(tuple(props), additional_properties=additional)
 
 
 def _annotations(schema: Mapping[str, Any], path: str) -> dict[str, Any]:
@@ -330,7 +374,13 @@ def definitions_from_json_schema(schema: Any) -> dict[str, DataModel]:
     definitions = schema.get("definitions", {})
     if not isinstance(definitions, Mapping):
         raise CatalogError("definitions is an object", "$.definitions")
-    return {
-        name: _object(sub, f"$.definitions{json_path_step(name)}")
-        for name, sub in definitions.items()
-    }
+    found: dict[str, DataModel] = {}
+    problems: list[CatalogProblem] = []
+    for name, sub in definitions.items():
+        try:
+            found[name] = _object(sub, f"$.definitions{json_path_step(name)}")
+        except CatalogError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise CatalogError(problems)
+    return found

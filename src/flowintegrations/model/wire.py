@@ -8,7 +8,8 @@ path, all of them at once where the structure allows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import difflib
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any, get_origin
 
 import attrs
@@ -246,10 +247,8 @@ def structure_catalog(data: Any) -> Catalog:
                 "$['$schema']", f"expected a string, got {_describe(schema_key)}", schema_key
             )
         )
-    extra = sorted(set(data) - {"$schema", "formatVersion", "integrations"})
-    problems.extend(
-        CatalogProblem(f"${json_path_step(key)}", f"unknown key {key!r}", key) for key in extra
-    )
+    known = ("$schema", "formatVersion", "integrations")
+    problems.extend(_unknown_keys("$", set(data) - set(known), known))
     integrations: tuple[Integration, ...] = ()
     try:
         integrations = _structure_sequence(data.get("integrations", []), tuple[Integration, ...])
@@ -276,14 +275,33 @@ _WIRE_NAMES: dict[str, str] = {
 }
 
 
+def _wire_keys(cls: type) -> tuple[str, ...]:
+    """The catalog keys of ``cls``, as the file spells them."""
+    renames = RENAMES.get(cls, {})
+    return tuple(renames.get(field.name, field.name) for field in attrs.fields(cls))
+
+
+def _unknown_keys(
+    path: str, unknown: Collection[str], known: Collection[str]
+) -> Iterator[CatalogProblem]:
+    """A problem per unknown key (sorted), naming the known key it was probably meant as."""
+    for key in sorted(unknown):
+        message = f"unknown key {key!r}"
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+        if not close:  # a key spelled with the wrong case: systemname for systemName
+            close = [k for k in known if k.lower() == key.lower()][:1]
+        if close:
+            message += f" (did you mean {close[0]!r}?)"
+        yield CatalogProblem(f"{path}{json_path_step(key)}", message, key)
+
+
 def _problems(exc: BaseException, path: str) -> Iterator[CatalogProblem]:
     """Flatten a cattrs error tree into problems, each with its catalog JSON path."""
     if isinstance(exc, CatalogError):
         for problem in exc.problems:
             yield CatalogProblem(path + problem.path[1:], problem.message, problem.value)
     elif isinstance(exc, ForbiddenExtraKeysError):
-        for key in sorted(exc.extra_fields):
-            yield CatalogProblem(f"{path}{json_path_step(key)}", f"unknown key {key!r}", key)
+        yield from _unknown_keys(path, exc.extra_fields, _wire_keys(exc.cl))
     elif isinstance(exc, IterableValidationError):
         with_index, others = exc.group_exceptions()
         for child, item_note in with_index:

@@ -11,18 +11,17 @@ EngineClient a ``request <out topic>`` / ``send <out topic>`` PRODUCER span whos
 the request carries.
 
 Metrics (always, through the meter provider; :data:`METRICS` lists them) count requests by
-outcome, dead letters by stage and error class, and time handlers, lag and commits.
-
-Why one module of this size: it is the single implementation of the runtime's
-``Instrumentation`` protocols for OpenTelemetry, and its spans, metrics and propagation
-share one set of attribute builders; logs and the Prometheus endpoint live apart.
+outcome, dead letters by stage and error class, and time handlers, lag and commits. Their
+instruments are made once per meter provider and shared by every Telemetry on it
+(:mod:`flowintegrations.observability.metrics`); trace context travels in record headers
+(:mod:`flowintegrations.observability.propagation`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -30,14 +29,7 @@ import attrs
 try:
     from opentelemetry import context as context_api
     from opentelemetry import propagate, trace
-    from opentelemetry.metrics import (
-        CallbackOptions,
-        MeterProvider,
-        NoOpMeterProvider,
-        Observation,
-        get_meter_provider,
-    )
-    from opentelemetry.propagators.textmap import Getter
+    from opentelemetry.metrics import MeterProvider, NoOpMeterProvider, get_meter_provider
     from opentelemetry.trace import (
         NoOpTracerProvider,
         ProxyTracerProvider,
@@ -52,6 +44,28 @@ except ImportError as exc:  # pragma: no cover - the extra is part of the test e
     raise ImportError(msg) from exc
 
 from flowintegrations.deadletter import error_class_name
+from flowintegrations.observability.metrics import (
+    ATTEMPT,
+    CONSUMER_GROUP,
+    DESTINATION,
+    ERROR_TYPE,
+    INSTRUMENTATION_NAME,
+    INTEGRATION,
+    MESSAGE_ID,
+    MESSAGING_SYSTEM,
+    METRICS,
+    OFFSET,
+    OPERATION_NAME,
+    OPERATION_TYPE,
+    OUTCOME,
+    PARTITION,
+    PROCESS_INSTANCE,
+    SCENARIO,
+    STAGE,
+    Metric,
+    instruments_for,
+)
+from flowintegrations.observability.propagation import GETTER, header, with_context
 from flowintegrations.runtime import (
     DeadLettered,
     Deferred,
@@ -86,95 +100,6 @@ __all__ = ["METRICS", "Metric", "Telemetry"]
 _Started = tuple["Span", "Token[Context]"]
 """A try's span and the token that makes it current (to detach when the try ends)."""
 
-INSTRUMENTATION_NAME = "flowintegrations"
-
-# Attribute names: the OpenTelemetry messaging conventions, and ours under ``flowx.``.
-MESSAGING_SYSTEM = "messaging.system"
-OPERATION_TYPE = "messaging.operation.type"
-OPERATION_NAME = "messaging.operation.name"
-DESTINATION = "messaging.destination.name"
-PARTITION = "messaging.destination.partition.id"
-OFFSET = "messaging.kafka.offset"
-CONSUMER_GROUP = "messaging.consumer.group.name"
-MESSAGE_ID = "messaging.message.id"
-ERROR_TYPE = "error.type"
-PROCESS_INSTANCE = "flowx.process_instance_id"
-INTEGRATION = "flowx.integration"
-SCENARIO = "flowx.scenario"
-OUTCOME = "flowx.outcome"
-STAGE = "flowx.error.stage"
-ATTEMPT = "flowx.attempt"
-
-_DURATIONS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
-_LAGS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
-
-
-@attrs.frozen(kw_only=True)
-class Metric:
-    """One instrument: its OpenTelemetry name, kind, unit, attributes and meaning."""
-
-    name: str
-    kind: str
-    unit: str
-    attributes: tuple[str, ...]
-    description: str
-
-
-METRICS = (
-    Metric(
-        name="flowintegrations.requests",
-        kind="counter",
-        unit="{request}",
-        attributes=(INTEGRATION, SCENARIO, OUTCOME, STAGE),
-        description="Requests handled, by outcome: replied, error_replied, dead_lettered, "
-        "redelivered (and the stage, for a failure).",
-    ),
-    Metric(
-        name="flowintegrations.dead_letters",
-        kind="counter",
-        unit="{record}",
-        attributes=(INTEGRATION, SCENARIO, STAGE, ERROR_TYPE),
-        description="Dead letters sent, by stage and error class (error replies included).",
-    ),
-    Metric(
-        name="flowintegrations.handler.duration",
-        kind="histogram",
-        unit="s",
-        attributes=(INTEGRATION, SCENARIO, ERROR_TYPE),
-        description="How long each try of a handler took (error.type when it raised).",
-    ),
-    Metric(
-        name="flowintegrations.request.lag",
-        kind="histogram",
-        unit="s",
-        attributes=(INTEGRATION, SCENARIO),
-        description="End-to-end lag: when handling began minus the request record's timestamp.",
-    ),
-    Metric(
-        name="flowintegrations.in_flight",
-        kind="gauge",
-        unit="{record}",
-        attributes=(CONSUMER_GROUP,),
-        description="Records fetched and not yet released: a record is released once it is "
-        "handled and its offset committed. Backpressure pauses on this count.",
-    ),
-    Metric(
-        name="flowintegrations.partitions.paused",
-        kind="gauge",
-        unit="{partition}",
-        attributes=(CONSUMER_GROUP,),
-        description="Partitions paused by backpressure.",
-    ),
-    Metric(
-        name="flowintegrations.commit.duration",
-        kind="histogram",
-        unit="s",
-        attributes=(CONSUMER_GROUP,),
-        description="How long each commit of offsets took.",
-    ),
-)
-"""Every instrument :class:`Telemetry` reports (the table of docs/operating.md)."""
-
 _OUTCOMES: dict[type, str] = {
     Replied: "replied",
     ErrorReplied: "error_replied",
@@ -184,39 +109,6 @@ _OUTCOMES: dict[type, str] = {
 }
 
 
-def _record_headers(carrier: Record, key: str) -> list[str] | None:
-    values = [v.decode("utf-8", "replace") for k, v in carrier.headers if k == key]
-    return values or None
-
-
-class _RecordGetter(Getter[Record]):
-    """Reads trace context from a Record's raw headers (for :func:`propagate.extract`)."""
-
-    def get(self, carrier: Record, key: str) -> list[str] | None:
-        return _record_headers(carrier, key)
-
-    def keys(self, carrier: Record) -> list[str]:
-        return [k for k, _ in carrier.headers]
-
-
-_GETTER = _RecordGetter()
-
-
-def _with_context(record: Record, carrier: Mapping[str, str]) -> Record:
-    """``record`` with the headers in ``carrier`` set: replaced in place, else appended."""
-    if not carrier:
-        return record
-    headers = [(k, carrier[k].encode() if k in carrier else v) for k, v in record.headers]
-    present = {k for k, _ in record.headers}
-    headers.extend((k, v.encode()) for k, v in carrier.items() if k not in present)
-    return record.replace(headers=tuple(headers))
-
-
-def _header(record: Record, name: str) -> str | None:
-    value = record.header(name)
-    return None if value is None else value.decode("utf-8", "replace")
-
-
 class Telemetry:
     """The runtime's instrumentation through OpenTelemetry: give it to App or EngineClient.
 
@@ -224,6 +116,9 @@ class Telemetry:
     when the tracer provider is the API's default (nothing configured): then no span is
     made, and only metrics are reported. A provider set globally later is not seen; make
     the Telemetry after configuring OpenTelemetry.
+
+    Every Telemetry on one meter provider reports through the same instruments: the
+    requests of two Apps in one process (or of an App restarted) add up.
     """
 
     def __init__(
@@ -237,44 +132,12 @@ class Telemetry:
         self.tracing = not isinstance(tracer_provider, (ProxyTracerProvider, NoOpTracerProvider))
         self.metering = not isinstance(meter_provider, NoOpMeterProvider)
         self.tracer = tracer_provider.get_tracer(INSTRUMENTATION_NAME)
-        meter = meter_provider.get_meter(INSTRUMENTATION_NAME)
-        by_name = {m.name: m for m in METRICS}
-
-        def spec(name: str) -> dict[str, str]:
-            return {
-                "name": name,
-                "unit": by_name[name].unit,
-                "description": by_name[name].description,
-            }
-
-        # Counted in plain dicts and observed at collection: an increment per request is
-        # far cheaper than the SDK's per-measurement work (attribute checks, locks).
-        self._requests = _Counts()
-        self._dead_letters = _Counts()
-        meter.create_observable_counter(
-            **spec("flowintegrations.requests"), callbacks=[self._requests.observe]
-        )
-        meter.create_observable_counter(
-            **spec("flowintegrations.dead_letters"), callbacks=[self._dead_letters.observe]
-        )
-        self.handler_duration = meter.create_histogram(
-            **spec("flowintegrations.handler.duration"),
-            explicit_bucket_boundaries_advisory=_DURATIONS,
-        )
-        self.lag = meter.create_histogram(
-            **spec("flowintegrations.request.lag"), explicit_bucket_boundaries_advisory=_LAGS
-        )
-        self.commit_duration = meter.create_histogram(
-            **spec("flowintegrations.commit.duration"),
-            explicit_bucket_boundaries_advisory=_DURATIONS,
-        )
-        meter.create_observable_gauge(
-            **spec("flowintegrations.in_flight"), callbacks=[self._observe_in_flight]
-        )
-        meter.create_observable_gauge(
-            **spec("flowintegrations.partitions.paused"), callbacks=[self._observe_paused]
-        )
-        self._loops: dict[int, tuple[LoopState, str]] = {}
+        instruments = instruments_for(meter_provider)
+        self.handler_duration = instruments.handler_duration
+        self.lag = instruments.lag
+        self.commit_duration = instruments.commit_duration
+        self._requests, self._dead_letters = instruments.counts()
+        self._loops = instruments.loops()
         self._route_attributes: dict[Route, dict[str, str]] = {}
 
     def __repr__(self) -> str:
@@ -332,13 +195,13 @@ class Telemetry:
             INTEGRATION: integration.identifier,
             SCENARIO: scenario.identifier,
         }
-        pid, uuid = _header(record, PROCESS_INSTANCE_ID), _header(record, PROCESS_INSTANCE_UUID)
+        pid, uuid = header(record, PROCESS_INSTANCE_ID), header(record, PROCESS_INSTANCE_UUID)
         if pid is not None:
             attributes[PROCESS_INSTANCE] = pid
         if uuid is not None:
             attributes[MESSAGE_ID] = uuid
         # A trace context among the request's headers is continued; else the current one.
-        parent = propagate.extract(record, context=context_api.get_current(), getter=_GETTER)
+        parent = propagate.extract(record, context=context_api.get_current(), getter=GETTER)
         with self.tracer.start_as_current_span(
             f"{operation} {record.topic}",
             context=parent,
@@ -347,7 +210,7 @@ class Telemetry:
         ):
             carrier: dict[str, str] = {}
             propagate.inject(carrier)
-            yield _with_context(record, carrier)
+            yield with_context(record, carrier)
 
     # Shared pieces --------------------------------------------------------------------------
 
@@ -386,35 +249,6 @@ class Telemetry:
     def forget(self, loop: LoopState) -> None:
         """Stop observing ``loop``'s gauges."""
         self._loops.pop(id(loop), None)
-
-    def _by_group(self, value: Callable[[LoopState], int]) -> Iterable[Observation]:
-        totals: dict[str, int] = {}
-        for loop, group in list(self._loops.values()):
-            totals[group] = totals.get(group, 0) + value(loop)
-        return [Observation(total, {CONSUMER_GROUP: group}) for group, total in totals.items()]
-
-    def _observe_in_flight(self, options: CallbackOptions) -> Iterable[Observation]:
-        return self._by_group(lambda loop: loop.in_flight)
-
-    def _observe_paused(self, options: CallbackOptions) -> Iterable[Observation]:
-        return self._by_group(lambda loop: len(loop.paused_partitions))
-
-
-class _Counts:
-    """Cumulative counts by key, each key with its attributes, observed as a counter."""
-
-    def __init__(self) -> None:
-        self.counts: dict[tuple[Any, ...], int] = {}
-        self.attributes: dict[tuple[Any, ...], dict[str, str]] = {}
-
-    def first(self, key: tuple[Any, ...], attributes: dict[str, str]) -> None:
-        """Count ``key`` for the first time."""
-        self.attributes[key] = attributes
-        self.counts[key] = 1
-
-    def observe(self, options: CallbackOptions) -> Iterable[Observation]:
-        """Every count so far (called at collection, on the exporter's thread)."""
-        return [Observation(n, self.attributes[key]) for key, n in list(self.counts.items())]
 
 
 class _Try:
@@ -468,21 +302,19 @@ class _LoopTelemetry:
                 attributes[PARTITION] = str(record.partition)
             if record.offset is not None:
                 attributes[OFFSET] = record.offset
-            pid, uuid = _header(record, PROCESS_INSTANCE_ID), _header(record, PROCESS_INSTANCE_UUID)
+            pid, uuid = header(record, PROCESS_INSTANCE_ID), header(record, PROCESS_INSTANCE_UUID)
             if pid is not None:
                 attributes[PROCESS_INSTANCE] = pid
             if uuid is not None:
                 attributes[MESSAGE_ID] = uuid
             span = telemetry.tracer.start_span(
                 f"process {record.topic}",
-                context=propagate.extract(record, getter=_GETTER),
+                context=propagate.extract(record, getter=GETTER),
                 kind=SpanKind.CONSUMER,
                 attributes=attributes,
                 start_time=started,
             )
-        return RequestTrace(
-            self.telemetry, route, span, started, lambda name: _header(record, name)
-        )
+        return RequestTrace(self.telemetry, route, span, started, lambda name: header(record, name))
 
     def committed(self, seconds: float) -> None:
         """Record a commit's duration."""
@@ -607,7 +439,7 @@ class RequestTrace:
         self._producers.append(producer)
         carrier: dict[str, str] = {}
         propagate.inject(carrier, context=trace.set_span_in_context(producer))
-        return _with_context(record, carrier)
+        return with_context(record, carrier)
 
     def finished(self, outcome: Outcome, completion: asyncio.Future[Any] | None) -> None:
         """Count ``outcome``; end the spans when ``completion`` (the sends) is done."""

@@ -23,7 +23,7 @@ import attrs
 
 from flowintegrations.errors import CatalogError, CatalogProblem
 from flowintegrations.model import Catalog, json_path_step
-from flowintegrations.model.catalog import parse_json
+from flowintegrations.model.catalog import parse_json, unreadable_file
 from flowintegrations.model.wire import structure_catalog
 from flowintegrations.validation.examples import example_problems
 
@@ -69,7 +69,7 @@ def check_catalog(
         try:
             data = parse_json(Path(source).read_text(encoding="utf-8"), str(source))
         except (OSError, UnicodeDecodeError) as exc:
-            problem = CatalogProblem("$", f"cannot read catalog file {str(source)!r}: {exc}")
+            problem = CatalogProblem("$", unreadable_file(source, exc))
             return CatalogReport(label, None, (problem,))
         except CatalogError as exc:
             return CatalogReport(label, None, exc.problems)
