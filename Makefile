@@ -77,9 +77,9 @@ fuzz: $(STAMP)
 	cd tests && ../$(BIN)/python support/fuzz.py $(FUZZ_ARGS)
 
 # Requests generated from two Flow services' OpenAPI documents, in process: 8,000 per
-# operation, 104,000 in all (tests/flow/test_fuzz.py; about 45 minutes on 2 cores).
+# operation, 104,000 in all (tests/flow/test_http_fuzz.py; about 45 minutes on 2 cores).
 fuzz-flow: $(STAMP)
-	FLOW_FUZZ_EXAMPLES=8000 $(BIN)/pytest tests/flow/test_fuzz.py -q -s -p no:cacheprovider
+	FLOW_FUZZ_EXAMPLES=8000 $(BIN)/pytest tests/flow/test_http_fuzz.py -q -s -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis site

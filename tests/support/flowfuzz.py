@@ -1,4 +1,4 @@
-"""Fuzzing a Flow service over HTTP from its own OpenAPI document (tests/flow/test_fuzz.py).
+"""Fuzzing a Flow service over HTTP from its own OpenAPI document (tests/flow/test_http_fuzz.py).
 
 :func:`operations` reads a service's :func:`~flowintegrations.flow.openapi.openapi_document`
 with schemathesis; :class:`InProcess` sends each generated request to the ASGI app in this
