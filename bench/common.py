@@ -147,6 +147,8 @@ class ReplyCounter:
         self.count = 0
         self.first = 0.0
         self.last = 0.0
+        self.cpu_first: dict[int, float] = {}
+        self.cpu_last: dict[int, float] = {}
 
     def wait_for(
         self,
@@ -155,8 +157,13 @@ class ReplyCounter:
         alive: Callable[[], bool] = lambda: True,
         *,
         stall: float | None = None,
+        cpu: Callable[[], dict[int, float]] | None = None,
     ) -> bool:
-        """Read until ``n`` replies, ``timeout`` s, a dead adapter, or ``stall`` s of nothing."""
+        """Read until ``n`` replies, ``timeout`` s, a dead adapter, or ``stall`` s of nothing.
+
+        ``cpu`` (e.g. :func:`thread_cpu` of the adapter) is read at the first reply and at
+        each later one, so that :meth:`cpu_per_message` counts the drain only.
+        """
         deadline = time.monotonic() + timeout
         quiet_since = time.monotonic()
         while self.count < n and time.monotonic() < deadline:
@@ -169,6 +176,10 @@ class ReplyCounter:
                 quiet_since = time.monotonic()
                 if not self.count:
                     self.first = now
+                    if cpu is not None:
+                        self.cpu_first = cpu()
+                elif cpu is not None:
+                    self.cpu_last = cpu()
                 self.count += got
                 self.last = now
             elif not alive():
@@ -181,8 +192,32 @@ class ReplyCounter:
             return 0.0
         return (self.count - 1) / (self.last - self.first)
 
+    def cpu_per_message(self) -> tuple[float, float]:
+        """CPU us a reply between the first and the last reply: all threads, main thread.
+
+        The main thread is the one whose id is the process's (the lowest id).
+        """
+        if self.count < 2 or not self.cpu_last:
+            return 0.0, 0.0
+        spent = {t: c - self.cpu_first.get(t, 0.0) for t, c in self.cpu_last.items()}
+        per = 1e6 / (self.count - 1)
+        return sum(spent.values()) * per, spent[min(spent)] * per
+
     def close(self) -> None:
         self.consumer.close()
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each thread of process ``pid``, from ``/proc``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        found[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
 
 
 def start_adapter(

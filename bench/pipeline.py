@@ -61,6 +61,7 @@ from common import (
     start_adapter,
     stop_process,
     table,
+    thread_cpu,
 )
 from confluent_kafka import Consumer, Producer
 
@@ -84,7 +85,10 @@ BASELINE_SOURCE = ""
 # Throughput ---------------------------------------------------------------------------------
 
 
-def drain(bootstrap: str, kind: str, out_topic: str, n: int, timeout: float = 180.0) -> float:
+def drain(
+    bootstrap: str, kind: str, out_topic: str, n: int, timeout: float = 180.0
+) -> tuple[float, float, float]:
+    """The rate of ``kind`` draining ``n`` requests; its CPU us a message: in all, main thread."""
     in_topic = fresh(f"{kind}.in")
     create_topics(bootstrap, [in_topic])
     counter = ReplyCounter(bootstrap, in_topic)
@@ -94,10 +98,16 @@ def drain(bootstrap: str, kind: str, out_topic: str, n: int, timeout: float = 18
         adapter, bootstrap, out_topic, in_topic, source=source, group=fresh(f"g.{kind}")
     )
     try:
-        done = counter.wait_for(n, timeout, alive=lambda: proc.poll() is None, stall=10.0)
+        done = counter.wait_for(
+            n,
+            timeout,
+            alive=lambda: proc.poll() is None,
+            stall=10.0,
+            cpu=lambda: thread_cpu(proc.pid),
+        )
         if not done:
             print(f"  {kind}: only {counter.count} of {n} replies", file=sys.stderr)
-        return counter.rate()
+        return (counter.rate(), *counter.cpu_per_message())
     finally:
         stop_process(proc)
         counter.close()
@@ -106,6 +116,8 @@ def drain(bootstrap: str, kind: str, out_topic: str, n: int, timeout: float = 18
 def throughput(bootstrap: str, args: argparse.Namespace, reference: str = "raw") -> dict[str, Any]:
     kinds = [k for k in args.kinds.split(",") if k]
     rates: dict[str, list[float]] = {k: [] for k in kinds}
+    cpu: dict[str, list[float]] = {k: [] for k in kinds}
+    cpu_main: dict[str, list[float]] = {k: [] for k in kinds}
     for round_ in range(args.rounds):
         out_topic = fresh("otp.out")
         create_topics(bootstrap, [out_topic, out_topic + ".DLT"])
@@ -114,11 +126,18 @@ def throughput(bootstrap: str, args: argparse.Namespace, reference: str = "raw")
         order = kinds if round_ % 2 == 0 else kinds[::-1]
         for kind in order:
             n = args.faststream_messages if kind == "faststream" else args.messages
-            rate = drain(bootstrap, kind, out_topic, n)
+            rate, cpu_all, cpu_loop = drain(bootstrap, kind, out_topic, n)
             rates[kind].append(rate)
-            print(f"  {kind:12} {rate:>10,.0f} msg/s", flush=True)
+            cpu[kind].append(cpu_all)
+            cpu_main[kind].append(cpu_loop)
+            print(
+                f"  {kind:12} {rate:>10,.0f} msg/s  CPU {cpu_all:5.1f} us/msg"
+                f" (main thread {cpu_loop:5.1f})",
+                flush=True,
+            )
     med = {k: median(v) for k, v in rates.items()}
     raw = med.get(reference) or 1.0
+    cpu_med = {k: median(v) for k, v in cpu.items()}
     rows = [
         (
             k,
@@ -128,12 +147,28 @@ def throughput(bootstrap: str, args: argparse.Namespace, reference: str = "raw")
             f"{max(rates[k]):,.0f}",
             f"{max(rates[k]) / min(rates[k]):.2f}" if min(rates[k]) else "-",
             f"{med[k] / raw:.2f}",
+            f"{min(cpu[k]):.1f} / {cpu_med[k]:.1f} / {max(cpu[k]):.1f}",
+            f"{median(cpu_main[k]):.1f}",
+            f"{cpu_med[reference] / cpu_med[k]:.2f}"
+            if cpu_med.get(reference) and cpu_med[k]
+            else "-",
         )
         for k in kinds
     ]
     print(
         table(
-            ["contender", "requests", "min msg/s", "median", "max", "max/min", f"x {reference}"],
+            [
+                "contender",
+                "requests",
+                "min msg/s",
+                "median",
+                "max",
+                "max/min",
+                f"x {reference}",
+                "CPU us/msg min/med/max",
+                "main thread",
+                f"x {reference} by CPU",
+            ],
             rows,
         )
     )
@@ -142,6 +177,8 @@ def throughput(bootstrap: str, args: argparse.Namespace, reference: str = "raw")
     return {
         "rates": rates,
         "median": med,
+        "cpu_us_per_message": cpu,
+        "cpu_main_us_per_message": cpu_main,
         "messages": args.messages,
         "faststream_messages": args.faststream_messages,
         "rounds": args.rounds,
@@ -359,12 +396,13 @@ def main() -> int:
     parser.add_argument("--kinds", default="")
     parser.add_argument("--partitions", default="1,2,4", help="scaling: partition counts")
     parser.add_argument("--json", default="")
+    parser.add_argument("--reference", default="raw", help="throughput: the kind ratios are to")
     parser.add_argument("--baseline", default="", help="overhead: the git ref to compare with")
     args = parser.parse_args()
     with local_broker() as bootstrap:
         if args.mode == "throughput":
             args.kinds = args.kinds or ",".join(THROUGHPUT_KINDS)
-            result = throughput(bootstrap, args)
+            result = throughput(bootstrap, args, reference=args.reference)
         elif args.mode == "overhead":
             result = overhead(bootstrap, args)
         elif args.mode == "latency":
