@@ -88,6 +88,19 @@ class Lifecycle(str, enum.Enum):
         raise TransportClosedError(msg)
 
 
+def check_subscription(topics: Sequence[str], group_id: str) -> None:
+    """Raise ``ValueError`` for a subscription to no topic or with an empty ``group_id``.
+
+    The argument check every :meth:`Transport.subscribe` makes before it joins a group.
+    """
+    if not topics:
+        msg = "subscribe to at least one topic"
+        raise ValueError(msg)
+    if not group_id:
+        msg = "group_id cannot be empty"
+        raise ValueError(msg)
+
+
 _KEEP: Any = object()
 """The default of :meth:`Record.replace`'s arguments: keep the field as it is."""
 

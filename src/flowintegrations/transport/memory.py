@@ -47,7 +47,13 @@ from flowintegrations.errors import (
     TransportClosedError,
     TransportError,
 )
-from flowintegrations.transport.base import Lifecycle, RebalanceListener, Record, TopicPartition
+from flowintegrations.transport.base import (
+    Lifecycle,
+    RebalanceListener,
+    Record,
+    TopicPartition,
+    check_subscription,
+)
 from flowintegrations.transport.memory_broker import (
     DEFAULT_MAX_MESSAGE_BYTES,
     ConsumerGroup,
@@ -219,12 +225,7 @@ class InMemoryTransport:
         :meth:`~InMemorySubscription.getmany`.
         """
         self._check_running()
-        if not topics:
-            msg = "subscribe to at least one topic"
-            raise ValueError(msg)
-        if not group_id:
-            msg = "group_id cannot be empty"
-            raise ValueError(msg)
+        check_subscription(topics, group_id)
         unique = tuple(dict.fromkeys(topics))
 
         def make(group: ConsumerGroup, number: int) -> InMemorySubscription:

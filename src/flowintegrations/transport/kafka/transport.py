@@ -45,7 +45,13 @@ from flowintegrations.errors import (
     TransportError,
 )
 from flowintegrations.repeats import Repeats, kind_of, with_count
-from flowintegrations.transport.base import Lifecycle, RebalanceListener, Record, Subscription
+from flowintegrations.transport.base import (
+    Lifecycle,
+    RebalanceListener,
+    Record,
+    Subscription,
+    check_subscription,
+)
 from flowintegrations.transport.kafka.config import (
     Redactor,
     client_config,
@@ -487,12 +493,7 @@ class KafkaTransport:
     ) -> KafkaSubscription:
         """Join consumer group ``group_id`` with a new consumer reading ``topics``."""
         self.check_running()
-        if not topics:
-            msg = "subscribe to at least one topic"
-            raise ValueError(msg)
-        if not group_id:
-            msg = "group_id cannot be empty"
-            raise ValueError(msg)
+        check_subscription(topics, group_id)
         conf = consumer_config(self._client_config("consumer"), group_id)
         assert self._loop is not None
         subscription = KafkaSubscription(self, conf, list(topics), listener, self._loop)

@@ -23,7 +23,12 @@ from flowintegrations.errors import (
     TransportClosedError,
     TransportError,
 )
-from flowintegrations.transport.base import Lifecycle, RebalanceListener, Record
+from flowintegrations.transport.base import (
+    Lifecycle,
+    RebalanceListener,
+    Record,
+    check_subscription,
+)
 from flowintegrations.transport.capabilities import Capability
 from flowintegrations.transport.nats.naming import kafka_partition, stream_name, subject
 from flowintegrations.transport.nats.producer import Batch, Publisher
@@ -427,12 +432,7 @@ class JetStreamTransport:
     ) -> JetStreamSubscription:
         """Join consumer group ``group_id`` as a new member reading ``topics``."""
         self._check_running()
-        if not topics:
-            msg = "subscribe to at least one topic"
-            raise ValueError(msg)
-        if not group_id:
-            msg = "group_id cannot be empty"
-            raise ValueError(msg)
+        check_subscription(topics, group_id)
         for topic in topics:
             subject(self.prefix, topic, 0)  # a topic that cannot be a subject fails here
         with self._translating(f"joining group {group_id!r}"):
