@@ -249,6 +249,14 @@ def test_content_types_ignore_case() -> None:
     assert payload_from_values(ECHO, sent) == {"count": 3, "text": "t"}
 
 
+@pytest.mark.parametrize(("odd", "shown"), [({"a": 1}, "an object"), (["x"], "an array")])
+def test_a_content_type_that_is_not_text_is_refused_not_a_crash(odd: Any, shown: str) -> None:
+    """A contentType that is an object or a list is a problem at its path (was a 500)."""
+    assert read_error([value("text", odd, "t")]) == [
+        ("$.text", f"property 'text' is ContentString, got contentType {shown}")
+    ]
+
+
 def test_objects_answered_carry_no_invented_internal_id() -> None:
     """Objects written for Flow have internalId null (the platform's to give), not a UUID."""
     (box,) = [

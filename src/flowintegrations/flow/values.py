@@ -381,8 +381,13 @@ class _Reader:
     def fits(content_type: Any, expected: ContentType) -> bool:
         if content_type == expected.value:
             return True
-        # A string property accepts any of Flow's text types (HTML, password, date-time).
-        return expected in (ContentType.STRING, ContentType.DATE_TIME) and content_type in _STRINGS
+        # A string property accepts any of Flow's text types (HTML, password, date-time);
+        # a contentType that is no text at all (an object, a list) fits nothing.
+        return (
+            expected in (ContentType.STRING, ContentType.DATE_TIME)
+            and isinstance(content_type, str)
+            and content_type in _STRINGS
+        )
 
     def objects(
         self, shape: Shape | None, value: dict[str, Any], path: _Path, depth: int, *, single: bool
