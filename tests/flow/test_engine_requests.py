@@ -130,6 +130,15 @@ def test_a_create_with_every_property_empty_but_two(backend: Backend) -> None:
     assert len(backend.by_id()) == 4
 
 
+@pytest.mark.parametrize("sent", ["a", "", "not-a-uuid", "{0f8a6b2c-4d1e-4f3a-9b5c-6d7e8f901234}"])
+def test_an_internal_id_that_is_no_uuid_is_answered_null(backend: Backend, sent: str) -> None:
+    """A Save of an object whose internalId is no UUID answers internalId null (not 'a')."""
+    request = engine("save-update")
+    request["objectData"][0]["internalId"] = sent
+    response = backend.client.put("/data", json=request)
+    assert (response.status_code, response.json()["objectData"][0]["internalId"]) == (200, None)
+
+
 def test_an_update_keeps_its_id_from_the_external_id(backend: Backend) -> None:
     """ExternalId c2 with its id property "" updates row c2; no row '' appears."""
     response = backend.client.put("/data", json=engine("save-update"))

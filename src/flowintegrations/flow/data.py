@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -35,6 +36,8 @@ from flowintegrations.flow.types import Shape
 from flowintegrations.flow.values import object_data, payloads_from_object_data
 from flowintegrations.model import DataModel, PropertyType, json_path_step
 from flowintegrations.validation import Violation, validator_for
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 __all__ = [
     "DEFAULT_ID_PROPERTY",
@@ -375,9 +378,13 @@ def _paired(result: Any, sent: list[FlowObject], id_property: str) -> Any:
 
 
 def _internal_id(item: Any) -> str | None:
-    """The ``internalId`` an object of a request carries (text, else ``None``)."""
+    """The ``internalId`` an object of a request carries: a UUID's text, else ``None``.
+
+    The platform's ids are UUIDs (its MObject schema says so); anything else sent there
+    is not echoed, so an answer never carries an id the platform would refuse.
+    """
     found = item.get("internalId") if isinstance(item, dict) else None
-    return found if isinstance(found, str) and found else None
+    return found if isinstance(found, str) and _UUID.fullmatch(found) else None
 
 
 def page_of(result: Any, query: Query) -> Page:
