@@ -1,19 +1,26 @@
 """HTTP fuzz: requests generated from each service's own OpenAPI document, in process.
 
 Two services: the example catalog's message actions (under ``/fs/catalog``) and the
-customer example's data actions and files. For every operation, schemathesis generates
-requests from ``openapi_document(service)``; each answer must be a status the document
-declares, JSON, never a 5xx but a handler's declared failure, and (a 2xx) valid against
-the platform's contract; nothing may log a traceback. After each run the service still
-answers a correct request. ``make test`` sends about 150 requests per operation;
-``make fuzz-flow`` sets ``FLOW_FUZZ_EXAMPLES`` for 100,000 or more in all.
+customer example's data actions and files. Two generators read ``openapi_document(service)``
+for every operation: the seeded one of support.flowgen (engine-shaped valid requests, most
+of them spoiled by its mutations; cheap, so thousands an operation) and schemathesis (a
+different, slower search). Each answer must be a status the document declares, JSON, never
+a 5xx but a handler's declared failure, and (a 2xx) valid against the platform's contract;
+nothing may log a traceback. After each run the service still answers a correct request.
+
+``make test``: 2,500 seeded requests an operation (``FLOW_FUZZ_REQUESTS``; the seed is
+``FLOW_FUZZ_SEED``, 21 unless set, and a failure prints the seed, index and request to
+replay) and 100 schemathesis examples an operation (``FLOW_FUZZ_EXAMPLES``), about 39,000
+requests in all. ``make fuzz-flow`` sends over 100,000 (see the Makefile).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,12 +30,24 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from flowintegrations.flow import FlowService
+from flowintegrations.flow.openapi import openapi_document
 from support.flow_adapters import catalog_app
 from support.flowcontract import ContractViolation
 from support.flowdata import example
-from support.flowfuzz import InProcess, operations, verdict
+from support.flowfuzz import (
+    Direct,
+    InProcess,
+    catalog_values,
+    customer_values,
+    judge,
+    operations,
+    verdict,
+)
+from support.flowgen import Generator
 
-EXAMPLES = int(os.environ.get("FLOW_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("FLOW_FUZZ_EXAMPLES", "100"))
+REQUESTS = int(os.environ.get("FLOW_FUZZ_REQUESTS", "2500"))
+SEED = os.environ.get("FLOW_FUZZ_SEED", "21")
 CUSTOMERS = example("flow_customers")
 
 
@@ -38,11 +57,12 @@ def catalog() -> FlowService:
 
 
 def customers() -> FlowService:
-    """The customer example: Load, Save, Delete, file list and upload."""
-    return CUSTOMERS.build(Path(os.environ.get("FLOW_FUZZ_FILES", "/tmp")) / "flow-fuzz-files")
+    """The customer example: Load, Save, Delete, file list and upload (in a fresh directory)."""
+    return CUSTOMERS.build(Path(tempfile.mkdtemp(prefix="flow-fuzz-files-")))
 
 
 SERVICES = {"catalog": catalog, "customers": customers}
+VALUES = {"catalog": catalog_values, "customers": customer_values}
 LABELS = [(name, label) for name, build in SERVICES.items() for label in operations(build())]
 
 CORRECT = {
@@ -125,3 +145,51 @@ def test_generated_requests_get_declared_answers_and_no_tracebacks(
     path, body = CORRECT[name]
     after = client.post(path, body)
     assert (problems[:5], tracebacks[:5], after.status_code) == ([], [], 200)
+
+
+@pytest.fixture(scope="module")
+def seeded() -> Iterator[dict[str, tuple[Generator, Direct]]]:
+    """Each service (fresh ones), its seeded generator, and a direct ASGI client of it."""
+    found = {}
+    for name, build in SERVICES.items():
+        service = build()
+        generator = Generator(openapi_document(service), seed=SEED, values=VALUES[name]())
+        found[name] = (generator, Direct(service))
+    yield found
+    for _, client in found.values():
+        client.close()
+
+
+@pytest.mark.parametrize(("name", "label"), LABELS, ids=[f"{n}:{lbl}" for n, lbl in LABELS])
+def test_seeded_requests_get_declared_answers_and_no_tracebacks(
+    seeded: dict[str, tuple[Generator, Direct]],
+    name: str,
+    label: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every seeded request: a declared status, JSON, no 5xx but declared, no traceback."""
+    generator, client = seeded[name]
+    declared = generator.operations[label].statuses
+    problems: list[str] = []
+    kinds: Counter[str] = Counter()
+    caplog.set_level(logging.INFO)
+    before = Counter(client.statuses)
+    for request in generator.requests(label, REQUESTS):
+        try:
+            answer = client.send(request.method, request.path, request.body, request.headers)
+            found = judge(label, declared, answer)
+        except ContractViolation as exc:
+            found = str(exc)
+        if found is not None:
+            kinds[_kind(found)] += 1
+            problems.append(f"{found}\n{request.replay()}")
+    statuses = dict(sorted((client.statuses - before).items()))
+    tracebacks = [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
+    print(f"seeded {name} {label}: {REQUESTS} requests, statuses {statuses}")  # noqa: T201
+    for kind, count in kinds.most_common():
+        print(f"  found {count} x {kind}")  # noqa: T201
+    path, body = CORRECT[name]
+    after = client.send(
+        "POST", path, json.dumps(body).encode(), [("Content-Type", "application/json")]
+    )
+    assert (problems[:3], tracebacks[:3], after.status_code) == ([], [], 200)
