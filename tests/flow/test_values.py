@@ -257,6 +257,14 @@ def test_a_content_type_that_is_not_text_is_refused_not_a_crash(odd: Any, shown:
     ]
 
 
+@pytest.mark.parametrize(("odd", "shown"), [({"a": 1}, "an object"), (["x"], "an array")])
+def test_an_undeclared_value_whose_content_type_is_not_text_is_refused(
+    odd: Any, shown: str
+) -> None:
+    """A value of no declared name, its contentType an object or list: a problem (was a 500)."""
+    assert read_error([value("zz", odd, "t")]) == [("$.zz", f"unknown contentType {shown}")]
+
+
 def test_objects_answered_carry_no_invented_internal_id() -> None:
     """Objects written for Flow have internalId null (the platform's to give), not a UUID."""
     (box,) = [

@@ -455,7 +455,7 @@ class _Reader:
                 )
                 return _ABSENT
             return content
-        if content_type is None or content_type in _STRINGS:
+        if content_type is None or (isinstance(content_type, str) and content_type in _STRINGS):
             return content
         shown = _shown(content_type) if isinstance(content_type, str) else _kind(content_type)
         self.problem(path, "contentType", f"unknown contentType {shown}")
