@@ -51,19 +51,23 @@ SEED = os.environ.get("FLOW_FUZZ_SEED", "21")
 CUSTOMERS = example("flow_customers")
 
 
-def catalog() -> FlowService:
+def catalog(files: Path) -> FlowService:
     """The example catalog's actions, under a service path."""
     return FlowService(catalog_app(), path="/fs/catalog")
 
 
-def customers() -> FlowService:
-    """The customer example: Load, Save, Delete, file list and upload (in a fresh directory)."""
-    return CUSTOMERS.build(Path(tempfile.mkdtemp(prefix="flow-fuzz-files-")))
+def customers(files: Path) -> FlowService:
+    """The customer example: Load, Save, Delete, file list and upload (stored in ``files``)."""
+    return CUSTOMERS.build(files)
 
 
 SERVICES = {"catalog": catalog, "customers": customers}
 VALUES = {"catalog": catalog_values, "customers": customer_values}
-LABELS = [(name, label) for name, build in SERVICES.items() for label in operations(build())]
+LABELS = [
+    (name, label)
+    for name, build in SERVICES.items()
+    for label in operations(build(Path(tempfile.gettempdir()) / "flow-fuzz-labels"))
+]
 
 CORRECT = {
     "catalog": (
@@ -92,11 +96,13 @@ def _kind(problem: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[dict[str, tuple[FlowService, InProcess]]]:
-    """Each service, and an in-process client of it."""
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, tuple[FlowService, InProcess]]]:
+    """Each service (uploads in a fresh directory), and an in-process client of it."""
     found = {}
     for name, build in SERVICES.items():
-        service = build()
+        service = build(tmp_path_factory.mktemp("schemathesis-files"))
         found[name] = (service, InProcess(service))
     yield found
     for _, client in found.values():
@@ -148,11 +154,13 @@ def test_generated_requests_get_declared_answers_and_no_tracebacks(
 
 
 @pytest.fixture(scope="module")
-def seeded() -> Iterator[dict[str, tuple[Generator, Direct]]]:
+def seeded(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, tuple[Generator, Direct]]]:
     """Each service (fresh ones), its seeded generator, and a direct ASGI client of it."""
     found = {}
     for name, build in SERVICES.items():
-        service = build()
+        service = build(tmp_path_factory.mktemp("seeded-files"))
         generator = Generator(openapi_document(service), seed=SEED, values=VALUES[name]())
         found[name] = (generator, Direct(service))
     yield found
