@@ -513,7 +513,8 @@ class Pipeline:
         """(payload, encoded) of the handler's ``result``, validated against the input model."""
         if result is None:
             return None, None
-        if attrs.has(type(result)):
+        kind = type(result)
+        if kind is not dict and attrs.has(kind):  # a dict, the usual reply, is never attrs
             result = self._converter.unstructure(result)
         if route.codes is None:
             route.reply.validate(result)
