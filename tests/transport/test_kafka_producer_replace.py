@@ -86,11 +86,11 @@ class FakeClient:
         key: bytes | None,
         partition: int,
         on_delivery: Callback,
-        *,
+        callback: Callback | None = None,
         timestamp: int = 0,
         headers: Any = None,
     ) -> None:
-        """Keep the record until it is acknowledged or purged."""
+        """Keep the record until it is acknowledged or purged (librdkafka's argument order)."""
         self.produced.append((topic, key, value, headers))
         self._pending.append((FakeMessage(topic, key, value), on_delivery))
 

@@ -46,24 +46,21 @@ _REPLACED_CODES = frozenset({"_FATAL", "_PURGE_QUEUE", "_PURGE_INFLIGHT"})
 def _produce(produce: Any, record: Record, on_delivery: Callable[[Any, Any], None]) -> None:
     """Hand ``record`` to librdkafka's ``produce``; raises ``BufferError`` when it is full.
 
-    The first five arguments go by position (keyword arguments cost librdkafka's parser a
-    dict: measured ~0.3 us a record), the optional ones by name, and only when set.
+    Every argument goes by position, in the order of librdkafka's parser (topic, value, key,
+    partition, on_delivery, callback, timestamp, headers): keyword arguments cost the parser
+    a dict, measured ~0.35 us a record with headers. A timestamp of 0 is "now".
     """
     topic, key, value, headers, partition, _, timestamp = record
-    if partition is None:
-        partition = -1
-    if headers or timestamp:
-        produce(
-            topic,
-            value,
-            key,
-            partition,
-            on_delivery,
-            timestamp=timestamp or 0,
-            headers=list(headers) if headers else None,
-        )
-    else:
-        produce(topic, value, key, partition, on_delivery)
+    produce(
+        topic,
+        value,
+        key,
+        -1 if partition is None else partition,
+        on_delivery,
+        None,
+        timestamp or 0,
+        list(headers) if headers else None,
+    )
 
 
 def _code_name(error: Any) -> str:
