@@ -247,8 +247,7 @@ class Pipeline:
 
     def prepare(self, route: Route, record: Record) -> Prepared | Failure:
         """Check a consumed request: headers, JSON, request model, attrs class."""
-        # The decoded headers are only built when something reads them: a context, a
-        # retry, a dead letter.
+        # Decoded headers are built only for what reads them: a context, a retry, a DLT.
         headers: dict[str, str] | None = None
         try:
             if route.spec.takes_context:
@@ -279,8 +278,9 @@ class Pipeline:
                 argument = self._converter.structure(payload, request_type)
             except Exception as exc:  # noqa: BLE001 - any structuring failure is a bad request
                 return Failure(stage=Stage.REQUEST, error=exc, attempts=0)
-        ctx = None if headers is None else self.context(route, source, headers, 1)
-        return Prepared(source, headers, argument, ctx)
+        if headers is None or not route.spec.takes_context:  # no context nobody reads
+            return Prepared(source, headers, argument, None)
+        return Prepared(source, headers, argument, self.context(route, source, headers, 1))
 
     def rejected(
         self, route: Route, failure: Failure, headers: Mapping[str, str] | None
