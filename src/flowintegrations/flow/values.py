@@ -300,20 +300,27 @@ class _Reader:
             self.problem(path, "shape", f"expected a list of values, got {_kind(values)}")
             return result
         declared = shape.by_name if shape is not None else {}
+        fast = not self.check_unicode  # the common case inline: a plain text value
         for index, value in enumerate(values):
             if not isinstance(value, dict):
                 self.problem((path, index), "shape", f"expected a typed value, got {_kind(value)}")
                 continue
             name = value.get("developerName")
-            if not isinstance(name, str) or not self.encodable(name):
+            if not isinstance(name, str) or not (fast or _encodable(name)):
                 self.problem(
                     ((path, index), "developerName"),
                     "shape",
                     f"expected the property's name (a valid Unicode string), got {_kind(name)}",
                 )
                 continue
-            here = (path, name)
             field = declared.get(name)
+            if fast and field is not None and field.plain and field.kind is FieldKind.SCALAR:
+                content = value.get("contentValue")
+                if type(content) is str and value.get("contentType") == field.wire:
+                    if content or field.keeps_empty:
+                        result[name] = content
+                    continue
+            here = (path, name)
             read = (
                 self.value(field, value, here, depth)
                 if field
