@@ -85,3 +85,46 @@ def test_batch_fails_with_delivery_error_when_a_record_cannot_be_written(
 
     with pytest.raises(DeliveryError):
         asyncio.run(main())
+
+
+@pytest.mark.kafka
+def test_every_field_a_record_sets_arrives_as_set(kafka_bootstrap: str) -> None:
+    """Key, value, headers (in order, duplicates kept), partition and timestamp arrive as set.
+
+    The producer hands librdkafka every argument by position (kafka/producer.py): this
+    pins that order, for produce() and produce_batch() alike.
+    """
+    topic = fresh("fields")
+    headers = (("a", b"1"), ("b", b""), ("a", b"2"))
+    sent = [
+        Record(
+            topic, key=b"k1", value=b"v1", headers=headers, partition=1, timestamp=1_700_000_000_123
+        ),
+        Record(topic, key=None, value=b"v2", headers=(), partition=0, timestamp=1_700_000_000_456),
+        Record(topic, key=b"k3", value=b"v3", headers=headers[:1], partition=1),
+    ]
+
+    async def main() -> list[tuple[object, ...]]:
+        transport = transport_for(kafka_bootstrap)
+        await transport.start()
+        try:
+            await transport.create_topics([topic], partitions=2)
+            await transport.send(sent[0])
+            await asyncio.wait_for(await transport.produce_batch(sent[1:]), 30)
+            subscription = await transport.subscribe([topic], group_id=fresh("group"))
+            seen: list[Record] = []
+            while len(seen) < len(sent):
+                seen += await subscription.getmany(timeout=5.0)
+            return sorted((r.value, r.key, r.headers, r.partition, r.timestamp) for r in seen)
+        finally:
+            await transport.stop()
+
+    found = asyncio.run(main())
+    produced_at = found[2][4]  # no timestamp given: the time it was produced
+    assert [
+        (b"v1", b"k1", headers, 1, 1_700_000_000_123),
+        (b"v2", None, (), 0, 1_700_000_000_456),
+        (b"v3", b"k3", headers[:1], 1, produced_at),
+    ] == found
+    assert isinstance(produced_at, int)
+    assert produced_at > 1_700_000_000_456
