@@ -95,6 +95,16 @@ def _kind(problem: str) -> str:
     return re.sub(r"\[\d+\]", "[i]", first.split("'")[0].strip())[:100]
 
 
+def _reported(
+    what: str, sent: int, statuses: Counter[int], kinds: Counter[str], caplog: Any
+) -> list[logging.LogRecord]:
+    """Print one operation's summary line and problem kinds; the records with a traceback."""
+    print(f"{what}: {sent} requests, statuses {dict(sorted(statuses.items()))}")  # noqa: T201
+    for kind, count in kinds.most_common():
+        print(f"  found {count} x {kind}")  # noqa: T201
+    return [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
+
+
 @pytest.fixture(scope="module")
 def served(
     tmp_path_factory: pytest.TempPathFactory,
@@ -142,12 +152,8 @@ def test_generated_requests_get_declared_answers_and_no_tracebacks(
     caplog.set_level(logging.INFO)
     before = Counter(client.statuses)
     run()
-    statuses = dict(sorted((client.statuses - before).items()))
-    tracebacks = [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
     kinds = Counter(_kind(problem) for problem in problems)
-    print(f"fuzz {name} {label}: {sent} requests, statuses {statuses}")  # noqa: T201
-    for kind, count in kinds.most_common():
-        print(f"  found {count} x {kind}")  # noqa: T201
+    tracebacks = _reported(f"fuzz {name} {label}", sent, client.statuses - before, kinds, caplog)
     path, body = CORRECT[name]
     after = client.post(path, body)
     assert (problems[:5], tracebacks[:5], after.status_code) == ([], [], 200)
@@ -191,11 +197,8 @@ def test_seeded_requests_get_declared_answers_and_no_tracebacks(
         if found is not None:
             kinds[_kind(found)] += 1
             problems.append(f"{found}\n{request.replay()}")
-    statuses = dict(sorted((client.statuses - before).items()))
-    tracebacks = [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
-    print(f"seeded {name} {label}: {REQUESTS} requests, statuses {statuses}")  # noqa: T201
-    for kind, count in kinds.most_common():
-        print(f"  found {count} x {kind}")  # noqa: T201
+    seen = client.statuses - before
+    tracebacks = _reported(f"seeded {name} {label}", REQUESTS, seen, kinds, caplog)
     path, body = CORRECT[name]
     after = client.send(
         "POST", path, json.dumps(body).encode(), [("Content-Type", "application/json")]
