@@ -35,7 +35,8 @@ from flowintegrations.flow.echo import echoed
 from flowintegrations.flow.http import Gate, Problem, encode_json, json_response
 from flowintegrations.flow.outcomes import OutcomeError, Outcomes
 from flowintegrations.flow.types import Action
-from flowintegrations.flow.values import FlowValueError, engine_values, payload_from_values
+from flowintegrations.flow.values import FlowValueError, payload_from_values
+from flowintegrations.flow.writing import engine_values
 from flowintegrations.runtime import (
     DeadLettered,
     Deferred,

@@ -33,7 +33,8 @@ from flowintegrations.flow.configuration import ConfigurationValues, looks_secre
 from flowintegrations.flow.echo import culture
 from flowintegrations.flow.query import Page, Query
 from flowintegrations.flow.types import Shape
-from flowintegrations.flow.values import object_data, payloads_from_object_data
+from flowintegrations.flow.values import payloads_from_object_data
+from flowintegrations.flow.writing import object_data
 from flowintegrations.model import DataModel, PropertyType, json_path_step
 from flowintegrations.validation import Violation, validator_for
 

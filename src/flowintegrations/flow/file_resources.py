@@ -40,7 +40,7 @@ from flowintegrations.flow.files import (
 )
 from flowintegrations.flow.http import Gate, Problem, json_response
 from flowintegrations.flow.query import MAX_PAGE_SIZE, Query, QueryError
-from flowintegrations.flow.values import object_data
+from flowintegrations.flow.writing import object_data
 from flowintegrations.model import PropertyType
 
 __all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "FileResources"]

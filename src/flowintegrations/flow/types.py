@@ -28,18 +28,43 @@ from collections.abc import Collection, Iterable, Mapping
 
 import attrs
 
+from flowintegrations.errors import FlowIntegrationsError
 from flowintegrations.model import DataModel, Integration, Property, PropertyType, Scenario
+from flowintegrations.validation import Violation
 
 __all__ = [
     "CONTENT_TYPES",
     "ITEM_PROPERTY",
+    "JSON_FORMAT",
+    "MAX_DEPTH",
     "Action",
     "ContentType",
     "Field",
     "FieldKind",
+    "FlowValueError",
     "Shape",
     "build_actions",
 ]
+
+
+JSON_FORMAT = "application/json"
+"""The ``contentFormat`` of an undeclared key's value, carried as JSON text."""
+
+MAX_DEPTH = 64
+"""Objects nested deeper than this are refused (a hostile request, not a model)."""
+
+
+class FlowValueError(FlowIntegrationsError, ValueError):
+    """Flow values that cannot be read (or a payload that cannot be written) as the model says.
+
+    ``violations`` lists every problem with its path (``$.recipients[0].email``), rule
+    ``contentType``, ``contentValue`` or ``shape``, and a sentence.
+    """
+
+    def __init__(self, violations: tuple[Violation, ...]) -> None:
+        self.violations = violations
+        lines = "; ".join(f"{v.path}: {v.message}" for v in violations)
+        super().__init__(f"{len(violations)} problem(s) in the Flow values: {lines}")
 
 
 class ContentType(str, enum.Enum):
