@@ -28,6 +28,7 @@ __all__ = [
     "UNREADABLE_HEADERS",
     "UNREADABLE_HEADERS_VALUE",
     "encodable",
+    "is_encodable",
     "redact",
 ]
 
@@ -136,6 +137,15 @@ def _redact_truncated(text: str, form: str) -> str:
                 text = text[:start] + REDACTED + text[end + len(mark) :]
             start = text.find(form[:_MIN_PREFIX], start + 1)
     return text
+
+
+def is_encodable(text: str) -> bool:
+    r"""Whether ``text`` encodes as UTF-8: JSON lets a lone surrogate (``"\ud800"``) through."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def encodable(text: str) -> str:

@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from flowintegrations.vocabulary import is_encodable
+
 __all__ = ["CULTURE_FIELDS", "culture", "echoed"]
 
 CULTURE_FIELDS = (
@@ -30,14 +32,6 @@ CULTURE_FIELDS = (
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def culture(value: Any) -> dict[str, str | None] | None:
     """A request's ``culture`` fit to be echoed in an answer, or ``None``.
 
@@ -50,7 +44,7 @@ def culture(value: Any) -> dict[str, str | None] | None:
     kept: dict[str, str | None] = {}
     for key in CULTURE_FIELDS:
         found = value.get(key)
-        if found is None or (isinstance(found, str) and _encodable(found)):
+        if found is None or (isinstance(found, str) and is_encodable(found)):
             kept[key] = found
     kept["id"] = _uuid_text(kept.get("id"))
     return kept
@@ -74,13 +68,13 @@ def echoed(request: Mapping[str, Any]) -> dict[str, Any]:
             k: v
             for k, v in annotations.items()
             if isinstance(k, str)
-            and _encodable(k)
-            and (v is None or (isinstance(v, str) and _encodable(v)))
+            and is_encodable(k)
+            and (v is None or (isinstance(v, str) and is_encodable(v)))
         }
     else:
         annotations = None
     return {
-        "token": token if isinstance(token, str) and _encodable(token) else None,
+        "token": token if isinstance(token, str) and is_encodable(token) else None,
         "tenantId": _uuid_text(request.get("tenantId")),
         "culture": culture(request.get("culture")),
         "annotations": annotations,

@@ -51,6 +51,7 @@ from flowintegrations.flow.types import (
 from flowintegrations.flow.writing import engine_values, object_data
 from flowintegrations.model.datamodel import json_path_step
 from flowintegrations.validation import Violation
+from flowintegrations.vocabulary import is_encodable
 
 __all__ = [
     "JSON_FORMAT",
@@ -130,7 +131,7 @@ class _Reader:
         self.problems.append(Violation(_render(path), rule, message))
 
     def encodable(self, text: str) -> bool:
-        return not self.check_unicode or _encodable(text)
+        return not self.check_unicode or is_encodable(text)
 
     def properties(
         self, shape: Shape | None, values: Any, path: _Path, depth: int
@@ -148,7 +149,7 @@ class _Reader:
                 self.problem((path, index), "shape", f"expected a typed value, got {_kind(value)}")
                 continue
             name = value.get("developerName")
-            if not isinstance(name, str) or not (fast or _encodable(name)):
+            if not isinstance(name, str) or not (fast or is_encodable(name)):
                 self.problem(
                     ((path, index), "developerName"),
                     "shape",
@@ -346,15 +347,6 @@ def _content_type(content_type: Any) -> Any:
     if isinstance(content_type, str):
         return _CONTENT_TYPES.get(content_type.lower(), content_type)
     return content_type
-
-
-def _encodable(text: str) -> bool:
-    """Whether ``text`` can be encoded as UTF-8 (JSON lets a lone surrogate through)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _is_date_time(text: str) -> bool:
