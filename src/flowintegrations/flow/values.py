@@ -143,7 +143,9 @@ class _Reader:
             self.problem(path, "shape", f"expected a list of values, got {_kind(values)}")
             return result
         declared = shape.by_name if shape is not None else {}
-        fast = not self.check_unicode  # the common case inline: a plain text value
+        # The common case, read right here: a plain text value of exactly the declared type,
+        # in a body known to hold no lone surrogate.
+        fast = not self.check_unicode
         for index, value in enumerate(values):
             if not isinstance(value, dict):
                 self.problem((path, index), "shape", f"expected a typed value, got {_kind(value)}")
@@ -198,12 +200,10 @@ class _Reader:
         if content_type is not None and content_type != field.wire:
             content_type = _content_type(content_type)
         if field.kind is FieldKind.SCALAR and (content_type is None or content_type == field.wire):
-            # The common case, on its own fast path: a value of exactly the declared type.
+            # A value of the declared type (plain text is mostly read in properties() already).
             content = value.get("contentValue")
             if content == "" and not field.keeps_empty:
                 return _ABSENT  # the engine's "" for an unset number, boolean, enum, date
-            if field.plain and type(content) is str and not self.check_unicode:
-                return content
             return self.scalar(content_type or field.wire, content, path)
         expected = field.wire_type
         if content_type is not None and not self.fits(content_type, expected):
