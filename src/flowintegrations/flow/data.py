@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -30,15 +29,13 @@ import attrs
 
 from flowintegrations.errors import HandlerRegistrationError, ValidationError
 from flowintegrations.flow.configuration import ConfigurationValues, looks_secret
-from flowintegrations.flow.echo import culture
+from flowintegrations.flow.echo import culture, uuid_text
 from flowintegrations.flow.query import Page, Query
 from flowintegrations.flow.types import Shape
 from flowintegrations.flow.values import payloads_from_object_data
 from flowintegrations.flow.writing import object_data
 from flowintegrations.model import DataModel, PropertyType, json_path_step
 from flowintegrations.validation import Violation, validator_for
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 __all__ = [
     "DEFAULT_ID_PROPERTY",
@@ -384,8 +381,7 @@ def _internal_id(item: Any) -> str | None:
     The platform's ids are UUIDs (its MObject schema says so); anything else sent there
     is not echoed, so an answer never carries an id the platform would refuse.
     """
-    found = item.get("internalId") if isinstance(item, dict) else None
-    return found if isinstance(found, str) and _UUID.fullmatch(found) else None
+    return uuid_text(item.get("internalId")) if isinstance(item, dict) else None
 
 
 def page_of(result: Any, query: Query) -> Page:

@@ -15,7 +15,7 @@ from typing import Any
 
 from flowintegrations.vocabulary import is_encodable
 
-__all__ = ["CULTURE_FIELDS", "culture", "echoed"]
+__all__ = ["CULTURE_FIELDS", "culture", "echoed", "uuid_text"]
 
 CULTURE_FIELDS = (
     "id",
@@ -46,11 +46,12 @@ def culture(value: Any) -> dict[str, str | None] | None:
         found = value.get(key)
         if found is None or (isinstance(found, str) and is_encodable(found)):
             kept[key] = found
-    kept["id"] = _uuid_text(kept.get("id"))
+    kept["id"] = uuid_text(kept.get("id"))
     return kept
 
 
-def _uuid_text(value: Any) -> str | None:
+def uuid_text(value: Any) -> str | None:
+    """``value`` when it is a UUID's text (the platform parses its ids as UUIDs), else ``None``."""
     return value if isinstance(value, str) and _UUID.fullmatch(value) else None
 
 
@@ -75,7 +76,7 @@ def echoed(request: Mapping[str, Any]) -> dict[str, Any]:
         annotations = None
     return {
         "token": token if isinstance(token, str) and is_encodable(token) else None,
-        "tenantId": _uuid_text(request.get("tenantId")),
+        "tenantId": uuid_text(request.get("tenantId")),
         "culture": culture(request.get("culture")),
         "annotations": annotations,
     }
