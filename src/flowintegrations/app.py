@@ -85,7 +85,7 @@ class App:
 
     While :meth:`serve` (or :meth:`run`) serves, the objects made at start-up are left out
     of the collector's full collections (``gc.freeze()``, undone when it returns), which
-    saves their walk every few hundred thousand requests; ``freeze_heap=False`` leaves the
+    saves their walk every ten thousand requests or so; ``freeze_heap=False`` leaves the
     collector alone (:mod:`flowintegrations.runtime.heap`).
 
     Lifecycle: :meth:`start` joins the consumer group and starts the loop; :meth:`stop`

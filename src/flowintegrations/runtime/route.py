@@ -27,6 +27,9 @@ from flowintegrations.validation import (
 
 __all__ = ["Prepared", "Route", "Source", "check_request_headers", "decode_request_headers"]
 
+_join = b"\x00".join
+"""Joins header values with NUL, for one UTF-8 check of them all (check_request_headers)."""
+
 
 class Source(Protocol):
     """Where a request came from: a consumed :class:`Record`, or an :class:`Origin`."""
@@ -141,6 +144,3 @@ def check_request_headers(raw: Headers, route: Route) -> None:
                 break
         else:
             decode_headers(raw, route.scenario.headers)
-
-
-_join = b"\x00".join
