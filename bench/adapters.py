@@ -1,7 +1,7 @@
 """The contenders: one OTP adapter written four ways, each run as its own process.
 
     python bench/adapters.py KIND BOOTSTRAP OUT_TOPIC IN_TOPIC [--group G] [--slow-ms MS]
-        [--linger-ms MS] [--profile FILE] [--max-in-flight N] [--max-batch N] [--thawed 1]
+        [--linger-ms MS] [--profile FILE] [--max-in-flight N] [--max-batch N] [--freeze-heap 0|1]
 
 Every kind does the same work per request: read the record, decode the JSON, (validate
 it), build the reply ``{"otpId": ..., "expiresAt": ...}``, (validate it), encode it, and
@@ -29,8 +29,8 @@ produce it to the in topic with the request's headers (all but ``jwt``) and the
 
 ``--slow-ms`` makes the handler take that long per request (a sync sleep on its thread
 for ``ours``), for the memory benchmark. ``--max-in-flight`` and ``--max-batch`` set the
-App's options of those names, ``--thawed 1`` its ``freeze_heap=False``, for comparisons of
-one setting against another. SIGTERM stops every kind cleanly.
+App's options of those names, ``--freeze-heap 0`` its ``freeze_heap=False``, for comparisons
+of one setting against another. SIGTERM stops every kind cleanly.
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ def run_ours(
         exactly_once=exactly_once,
         **({"max_in_flight": args.max_in_flight} if args.max_in_flight else {}),
         **({"max_batch": args.max_batch} if args.max_batch else {}),
-        **({"freeze_heap": False} if args.thawed else {}),
+        # only when asked, so that a baseline without the option runs this file too
+        **({} if args.freeze_heap else {"freeze_heap": False}),
         **({"telemetry": noop_telemetry(tracing=telemetry == "otel")} if telemetry else {}),
     )
     slow = args.slow_ms / 1000
@@ -371,7 +372,7 @@ def main() -> int:
     parser.add_argument("--profile", default="")
     parser.add_argument("--max-in-flight", type=int, default=0)
     parser.add_argument("--max-batch", type=int, default=0)
-    parser.add_argument("--thawed", type=int, default=0, help="1: App(freeze_heap=False)")
+    parser.add_argument("--freeze-heap", type=int, choices=(0, 1), default=1)
     args = parser.parse_args()
     if args.kind in ("ours", "ours-async", "ours-inline", "ours-otel", "ours-metrics", "ours-eos"):
         telemetry = {"ours-otel": "otel", "ours-metrics": "metrics"}.get(args.kind, "")
