@@ -85,6 +85,11 @@ class EchoAdapters:
         process = self.processes[index]
         await asyncio.to_thread(wait_for_output, process, self.log(index), " started ")
 
+    async def stop(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGTERM ``process`` and wait: it must exit cleanly (0), else its output is shown."""
+        process.send_signal(signal.SIGTERM)
+        assert (await asyncio.to_thread(process.wait, 60)) == 0, self.output()
+
     def output(self) -> str:
         """Everything every adapter wrote."""
         return "".join(self.log(i).read_text() for i in range(len(self.processes)))
@@ -155,8 +160,7 @@ async def stop_and_restart(
         second = adapters.start()
         await read_replies(replies, counts, lambda: len(counts) == REQUESTS)
         await adapters.started(1)
-        second.send_signal(signal.SIGTERM)
-        assert (await asyncio.to_thread(second.wait, 60)) == 0, adapters.output()
+        await adapters.stop(second)
         await drain(replies, counts)
         await replies.close()
     finally:
@@ -178,11 +182,9 @@ async def stop_one_of_two(adapters: EchoAdapters) -> collections.Counter[str]:
         await send_requests(transport, adapters.out_topic)
         counts: collections.Counter[str] = collections.Counter()
         await read_replies(replies, counts, lambda: len(counts) >= STOP_AFTER)
-        first.send_signal(signal.SIGTERM)
-        assert (await asyncio.to_thread(first.wait, 60)) == 0, adapters.output()
+        await adapters.stop(first)
         await read_replies(replies, counts, lambda: len(counts) == REQUESTS)
-        second.send_signal(signal.SIGTERM)
-        assert (await asyncio.to_thread(second.wait, 60)) == 0, adapters.output()
+        await adapters.stop(second)
         await drain(replies, counts)
         await replies.close()
     finally:
