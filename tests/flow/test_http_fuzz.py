@@ -22,9 +22,9 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -105,18 +105,31 @@ def _reported(
     return [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
 
 
+T = TypeVar("T")
+C = TypeVar("C", InProcess, Direct)
+
+
+def _each_service(
+    factory: pytest.TempPathFactory, folder: str, pair: Callable[[str, FlowService], tuple[T, C]]
+) -> Iterator[dict[str, tuple[T, C]]]:
+    """For each service (uploads in a fresh ``folder``), what ``pair`` makes of it; then close.
+
+    ``pair`` gives what the test reads and the client it sends with, closed at the end.
+    """
+    found = {name: pair(name, build(factory.mktemp(folder))) for name, build in SERVICES.items()}
+    yield found
+    for _, client in found.values():
+        client.close()
+
+
 @pytest.fixture(scope="module")
 def served(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, tuple[FlowService, InProcess]]]:
     """Each service (uploads in a fresh directory), and an in-process client of it."""
-    found = {}
-    for name, build in SERVICES.items():
-        service = build(tmp_path_factory.mktemp("schemathesis-files"))
-        found[name] = (service, InProcess(service))
-    yield found
-    for _, client in found.values():
-        client.close()
+    yield from _each_service(
+        tmp_path_factory, "schemathesis-files", lambda _, service: (service, InProcess(service))
+    )
 
 
 @pytest.mark.parametrize(("name", "label"), LABELS, ids=[f"{n}:{lbl}" for n, lbl in LABELS])
@@ -164,14 +177,12 @@ def seeded(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, tuple[Generator, Direct]]]:
     """Each service (fresh ones), its seeded generator, and a direct ASGI client of it."""
-    found = {}
-    for name, build in SERVICES.items():
-        service = build(tmp_path_factory.mktemp("seeded-files"))
+
+    def pair(name: str, service: FlowService) -> tuple[Generator, Direct]:
         generator = Generator(openapi_document(service), seed=SEED, values=VALUES[name]())
-        found[name] = (generator, Direct(service))
-    yield found
-    for _, client in found.values():
-        client.close()
+        return generator, Direct(service)
+
+    yield from _each_service(tmp_path_factory, "seeded-files", pair)
 
 
 @pytest.mark.parametrize(("name", "label"), LABELS, ids=[f"{n}:{lbl}" for n, lbl in LABELS])
