@@ -27,6 +27,10 @@ class TransportHost(Protocol):
         """Seconds a blocking client call may take."""
 
     @property
+    def commit_timeout(self) -> float:
+        """Seconds a commit, or leaving the group, may take before it is given up on."""
+
+    @property
     def flush_timeout(self) -> float:
         """Seconds to wait for unacknowledged records when closing."""
 

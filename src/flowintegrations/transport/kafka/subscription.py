@@ -11,21 +11,22 @@ Rebalance callbacks run on the consumer thread inside ``consume()``; they are ha
 async :class:`~flowintegrations.transport.RebalanceListener` on the loop and waited for.
 While the listener runs, :meth:`~KafkaSubscription.commit` is executed by the waiting
 consumer thread itself, so a listener may commit the partitions being revoked without
-deadlock.
+deadlock. A commit, and leaving the group, are waited for at most the transport's
+``commit_timeout``: librdkafka may never return from them (kafka/clientthread.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import queue
 import time
 from collections.abc import Coroutine, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowintegrations.errors import TransportClosedError, TransportError
 from flowintegrations.transport.base import RebalanceListener, Record, TopicPartition
 from flowintegrations.transport.kafka import fetched
+from flowintegrations.transport.kafka.clientthread import ClientThread
 from flowintegrations.transport.kafka.config import log
 from flowintegrations.transport.kafka.errors import (
     KafkaClientError,
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from flowintegrations.transport.kafka.host import TransportHost
 
 __all__ = ["KafkaSubscription"]
+
+T = TypeVar("T")
 
 _LISTENER_DONE = object()
 
@@ -68,9 +71,7 @@ class KafkaSubscription:
         self._loop = loop
         self._redact = transport.redactor
         self._consumer: Any = None
-        self._thread = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="flowintegrations-kafka-consumer"
-        )
+        self._thread = ClientThread("flowintegrations-kafka-consumer")
         self._assignment: set[TopicPartition] = set()
         # How often each partition was revoked: a commit asked for before a revocation must
         # not be carried out after it (the new owner may have moved on).
@@ -366,10 +367,31 @@ class KafkaSubscription:
             # The consumer thread is waiting for the listener: it does the commit itself.
             reply: asyncio.Future[None] = self._loop.create_future()
             self._requests.put((offsets, reply))
-            await reply
+            await self._bounded(reply, "committing")
             return
         asked = {tp: self._revocations.get(tp, 0) for tp in offsets}
-        await self._loop.run_in_executor(self._thread, self._commit_if_held, offsets, asked)
+        await self._bounded(
+            self._loop.run_in_executor(self._thread, self._commit_if_held, offsets, asked),
+            "committing",
+        )
+
+    async def _bounded(self, future: asyncio.Future[T], action: str) -> T:
+        """``future``'s result, waited for up to the transport's ``commit_timeout``.
+
+        A librdkafka call that does not return by then (clientthread.py says why it can
+        happen) raises ``TransportError``; the call itself goes on on the consumer thread,
+        and whatever comes after it there waits for it.
+        """
+        timeout = self._transport.commit_timeout
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except asyncio.TimeoutError:
+            future.add_done_callback(_retrieve)
+            msg = (
+                f"{action} for group {self._group_id!r}: librdkafka did not return within "
+                f"{timeout} s (commit_timeout)"
+            )
+            raise TransportError(msg) from None
 
     def _commit_if_held(
         self, offsets: Mapping[TopicPartition, int], asked: Mapping[TopicPartition, int]
@@ -410,10 +432,23 @@ class KafkaSubscription:
         try:
             with translating(f"leaving group {self._group_id!r}", redact=self._redact):
                 if consumer is not None:
-                    await self._loop.run_in_executor(self._thread, consumer.close)
+                    closing = self._loop.run_in_executor(self._thread, consumer.close)
+                    try:
+                        await self._bounded(closing, "leaving the group")
+                    except TransportError as exc:
+                        if not closing.done():  # stuck in librdkafka: left behind
+                            log.warning("%s; the consumer is left behind", exc)
+                        else:
+                            raise
         finally:
             self._thread.shutdown(wait=False)
             self._poison.close()
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark the late outcome of a call given up on as seen (nobody waits for it now)."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _settle_reply(reply: asyncio.Future[None], error: BaseException | None) -> None:

@@ -23,12 +23,12 @@ once every record produced is acknowledged, so that no delivery callback runs th
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from flowintegrations.errors import DeliveryError, TransportBrokenError, TransportError
 from flowintegrations.transport.base import Record, TopicPartition
+from flowintegrations.transport.kafka.clientthread import ClientThread
 from flowintegrations.transport.kafka.config import log
 from flowintegrations.transport.kafka.errors import (
     KafkaClientError,
@@ -62,9 +62,7 @@ class KafkaTransactionalProducer:
         self._subscription = subscription
         self._redact = transport.redactor
         self._timeout = transport.timeout
-        self._thread = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="flowintegrations-kafka-txn"
-        )
+        self._thread = ClientThread("flowintegrations-kafka-txn")
         self._client: Any = None
         self._producer: KafkaProducer | None = None
         self._failed: TransportBrokenError | None = None

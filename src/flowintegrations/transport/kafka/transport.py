@@ -95,6 +95,10 @@ class KafkaTransport:
     with records in flight and no acknowledgement for ``stall_timeout`` seconds while the
     cluster answers is replaced, as is one librdkafka declares failed; more than
     ``max_replacements`` replacements within a minute break the transport.
+    ``commit_timeout`` bounds a subscription's commit and its leaving the group: a commit
+    that takes longer fails with ``TransportError`` (its records are delivered again), and
+    a consumer that does not close in time is left behind, with a warning, instead of
+    hanging :meth:`stop` (:mod:`~flowintegrations.transport.kafka.clientthread`).
     ``state_dir`` keeps what must survive a restart: the records that crashed the client
     (:mod:`~flowintegrations.transport.kafka.poison`); by default
     ``$FLOWINTEGRATIONS_STATE_DIR``, else ``~/.local/state/flowintegrations``.
@@ -120,6 +124,7 @@ class KafkaTransport:
         timeout: float = 10.0,
         flush_timeout: float = 30.0,
         stall_timeout: float = 5.0,
+        commit_timeout: float = 30.0,
         max_replacements: int = 3,
         environ: Mapping[str, str] | None = None,
         state_dir: str | os.PathLike[str] | None = None,
@@ -151,6 +156,7 @@ class KafkaTransport:
         self.timeout = timeout
         self.flush_timeout = flush_timeout
         self.stall_timeout = stall_timeout
+        self.commit_timeout = commit_timeout
         self.max_replacements = max_replacements
         self._settings = settings
         self._redact = Redactor(settings)
