@@ -36,6 +36,7 @@ from flowintegrations.transport.kafka.errors import (
     translating,
 )
 from flowintegrations.transport.kafka.poison import PoisonLedger
+from flowintegrations.transport.waiting import done_within
 
 if TYPE_CHECKING:
     from flowintegrations.transport.kafka.host import TransportHost
@@ -380,18 +381,23 @@ class KafkaSubscription:
 
         A librdkafka call that does not return by then (clientthread.py says why it can
         happen) raises ``TransportError``; the call itself goes on on the consumer thread,
-        and whatever comes after it there waits for it.
+        and whatever comes after it there waits for it. The caller's cancellation always
+        goes through (waiting.py).
         """
         timeout = self._transport.commit_timeout
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
-        except asyncio.TimeoutError:
+            done = await done_within(future, timeout)
+        except asyncio.CancelledError:
             future.add_done_callback(_retrieve)
-            msg = (
-                f"{action} for group {self._group_id!r}: librdkafka did not return within "
-                f"{timeout} s (commit_timeout)"
-            )
-            raise TransportError(msg) from None
+            raise
+        if done:
+            return future.result()
+        future.add_done_callback(_retrieve)
+        msg = (
+            f"{action} for group {self._group_id!r}: librdkafka did not return within "
+            f"{timeout} s (commit_timeout)"
+        )
+        raise TransportError(msg)
 
     def _commit_if_held(
         self, offsets: Mapping[TopicPartition, int], asked: Mapping[TopicPartition, int]

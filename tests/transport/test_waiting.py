@@ -1,0 +1,101 @@
+"""done_within / set_within: bounded waits that let every cancellation through."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+from flowintegrations.transport.waiting import done_within, set_within
+
+
+async def cancel_as_it_completes(wait: Callable[[asyncio.Future[int]], Awaitable[object]]) -> str:
+    """Cancel a task waiting on a future in the very step the future completes."""
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(wait(future))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    future.set_result(1)
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        return "cancelled"
+    return "cancellation lost"
+
+
+def test_a_cancellation_that_comes_as_the_future_completes_goes_through() -> None:
+    """The race that loses a cancellation in asyncio.wait_for before 3.12 does not here."""
+    assert asyncio.run(cancel_as_it_completes(lambda f: done_within(f, 5.0))) == "cancelled"
+
+
+def test_a_timeout_says_false_and_leaves_the_future_alone() -> None:
+    """Not done in time: False; the future is neither cancelled nor done."""
+
+    async def main() -> tuple[bool, bool, bool]:
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        done = await done_within(future, 0.01)
+        return done, future.cancelled(), future.done()
+
+    assert asyncio.run(main()) == (False, False, False)
+
+
+def test_a_future_done_in_time_says_true() -> None:
+    """Done before the bound (or already done): True, at once."""
+
+    async def main() -> list[bool]:
+        loop = asyncio.get_running_loop()
+        late: asyncio.Future[int] = loop.create_future()
+        loop.call_later(0.01, late.set_result, 7)
+        early: asyncio.Future[int] = loop.create_future()
+        early.set_result(1)
+        return [await done_within(late, 5.0), await done_within(early, 0.0)]
+
+    assert asyncio.run(main()) == [True, True]
+
+
+def test_set_within_says_whether_the_event_was_set() -> None:
+    """True when set in time (or already set), False after the timeout; no task is left."""
+
+    async def main() -> tuple[list[bool], int]:
+        loop = asyncio.get_running_loop()
+        event = asyncio.Event()
+        results = [await set_within(event, 0.01)]
+        loop.call_later(0.01, event.set)
+        results.append(await set_within(event, 5.0))
+        results.append(await set_within(event, 0.0))
+        await asyncio.sleep(0)
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        return results, len(left)
+
+    assert asyncio.run(main()) == ([False, True, True], 0)
+
+
+def test_set_within_lets_the_cancellation_through() -> None:
+    """A task waiting on an event is cancelled even if the event is set in the same step."""
+
+    async def main() -> str:
+        event = asyncio.Event()
+        task = asyncio.create_task(set_within(event, 5.0))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        event.set()
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return "cancelled"
+        return "cancellation lost"
+
+    assert asyncio.run(main()) == "cancelled"
+
+
+def test_the_race_is_real_for_asyncio_wait_for_before_3_12() -> None:
+    """The same race, waited on with wait_for(shield(...)), loses the cancellation (< 3.12)."""
+
+    async def old(future: asyncio.Future[int]) -> int:
+        return await asyncio.wait_for(asyncio.shield(future), 5.0)
+
+    lost = sys.version_info < (3, 12)
+    expected = "cancellation lost" if lost else "cancelled"
+    assert asyncio.run(cancel_as_it_completes(old)) == expected
