@@ -23,7 +23,7 @@ import pytest
 
 from flowintegrations.testing.broker import LocalBroker
 from flowintegrations.transport import KafkaTransport, Record, Subscription
-from support.kafka import fresh, kafka_transport
+from support.kafka import fresh, kafka_transport, own_broker
 from support.processes import ECHO_ADAPTER, TANSU_OPTIONS, log_lines, start_command
 
 pytestmark = pytest.mark.kafka
@@ -42,12 +42,8 @@ def request(out_topic: str, n: int) -> Record:
 @pytest.fixture
 def broker() -> Iterator[LocalBroker]:
     """A broker of this test's own, which it may kill."""
-    broker = LocalBroker()
-    broker.start()
-    try:
+    with own_broker() as broker:
         yield broker
-    finally:
-        broker.stop()
 
 
 async def engine(broker: LocalBroker, topics: list[str]) -> tuple[KafkaTransport, Subscription]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from flowintegrations import Integration, Scenario, TopicBinding
-from flowintegrations.testing.broker import TANSU_TEST_CONFIG
+from flowintegrations.testing.broker import TANSU_TEST_CONFIG, LocalBroker
 from flowintegrations.transport import KafkaTransport, Record, Subscription
 
 
@@ -64,3 +67,21 @@ def headers_of(record: Record, names: Iterable[str] | None = None) -> dict[str, 
     """The record's headers decoded (only ``names`` when given)."""
     wanted = None if names is None else set(names)
     return {k: v.decode() for k, v in record.headers if wanted is None or k in wanted}
+
+
+@contextlib.contextmanager
+def own_broker() -> Iterator[LocalBroker]:
+    """A Tansu broker of the test's own (not the shared one), which it may kill or freeze.
+
+    At the end it is thawed (SIGCONT, in case the test froze it) and stopped.
+    """
+    broker = LocalBroker()
+    broker.start()
+    try:
+        yield broker
+    finally:
+        pid = broker.pid
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        broker.stop()

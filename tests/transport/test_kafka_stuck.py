@@ -8,7 +8,6 @@ with SIGSTOP: its socket stays open and says nothing, the worst case for a clien
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -22,7 +21,7 @@ from flowintegrations import App
 from flowintegrations.errors import TransportError
 from flowintegrations.testing.broker import LocalBroker
 from flowintegrations.transport import KafkaTransport, Record, TopicPartition
-from support.kafka import fresh, integration_on_fresh_topics, kafka_transport, read
+from support.kafka import fresh, integration_on_fresh_topics, kafka_transport, own_broker, read
 from support.runtime import DEMO, HEADERS
 
 pytestmark = pytest.mark.kafka
@@ -34,16 +33,8 @@ BOUND = 60.0  # a test that waits longer than this has hung: fail it, do not wai
 @pytest.fixture
 def broker() -> Iterator[LocalBroker]:
     """A broker of this test's own, which it may freeze; thawed and stopped at the end."""
-    broker = LocalBroker()
-    broker.start()
-    try:
+    with own_broker() as broker:
         yield broker
-    finally:
-        pid = broker.pid
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
-        broker.stop()
 
 
 def freeze(broker: LocalBroker) -> None:

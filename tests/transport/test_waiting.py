@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from flowintegrations.transport.waiting import done_within, set_within
 
 
-async def cancel_as_it_completes(wait: Callable[[asyncio.Future[int]], Awaitable[object]]) -> str:
-    """Cancel a task waiting on a future in the very step the future completes."""
-    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(wait(future))
+async def cancel_as_it_completes(
+    wait: Callable[[], Coroutine[Any, Any, object]], complete: Callable[[], object]
+) -> str:
+    """Whether a task on ``wait()`` is cancelled when cancelled as its wait completes.
+
+    ``complete()`` completes what it waits for, in the same step as the cancel.
+    """
+    task = asyncio.create_task(wait())
     for _ in range(3):
         await asyncio.sleep(0)
-    future.set_result(1)
+    complete()
     task.cancel()
     try:
         await task
@@ -24,9 +29,17 @@ async def cancel_as_it_completes(wait: Callable[[asyncio.Future[int]], Awaitable
     return "cancellation lost"
 
 
+async def future_race(
+    wait: Callable[[asyncio.Future[int]], Coroutine[Any, Any, object]],
+) -> str:
+    """:func:`cancel_as_it_completes` on a future that ``wait`` waits for."""
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    return await cancel_as_it_completes(lambda: wait(future), lambda: future.set_result(1))
+
+
 def test_a_cancellation_that_comes_as_the_future_completes_goes_through() -> None:
     """The race that loses a cancellation in asyncio.wait_for before 3.12 does not here."""
-    assert asyncio.run(cancel_as_it_completes(lambda f: done_within(f, 5.0))) == "cancelled"
+    assert asyncio.run(future_race(lambda f: done_within(f, 5.0))) == "cancelled"
 
 
 def test_a_timeout_says_false_and_leaves_the_future_alone() -> None:
@@ -76,16 +89,7 @@ def test_set_within_lets_the_cancellation_through() -> None:
 
     async def main() -> str:
         event = asyncio.Event()
-        task = asyncio.create_task(set_within(event, 5.0))
-        for _ in range(3):
-            await asyncio.sleep(0)
-        event.set()
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            return "cancelled"
-        return "cancellation lost"
+        return await cancel_as_it_completes(lambda: set_within(event, 5.0), event.set)
 
     assert asyncio.run(main()) == "cancelled"
 
@@ -98,4 +102,4 @@ def test_the_race_is_real_for_asyncio_wait_for_before_3_12() -> None:
 
     lost = sys.version_info < (3, 12)
     expected = "cancellation lost" if lost else "cancelled"
-    assert asyncio.run(cancel_as_it_completes(old)) == expected
+    assert asyncio.run(future_race(old)) == expected
