@@ -87,7 +87,7 @@ def test_commit_to_a_silent_broker_fails_and_close_leaves_the_consumer_behind(
 
 
 def test_app_stop_returns_when_the_broker_stops_answering(broker: LocalBroker) -> None:
-    """An App that handled a request stops (final commit, leaving the group) on a frozen broker."""
+    """An App that handled a request, and then its transport, stop on a frozen broker."""
     integration = integration_on_fresh_topics(DEMO)
 
     async def main() -> dict[str, Any]:
@@ -115,6 +115,7 @@ def test_app_stop_returns_when_the_broker_stops_answering(broker: LocalBroker) -
             freeze(broker)
         finally:
             await asyncio.wait_for(app.stop(), BOUND)
+            await asyncio.wait_for(transport.stop(), BOUND)  # the replies' reader too
         return json.loads(reply.value or b"null")
 
     assert asyncio.run(main()) == {"greeting": "Hello, Ana"}
