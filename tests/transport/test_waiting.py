@@ -1,4 +1,4 @@
-"""done_within / set_within: bounded waits that let every cancellation through."""
+"""done_within: a bounded wait that lets every cancellation through."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from flowintegrations.transport.waiting import done_within, set_within
+from flowintegrations.transport.waiting import done_within
 
 
 async def cancel_as_it_completes(
@@ -65,33 +65,6 @@ def test_a_future_done_in_time_says_true() -> None:
         return [await done_within(late, 5.0), await done_within(early, 0.0)]
 
     assert asyncio.run(main()) == [True, True]
-
-
-def test_set_within_says_whether_the_event_was_set() -> None:
-    """True when set in time (or already set), False after the timeout; no task is left."""
-
-    async def main() -> tuple[list[bool], int]:
-        loop = asyncio.get_running_loop()
-        event = asyncio.Event()
-        results = [await set_within(event, 0.01)]
-        loop.call_later(0.01, event.set)
-        results.append(await set_within(event, 5.0))
-        results.append(await set_within(event, 0.0))
-        await asyncio.sleep(0)
-        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        return results, len(left)
-
-    assert asyncio.run(main()) == ([False, True, True], 0)
-
-
-def test_set_within_lets_the_cancellation_through() -> None:
-    """A task waiting on an event is cancelled even if the event is set in the same step."""
-
-    async def main() -> str:
-        event = asyncio.Event()
-        return await cancel_as_it_completes(lambda: set_within(event, 5.0), event.set)
-
-    assert asyncio.run(main()) == "cancelled"
 
 
 def test_the_race_is_real_for_asyncio_wait_for_before_3_12() -> None:

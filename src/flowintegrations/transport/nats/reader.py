@@ -34,7 +34,6 @@ import nats.js.errors
 from flowintegrations.errors import TransportError
 from flowintegrations.transport.base import Record, TopicPartition
 from flowintegrations.transport.nats.wire import UNREADABLE, UnreadableHeadersError, from_nats
-from flowintegrations.transport.waiting import set_within
 
 __all__ = ["ConsumerSettings", "PartitionReader"]
 
@@ -128,7 +127,8 @@ class PartitionReader:
             except Exception:  # noqa: BLE001 (reconnecting or closing: try again shortly)
                 await asyncio.sleep(0.2)
                 continue
-            await set_within(self._answered, settings.expires + 2.0)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._answered.wait(), settings.expires + 2.0)
 
     async def _on_message(self, msg: Any) -> None:
         reply = msg.reply

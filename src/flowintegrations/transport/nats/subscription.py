@@ -24,7 +24,6 @@ from flowintegrations.transport.base import RebalanceListener, Record, TopicPart
 from flowintegrations.transport.nats.groups import GroupLedger, assign
 from flowintegrations.transport.nats.naming import consumer_name, stream_name
 from flowintegrations.transport.nats.reader import ConsumerSettings, PartitionReader
-from flowintegrations.transport.waiting import set_within
 
 __all__ = ["JetStreamSubscription", "SubscriptionHost"]
 
@@ -206,7 +205,8 @@ class JetStreamSubscription:
             remaining = min(deadline, self._next_sync) - loop.time()
             if deadline <= loop.time():
                 return []
-            await set_within(self._arrived, max(remaining, 0.0))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), max(remaining, 0.0))
             self._check_open()
 
     async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
