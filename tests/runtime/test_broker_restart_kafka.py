@@ -65,6 +65,19 @@ async def answered(
             seen.add((record.header("processInstanceId") or b"").decode())
 
 
+async def until_quiet(
+    replies: Subscription, seen: set[str], *, quiet: float = 1.0, timeout: float = 15.0
+) -> None:
+    """Add to ``seen`` the processInstanceIds answered, until none comes for ``quiet`` s."""
+    deadline = time.monotonic() + timeout
+    last = time.monotonic()
+    while time.monotonic() - last < quiet and time.monotonic() < deadline:
+        records = await replies.getmany(max_records=500, timeout=0.2)
+        if records:
+            last = time.monotonic()
+        seen.update((record.header("processInstanceId") or b"").decode() for record in records)
+
+
 async def outage(
     broker: LocalBroker, adapter: subprocess.Popen[bytes], topics: list[str]
 ) -> dict[str, float | int | set[str]]:
@@ -74,10 +87,17 @@ async def outage(
         await transport.produce(request(topics[0], n))
     before: set[str] = set()
     await answered(replies, before, {str(n) for n in range(BEFORE)}, enough=100)
-    await replies.close()
-    await transport.stop()
-    killed = time.monotonic()
-    broker.kill()
+    # The broker's memory dies with it, acknowledged replies too: pause the adapter and read
+    # every reply the broker took before the kill, so that a reply lost is the App's fault.
+    adapter.send_signal(signal.SIGSTOP)
+    try:
+        await until_quiet(replies, before)
+        await replies.close()
+        await transport.stop()
+        killed = time.monotonic()
+        broker.kill()
+    finally:
+        adapter.send_signal(signal.SIGCONT)
     await asyncio.sleep(OUTAGE)
     await asyncio.to_thread(broker.start)
     restarted = time.monotonic()
