@@ -81,7 +81,7 @@ def test_commit_to_a_silent_broker_fails_and_close_leaves_the_consumer_behind(
         f"{COMMIT_TIMEOUT} s (commit_timeout)"
     )
     assert warnings == [
-        f"leaving the group for group {group!r}: librdkafka did not return within "
+        f"leaving group {group!r}: librdkafka did not return within "
         f"{COMMIT_TIMEOUT} s (commit_timeout); the consumer is left behind"
     ]
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from flowintegrations.transport.waiting import done_within
+from flowintegrations.transport.waiting import done_within, forget
 
 
 async def cancel_as_it_completes(
@@ -76,3 +77,23 @@ def test_the_race_is_real_for_asyncio_wait_for_before_3_12() -> None:
     lost = sys.version_info < (3, 12)
     expected = "cancellation lost" if lost else "cancelled"
     assert asyncio.run(future_race(old)) == expected
+
+
+def test_forget_marks_a_late_failure_as_seen() -> None:
+    """A forgotten future that fails later is not reported as never retrieved; others are."""
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        reported: list[str] = []
+        loop.set_exception_handler(lambda _, context: reported.append(str(context["exception"])))
+        forgotten: asyncio.Future[int] = loop.create_future()
+        watched: asyncio.Future[int] = loop.create_future()
+        forget(forgotten)
+        forgotten.set_exception(LookupError("forgotten"))
+        watched.set_exception(LookupError("unwatched"))
+        await asyncio.sleep(0)
+        del forgotten, watched
+        gc.collect()
+        return reported
+
+    assert asyncio.run(main()) == ["unwatched"]

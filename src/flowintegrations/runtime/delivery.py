@@ -30,7 +30,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flowintegrations.errors import FlowIntegrationsError, TransportError
 from flowintegrations.runtime.outbound import Outbound, Producer, Redeliver, TopicRoute, where
@@ -39,6 +39,7 @@ from flowintegrations.runtime.partitions import Backpressure, PartitionState
 from flowintegrations.runtime.pipeline import Pipeline, log_extra
 from flowintegrations.runtime.transactional import TRANSACTION_SPAN
 from flowintegrations.transport import Record, Subscription, TopicPartition, Transport
+from flowintegrations.transport.waiting import forget
 
 if TYPE_CHECKING:
     from flowintegrations.runtime.telemetry import Instrumentation, LoopTelemetry
@@ -241,7 +242,7 @@ class DeliveryLoop:
                 if part.task is not None:
                     part.task.cancel()
                 for completion in part.completions():  # their failures are known already
-                    completion.add_done_callback(_retrieve)
+                    forget(completion)
             return
         deadline = time.monotonic() + self.shutdown_timeout
         workers = [p.task for p in parts if p.task is not None and not p.task.done()]
@@ -490,9 +491,3 @@ class DeliveryLoop:
             for part in partitions:
                 if part.tp in offsets:
                     part.committed = offsets[part.tp]
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    """Mark ``future``'s failure as seen (the loop stopped for a failed send already)."""
-    if not future.cancelled():
-        future.exception()

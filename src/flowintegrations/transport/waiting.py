@@ -1,4 +1,4 @@
-"""A bounded wait that never swallows a cancellation: :func:`done_within`.
+"""A bounded wait that never swallows a cancellation (:func:`done_within`), and :func:`forget`.
 
 On Python before 3.12, ``asyncio.wait_for`` returns the result when the awaited future
 completes just as the waiting task is cancelled: the cancellation is lost (CPython issue
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-__all__ = ["done_within"]
+__all__ = ["done_within", "forget"]
 
 
 async def done_within(future: asyncio.Future[Any], timeout: float | None) -> bool:
@@ -26,3 +26,17 @@ async def done_within(future: asyncio.Future[Any], timeout: float | None) -> boo
         return True
     done, _ = await asyncio.wait((future,), timeout=timeout)
     return bool(done)
+
+
+def forget(future: asyncio.Future[Any]) -> None:
+    """Let ``future`` end unwatched: its failure, when it comes, is marked as seen.
+
+    For a future nobody will await any more (a call given up on, a send whose failure is
+    known already), so that asyncio does not log "exception was never retrieved".
+    """
+    future.add_done_callback(_seen)
+
+
+def _seen(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()

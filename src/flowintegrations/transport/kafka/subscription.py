@@ -36,7 +36,7 @@ from flowintegrations.transport.kafka.errors import (
     translating,
 )
 from flowintegrations.transport.kafka.poison import PoisonLedger
-from flowintegrations.transport.waiting import done_within
+from flowintegrations.transport.waiting import done_within, forget
 
 if TYPE_CHECKING:
     from flowintegrations.transport.kafka.host import TransportHost
@@ -368,19 +368,20 @@ class KafkaSubscription:
             # The consumer thread is waiting for the listener: it does the commit itself.
             reply: asyncio.Future[None] = self._loop.create_future()
             self._requests.put((offsets, reply))
-            await self._bounded(reply, "committing")
+            await self._bounded(reply, f"committing for group {self._group_id!r}")
             return
         asked = {tp: self._revocations.get(tp, 0) for tp in offsets}
         await self._bounded(
             self._loop.run_in_executor(self._thread, self._commit_if_held, offsets, asked),
-            "committing",
+            f"committing for group {self._group_id!r}",
         )
 
     async def _bounded(self, future: asyncio.Future[T], action: str) -> T:
         """``future``'s result, waited for up to the transport's ``commit_timeout``.
 
         A librdkafka call that does not return by then (clientthread.py says why it can
-        happen) raises ``TransportError``; the call itself goes on on the consumer thread,
+        happen) raises ``TransportError``, whose message starts with ``action`` (what the
+        call does, naming the group); the call itself goes on on the consumer thread,
         and whatever comes after it there waits for it. The caller's cancellation always
         goes through (waiting.py).
         """
@@ -388,15 +389,12 @@ class KafkaSubscription:
         try:
             done = await done_within(future, timeout)
         except asyncio.CancelledError:
-            future.add_done_callback(_retrieve)
+            forget(future)
             raise
         if done:
             return future.result()
-        future.add_done_callback(_retrieve)
-        msg = (
-            f"{action} for group {self._group_id!r}: librdkafka did not return within "
-            f"{timeout} s (commit_timeout)"
-        )
+        forget(future)
+        msg = f"{action}: librdkafka did not return within {timeout} s (commit_timeout)"
         raise TransportError(msg)
 
     def _commit_if_held(
@@ -440,21 +438,12 @@ class KafkaSubscription:
                 if consumer is not None:
                     closing = self._loop.run_in_executor(self._thread, consumer.close)
                     try:
-                        await self._bounded(closing, "leaving the group")
-                    except TransportError as exc:
-                        if not closing.done():  # stuck in librdkafka: left behind
-                            log.warning("%s; the consumer is left behind", exc)
-                        else:
-                            raise
+                        await self._bounded(closing, f"leaving group {self._group_id!r}")
+                    except TransportError as exc:  # _bounded gave up: stuck in librdkafka
+                        log.warning("%s; the consumer is left behind", exc)
         finally:
             self._thread.shutdown(wait=False)
             self._poison.close()
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    """Mark the late outcome of a call given up on as seen (nobody waits for it now)."""
-    if not future.cancelled():
-        future.exception()
 
 
 def _settle_reply(reply: asyncio.Future[None], error: BaseException | None) -> None:
