@@ -55,14 +55,18 @@ async def engine(broker: LocalBroker, topics: list[str]) -> tuple[KafkaTransport
     return transport, await transport.subscribe([topics[1]], group_id=fresh("engine"))
 
 
+def answered_ids(replies: list[Record]) -> set[str]:
+    """The processInstanceIds the ``replies`` answer."""
+    return {(record.header("processInstanceId") or b"").decode() for record in replies}
+
+
 async def answered(
     replies: Subscription, seen: set[str], wanted: set[str], *, enough: int, timeout: float = 60.0
 ) -> None:
     """Add to ``seen`` the processInstanceIds answered, until ``enough`` of ``wanted`` are."""
     deadline = time.monotonic() + timeout
     while len(seen & wanted) < enough and time.monotonic() < deadline:
-        for record in await replies.getmany(max_records=500, timeout=0.2):
-            seen.add((record.header("processInstanceId") or b"").decode())
+        seen.update(answered_ids(await replies.getmany(max_records=500, timeout=0.2)))
 
 
 async def until_quiet(
@@ -75,7 +79,7 @@ async def until_quiet(
         records = await replies.getmany(max_records=500, timeout=0.2)
         if records:
             last = time.monotonic()
-        seen.update((record.header("processInstanceId") or b"").decode() for record in records)
+        seen.update(answered_ids(records))
 
 
 async def outage(
