@@ -7,6 +7,7 @@ name a suspect record alone before it reads its headers.
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +78,14 @@ class Message:
 def build(messages: list[Message], ledger: PoisonLedger, *, careful: bool) -> list[Record]:
     """The records of ``messages`` by one loop; error messages must reach ``on_error``."""
     errors: list[Any] = []
+    failed = [m.offset() for m in messages if m.error()]
     if careful:
         spans = fetched.scan_spans(messages)
         built = fetched.records_carefully(messages, spans, ledger, errors.append)
     else:
         built = fetched.records(messages, ledger, errors.append)
-    assert [m.offset() for m in errors] == [m.offset() for m in messages if m.error()]
+        assert messages == []  # each message let go once read
+    assert [m.offset() for m in errors] == failed
     return built
 
 
@@ -162,3 +165,21 @@ def test_scan_spans_per_partition() -> None:
         Message(10, partition=1),
     ]
     assert fetched.scan_spans(messages) == {("t", 0): (1, 4), ("t", 1): (9, 10)}
+
+
+def test_each_message_is_let_go_once_its_record_is_built(tmp_path: Path) -> None:
+    """The collector counts objects made and not freed: a batch must not hold them all."""
+    alive: weakref.WeakSet[Message] = weakref.WeakSet()
+    counted: list[int] = []
+
+    class Counted(Message):
+        def value(self) -> bytes | None:
+            counted.append(len(alive))
+            return super().value()
+
+    messages: list[Message] = [Counted(n) for n in range(5)]
+    alive.update(messages)
+    built = fetched.records(messages, PoisonLedger(tmp_path, "g"), print)
+    assert [r.offset for r in built] == [0, 1, 2, 3, 4]
+    assert counted == [5, 4, 3, 2, 1]
+    assert len(alive) == 0

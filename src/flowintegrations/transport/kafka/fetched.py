@@ -47,10 +47,19 @@ def scan_spans(messages: list[Any]) -> Spans:
 def records(
     messages: list[Any], poison: PoisonLedger, on_error: Callable[[Any], None]
 ) -> list[Record]:
-    """The records of ``messages``; an error message goes to ``on_error``, not returned."""
+    """The records of ``messages``; an error message goes to ``on_error``, not returned.
+
+    Empties ``messages``: each message is let go once its record is built.
+    """
     built: list[Record] = []
     append = built.append
-    for message in messages:
+    # Taken off the end of the reversed list, each message is freed as its record is made:
+    # the collector counts the objects made and not yet freed, so holding all of them
+    # until the end set off a collection of the young objects every batch.
+    messages.reverse()
+    pop = messages.pop
+    for _ in range(len(messages)):
+        message = pop()
         if message.error() is not None:
             on_error(message)
             continue
