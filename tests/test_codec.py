@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import json
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flowintegrations.codec import JsonCodec
 from flowintegrations.errors import CodecError
@@ -53,3 +58,79 @@ def test_finite_numbers_and_strings_that_look_like_numbers_still_decode(
 ) -> None:
     """Big but finite numbers, underflow to zero, exact integers and strings are accepted."""
     assert JsonCodec().decode(text.encode()) == value
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+def test_encode_writes_what_json_dumps_writes_compactly(value: object) -> None:
+    """The C encoder made once writes byte for byte what json.dumps writes, and it decodes."""
+    expected = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    encoded = JsonCodec().encode(value)
+    assert encoded == expected.encode("utf-8")
+    assert JsonCodec().decode(encoded) == value
+
+
+def test_encode_keeps_other_alphabets_as_utf8() -> None:
+    """Non-ASCII text is written as UTF-8 bytes, not as escapes."""
+    assert JsonCodec().encode({"nume": "Ștefan", "n": [1, 2.5, None, True]}) == (
+        '{"nume":"Ștefan","n":[1,2.5,null,true]}'.encode()
+    )
+
+
+def _containing_itself() -> object:
+    value: dict[str, object] = {"a": 1}
+    value["self"] = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (_containing_itself(), "cannot encode the value as JSON: Circular reference detected"),
+        (
+            {"tags": {"a"}},
+            "cannot encode the value as JSON: Object of type set is not JSON serializable",
+        ),
+        (
+            [1.0, float("inf")],
+            "cannot encode the value as JSON: Out of range float values are not JSON compliant",
+        ),
+        (
+            {"s": "\ud800"},
+            "cannot encode the value as JSON: 'utf-8' codec can't encode character '\\ud800' "
+            "in position 6: surrogates not allowed",
+        ),
+    ],
+    ids=["contains-itself", "a-set", "infinity", "lone-surrogate"],
+)
+def test_a_value_that_is_not_json_is_refused_saying_why(value: object, message: str) -> None:
+    """Every refusal is a CodecError worded as json words it (a cycle too, not a RecursionError)."""
+    codec = JsonCodec()
+    with pytest.raises(CodecError) as raised:
+        codec.encode(value)
+    assert str(raised.value) == message
+    assert codec.encode({"after": "a refusal"}) == b'{"after":"a refusal"}'
+
+
+def test_threads_share_one_codec() -> None:
+    """One codec encodes the same value in many threads at once (no cycle-check state)."""
+    codec = JsonCodec()
+    shared = {"otpId": "otp-1", "items": [{"n": n} for n in range(50)]}
+    expected = json.dumps(shared, separators=(",", ":")).encode()
+
+    def encode_many(_: int) -> set[bytes]:
+        return {codec.encode(shared) for _ in range(2000)}
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = set().union(*pool.map(encode_many, range(8)))
+    assert results == {expected}
