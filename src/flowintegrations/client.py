@@ -31,6 +31,7 @@ from flowintegrations.errors import (
 )
 from flowintegrations.model import Integration, Scenario, find_scenario
 from flowintegrations.transport import Record, Subscription, TopicPartition, Transport
+from flowintegrations.transport.waiting import cancel_and_wait
 from flowintegrations.validation import decode_headers, scenario_validators
 from flowintegrations.vocabulary import (
     ENVIRONMENT_VAR,
@@ -176,9 +177,7 @@ class EngineClient:
             return
         self._closed = True
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            await cancel_and_wait(self._reader)
         if self._subscription is not None:
             with contextlib.suppress(FlowIntegrationsError):
                 await self._subscription.close()

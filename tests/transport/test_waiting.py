@@ -1,4 +1,4 @@
-"""done_within: a bounded wait that lets every cancellation through."""
+"""Waits that let every cancellation through, and cancel_and_wait for a loop that lost one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from flowintegrations.transport.waiting import done_within, forget
+from flowintegrations.transport.waiting import cancel_and_wait, done_within, forget, set_within
 
 
 async def cancel_as_it_completes(
@@ -97,3 +97,79 @@ def test_forget_marks_a_late_failure_as_seen() -> None:
         return reported
 
     assert asyncio.run(main()) == ["unwatched"]
+
+
+def test_set_within_lets_the_cancellation_through_as_the_event_is_set() -> None:
+    """The race above, on an event set in the step the waiter is cancelled: it goes through."""
+
+    async def race() -> str:
+        event = asyncio.Event()
+        return await cancel_as_it_completes(lambda: set_within(event, 5.0), event.set)
+
+    assert asyncio.run(race()) == "cancelled"
+
+
+def test_set_within_says_whether_the_event_was_set_in_time() -> None:
+    """Set before or within the bound: True; not set by then: False."""
+
+    async def main() -> list[bool]:
+        loop = asyncio.get_running_loop()
+        late, never, already = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        loop.call_later(0.01, late.set)
+        already.set()
+        return [
+            await set_within(late, 5.0),
+            await set_within(never, 0.01),
+            await set_within(already, 0.0),
+        ]
+
+    assert asyncio.run(main()) == [True, False, True]
+
+
+async def loop_losing_cancellations(lost: int, calls: list[str]) -> None:
+    """A background loop whose first ``lost`` cancellations are swallowed, as wait_for does."""
+    while True:
+        try:
+            await asyncio.sleep(0.01)
+        except asyncio.CancelledError:
+            calls.append("cancel")
+            if len(calls) > lost:
+                raise
+
+
+def test_cancel_and_wait_cancels_again_a_loop_that_lost_the_cancellation() -> None:
+    """One cancel() lost inside the loop: it is cancelled again, and ends."""
+
+    async def main() -> tuple[list[str], bool]:
+        calls: list[str] = []
+        task = asyncio.create_task(loop_losing_cancellations(2, calls))
+        await asyncio.sleep(0.02)
+        done = await done_within(asyncio.ensure_future(cancel_and_wait(task, again_after=0.05)), 5)
+        return calls, done and task.cancelled()
+
+    assert asyncio.run(main()) == (["cancel", "cancel", "cancel"], True)
+
+
+def test_cancel_and_wait_raises_what_the_task_ends_with_but_not_its_cancellation() -> None:
+    """A task that ends with its own error on cancel raises it; a finished one, nothing."""
+
+    async def failing() -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            raise LookupError("closing failed") from None
+
+    async def main() -> list[str]:
+        seen = []
+        broken = asyncio.create_task(failing())
+        finished = asyncio.create_task(asyncio.sleep(0))
+        await asyncio.sleep(0.01)
+        try:
+            await cancel_and_wait(broken)
+        except LookupError as exc:
+            seen.append(str(exc))
+        await cancel_and_wait(finished)
+        seen.append(f"finished cancelled: {finished.cancelled()}")
+        return seen
+
+    assert asyncio.run(main()) == ["closing failed", "finished cancelled: False"]

@@ -39,7 +39,7 @@ from flowintegrations.runtime.partitions import Backpressure, PartitionState
 from flowintegrations.runtime.pipeline import Pipeline, log_extra
 from flowintegrations.runtime.transactional import TRANSACTION_SPAN
 from flowintegrations.transport import Record, Subscription, TopicPartition, Transport
-from flowintegrations.transport.waiting import forget
+from flowintegrations.transport.waiting import cancel_and_wait, forget
 
 if TYPE_CHECKING:
     from flowintegrations.runtime.telemetry import Instrumentation, LoopTelemetry
@@ -148,18 +148,14 @@ class DeliveryLoop:
         self._stopping = True
         async with self._revoking:  # a revocation under way finishes before fetching stops
             if self._fetcher is not None:
-                self._fetcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._fetcher
+                await cancel_and_wait(self._fetcher)
         parts = list(self._partitions.values())
         for part in parts:
             part.wakeup.set()  # an idle worker sees that the loop is stopping, and returns
         await self._finish_in_progress(parts)
         for task in (self._committer, self._watcher):
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
         subscription = self._subscription
         if subscription is not None:
             if not self._failed:

@@ -34,7 +34,6 @@ the transport contract (:func:`~flowintegrations.testing.check_transport`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import time
 from collections import deque
@@ -50,6 +49,7 @@ from flowintegrations.transport import (
     TopicPartition,
     Transport,
 )
+from flowintegrations.transport.waiting import cancel_and_wait
 
 __all__ = ["CommitAttempt", "FaultySubscription", "FaultyTransport"]
 
@@ -208,9 +208,7 @@ class FaultyTransport:
         self._stopped = True
         for name, faults in self._topics.items():
             if faults.task is not None:
-                faults.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await faults.task
+                await cancel_and_wait(faults.task)
                 faults.task = None
             while faults.queue:
                 held = faults.queue.popleft()

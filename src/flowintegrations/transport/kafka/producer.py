@@ -33,6 +33,7 @@ from flowintegrations.transport.kafka.errors import (
     translating,
 )
 from flowintegrations.transport.threads import HOLD_OFF, handlers_busy
+from flowintegrations.transport.waiting import cancel_and_wait
 
 __all__ = ["KafkaProducer"]
 
@@ -145,9 +146,7 @@ class KafkaProducer:
             on_delivery(KafkaClientError("the producer failed and was not replaced"), None)
         pump, self._pump = self._pump, None
         if pump is not None:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+            await cancel_and_wait(pump)
         if self._in_flight:
             await asyncio.get_running_loop().run_in_executor(None, self._purge)
             self.serve()

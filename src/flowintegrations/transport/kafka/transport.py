@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import os
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -72,6 +71,7 @@ from flowintegrations.transport.kafka.poison import state_directory
 from flowintegrations.transport.kafka.producer import KafkaProducer
 from flowintegrations.transport.kafka.subscription import KafkaSubscription
 from flowintegrations.transport.kafka.transactions import KafkaTransactionalProducer
+from flowintegrations.transport.waiting import cancel_and_wait
 
 __all__ = ["KafkaTransport"]
 
@@ -354,9 +354,7 @@ class KafkaTransport:
         self._state = Lifecycle.STOPPING
         for task in (self._watcher, self._replacing):
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
         try:
             for subscription in list(self._subscriptions):
                 await subscription.close()

@@ -11,7 +11,6 @@ answer or no answer within ``timeout`` fails it with
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import time
@@ -22,6 +21,7 @@ import nats.errors
 from flowintegrations.errors import DeliveryError
 from flowintegrations.transport.base import Record
 from flowintegrations.transport.nats.wire import to_nats
+from flowintegrations.transport.waiting import cancel_and_wait
 
 __all__ = ["Batch", "Publisher"]
 
@@ -60,9 +60,7 @@ class Publisher:
     async def close(self, reason: str) -> None:
         """Stop; fail every record still unacknowledged with ``reason``."""
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await cancel_and_wait(self._sweeper)
             self._sweeper = None
         for token in list(self.pending):
             target, record, partition, _ = self.pending.pop(token)

@@ -34,6 +34,7 @@ import nats.js.errors
 from flowintegrations.errors import TransportError
 from flowintegrations.transport.base import Record, TopicPartition
 from flowintegrations.transport.nats.wire import UNREADABLE, UnreadableHeadersError, from_nats
+from flowintegrations.transport.waiting import cancel_and_wait, set_within
 
 __all__ = ["ConsumerSettings", "PartitionReader"]
 
@@ -127,8 +128,7 @@ class PartitionReader:
             except Exception:  # noqa: BLE001 (reconnecting or closing: try again shortly)
                 await asyncio.sleep(0.2)
                 continue
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._answered.wait(), settings.expires + 2.0)
+            await set_within(self._answered, settings.expires + 2.0)
 
     async def _on_message(self, msg: Any) -> None:
         reply = msg.reply
@@ -212,9 +212,7 @@ class PartitionReader:
     async def close(self) -> None:
         """Stop fetching and forget what was fetched; nothing is acknowledged."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         if self._sub is not None:
             with contextlib.suppress(Exception):

@@ -12,7 +12,6 @@ the membership and the leases alive between two calls.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +23,7 @@ from flowintegrations.transport.base import RebalanceListener, Record, TopicPart
 from flowintegrations.transport.nats.groups import GroupLedger, assign
 from flowintegrations.transport.nats.naming import consumer_name, stream_name
 from flowintegrations.transport.nats.reader import ConsumerSettings, PartitionReader
+from flowintegrations.transport.waiting import cancel_and_wait, set_within
 
 __all__ = ["JetStreamSubscription", "SubscriptionHost"]
 
@@ -205,8 +205,7 @@ class JetStreamSubscription:
             remaining = min(deadline, self._next_sync) - loop.time()
             if deadline <= loop.time():
                 return []
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), max(remaining, 0.0))
+            await set_within(self._arrived, max(remaining, 0.0))
             self._check_open()
 
     async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
@@ -245,9 +244,7 @@ class JetStreamSubscription:
             return
         self._closed = True
         if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
+            await cancel_and_wait(self._heartbeat)
         for reader in self._readers.values():
             await reader.close()
         self._readers.clear()
