@@ -7,10 +7,10 @@ import json
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from flowintegrations.codec import JsonCodec
 from flowintegrations.errors import CodecError
+from support.jsonvalues import json_values
 
 
 @pytest.mark.parametrize(
@@ -60,18 +60,7 @@ def test_finite_numbers_and_strings_that_look_like_numbers_still_decode(
     assert JsonCodec().decode(text.encode()) == value
 
 
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-    max_leaves=20,
-)
-
-
-@given(JSON_VALUES)
+@given(json_values)
 def test_encode_writes_what_json_dumps_writes_compactly(value: object) -> None:
     """The C encoder made once writes byte for byte what json.dumps writes, and it decodes."""
     expected = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))

@@ -35,19 +35,8 @@ from flowintegrations.runtime.pipeline import check_request_headers, decode_requ
 from flowintegrations.testing import TestClient
 from flowintegrations.transport import InMemoryTransport, Record, TopicPartition
 from flowintegrations.validation import decode_headers, scenario_validators
+from support.jsonvalues import json_values
 from support.runtime import DEMO, GREET, GREET_OUT
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
-    max_leaves=20,
-)
 
 
 def finite_float(literal: str) -> float:
