@@ -1,4 +1,6 @@
-"""Waits that survive a lost cancellation: :func:`done_within`, :func:`cancel_and_wait`.
+"""Waits that survive a lost cancellation (:func:`done_within`, :func:`cancel_and_wait`).
+
+Also :func:`set_within` (an event, waited for) and :func:`forget` (a future given up on).
 
 On Python before 3.12, ``asyncio.wait_for`` returns the result when the awaited future
 completes just as the waiting task is cancelled: the cancellation is lost (CPython issue
@@ -41,10 +43,9 @@ async def set_within(event: asyncio.Event, timeout: float | None) -> bool:
         return True
     waiter = asyncio.ensure_future(event.wait())
     try:
-        await asyncio.wait((waiter,), timeout=timeout)
+        return await done_within(waiter, timeout)
     finally:
         waiter.cancel()
-    return event.is_set()
 
 
 async def cancel_and_wait(task: asyncio.Future[Any], *, again_after: float = 1.0) -> None:
