@@ -30,7 +30,9 @@ def _c_encoder(encoder: json.JSONEncoder) -> Any:
     return make(
         None,  # no cycle check: no state shared between calls
         encoder.default,
-        json.encoder.encode_basestring,  # ensure_ascii=False
+        json.encoder.encode_basestring_ascii
+        if encoder.ensure_ascii
+        else json.encoder.encode_basestring,
         None,  # no indent
         encoder.key_separator,
         encoder.item_separator,
